@@ -1,0 +1,95 @@
+// Package lifecycle runs a service's parts until a signal arrives, then
+// shuts them down in order. The first SIGINT or SIGTERM cancels the context
+// and lets every part drain; a second one exits at once.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// DrainTimeout bounds how long HTTP servers wait for requests in flight.
+const DrainTimeout = 10 * time.Second
+
+// Part is one long-running piece of a service. It returns when ctx is
+// cancelled (nil) or when it fails (an error, which stops the others).
+type Part func(ctx context.Context) error
+
+// Run runs the parts in an errgroup under a context cancelled by the first
+// signal. A second signal calls exit(2), so a hung drain never traps the
+// operator. It returns the first part's error, if any.
+func Run(ctx context.Context, log *slog.Logger, exit func(int), parts ...Part) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	forced := make(chan os.Signal, 1)
+	go func() {
+		<-ctx.Done()
+		stop() // restore default handling; watch for a second signal ourselves
+		signal.Notify(forced, os.Interrupt, syscall.SIGTERM)
+	}()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-forced:
+			log.Error("second signal: exiting without draining")
+			exit(2)
+		case <-done:
+		}
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range parts {
+		g.Go(func() error { return p(gctx) })
+	}
+	err := g.Wait()
+	signal.Stop(forced)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// ServeHTTP returns a Part that serves h on addr and drains on cancel.
+func ServeHTTP(log *slog.Logger, name, addr string, h http.Handler) Part {
+	return func(ctx context.Context) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("%s: listen on %s: %w (is another process using the port? set a different address)", name, addr, err)
+		}
+		return ServeListener(log, name, ln, h)(ctx)
+	}
+}
+
+// ServeListener is ServeHTTP on a listener the caller already opened, which
+// lets tests bind port 0 and read the address back.
+func ServeListener(log *slog.Logger, name string, ln net.Listener, h http.Handler) Part {
+	return func(ctx context.Context) error {
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return ctx }}
+		errc := make(chan error, 1)
+		go func() { errc <- srv.Serve(ln) }()
+		log.Info("listening", "server", name, "addr", ln.Addr().String())
+		select {
+		case err := <-errc:
+			return fmt.Errorf("%s: %w", name, err)
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		<-errc
+		log.Info("stopped", "server", name)
+		return err
+	}
+}
