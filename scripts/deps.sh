@@ -11,6 +11,7 @@ pkgs=(
   pkg-config gcc make
   chromium chromium-driver
   redis-server
+  fonts-dejavu-core      # drawtext font for the sample film clock
   sqlite3
   ca-certificates
   nodejs npm

@@ -1,0 +1,89 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestServeListenerDrainsOnCancel(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inflight := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(inflight)
+		time.Sleep(100 * time.Millisecond) // a request still running at shutdown
+		_, _ = w.Write([]byte("done"))
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- ServeListener(log, "test", ln, h)(ctx) }()
+
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(b)
+	}()
+	<-inflight
+	cancel()
+	if body := <-got; body != "done" {
+		t.Fatalf("in-flight request got %q, want it drained to completion", body)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("ServeListener returned %v", err)
+	}
+	http.DefaultClient.CloseIdleConnections()
+}
+
+func TestRunStopsAllPartsOnFirstError(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	boom := errors.New("boom")
+	stopped := make(chan struct{})
+	err := Run(context.Background(), log, func(int) { t.Error("exit called") },
+		func(ctx context.Context) error { return boom },
+		func(ctx context.Context) error { <-ctx.Done(); close(stopped); return nil },
+	)
+	if !errors.Is(err, boom) {
+		t.Fatalf("Run = %v, want boom", err)
+	}
+	select {
+	case <-stopped:
+	default:
+		t.Fatal("the other part was not stopped")
+	}
+}
+
+func TestServeHTTPNamesBusyPort(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = ServeHTTP(log, "api", ln.Addr().String(), http.NotFoundHandler())(context.Background())
+	if err == nil {
+		t.Fatal("listening on a busy port succeeded")
+	}
+	if want := ln.Addr().String(); !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not name %s", err, want)
+	}
+}
