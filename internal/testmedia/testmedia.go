@@ -1,0 +1,199 @@
+// Package testmedia generates small media files with the ffmpeg CLI for
+// tests and benchmarks, so no binary fixtures live in the repository.
+//
+// Call Generate(t, testmedia.H264AAC) and get a path. Files are cached on
+// disk under os.TempDir()/marquee-testmedia/<version>, keyed by kind, so
+// each kind is encoded once per machine rather than once per test; files are
+// written to a temporary name and renamed into place, so test binaries that
+// run in parallel never see a half-written file. Clips are short (4 s, low
+// resolution) except Bench1080p.
+package testmedia
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Kind names one generated file. Its value is the cached file's name.
+type Kind string
+
+// The kinds of media Generate can produce.
+const (
+	// H264AAC is a 4 s 320x240 25 fps H.264 + AAC stereo MP4 with a
+	// keyframe every 2 s and the moov atom first.
+	H264AAC Kind = "h264-aac.mp4"
+	// HEVCAC351 is a 4 s 320x240 variable-frame-rate HEVC + AC-3 5.1 MKV.
+	HEVCAC351 Kind = "hevc-ac3-51-vfr.mkv"
+	// VP9Opus is a 4 s 321x241 (odd size) VP9 + Opus WebM.
+	VP9Opus Kind = "vp9-opus-odd.webm"
+	// MPEG2TS is a 4 s 352x288 MPEG-2 video + MP2 audio transport stream.
+	MPEG2TS Kind = "mpeg2.ts"
+	// H264TenBit is a 4 s 320x240 10-bit (yuv420p10le) H.264 + AAC MP4.
+	H264TenBit Kind = "h264-10bit.mp4"
+	// VideoOnly is a 4 s 320x240 H.264 MP4 without audio.
+	VideoOnly Kind = "h264-noaudio.mp4"
+	// MP3 is a 4 s stereo MP3 (audio only, like a music track).
+	MP3 Kind = "audio.mp3"
+	// FLAC is a 4 s stereo FLAC (audio only).
+	FLAC Kind = "audio.flac"
+	// Truncated is H264AAC cut to its first 40%: it opens, then its data
+	// runs out.
+	Truncated Kind = "truncated.mp4"
+	// NotMedia is a text file with a media extension.
+	NotMedia Kind = "notmedia.mp4"
+	// Empty is a zero-length file.
+	Empty Kind = "empty.mp4"
+	// UnsupportedCodec is a Matroska file whose only stream has a codec ID
+	// FFmpeg does not know, so it demuxes but nothing can decode it.
+	UnsupportedCodec Kind = "unsupported-codec.mkv"
+	// Bench1080p is a 10 s 1920x1080 30 fps H.264 + AAC MP4 with some film
+	// grain, for benchmarks.
+	Bench1080p Kind = "bench-1080p.mp4"
+)
+
+// cacheVersion changes whenever a recipe changes, so stale files are not reused.
+const cacheVersion = "v2"
+
+// Duration is the length in seconds of every short clip.
+const Duration = 4
+
+// ErrUnknownKind is returned by Path for a kind Generate cannot make.
+var ErrUnknownKind = errors.New("testmedia: unknown kind")
+
+// recipe returns the ffmpeg arguments, inputs first, that make kind.
+func recipe(kind Kind) ([]string, error) {
+	d := fmt.Sprint(Duration)
+	video := func(size string, rate int) []string {
+		return []string{"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%s:rate=%d", size, rate)}
+	}
+	tone := []string{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo"}
+	switch kind {
+	case H264AAC, Truncated:
+		a := append(video("320x240", 25), tone...)
+		return append(a, "-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
+			"-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"), nil
+	case HEVCAC351:
+		a := append(video("320x240", 30),
+			"-f", "lavfi", "-i", "sine=frequency=300:sample_rate=48000,aformat=channel_layouts=5.1")
+		return append(a, "-t", d, "-vf", "select='not(eq(mod(n\\,5)\\,2))'", "-fps_mode", "vfr",
+			"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=60",
+			"-c:a", "ac3", "-b:a", "192k"), nil
+	case VP9Opus:
+		a := append(video("321x241", 25), tone...)
+		return append(a, "-t", d, "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", "50",
+			"-pix_fmt", "yuv420p", "-c:a", "libopus", "-b:a", "64k"), nil
+	case MPEG2TS:
+		a := append(video("352x288", 25), tone...)
+		return append(a, "-t", d, "-c:v", "mpeg2video", "-g", "25", "-c:a", "mp2", "-f", "mpegts"), nil
+	case H264TenBit:
+		a := append(video("320x240", 25), tone...)
+		return append(a, "-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p10le",
+			"-c:a", "aac"), nil
+	case VideoOnly:
+		return append(video("320x240", 25), "-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
+			"-pix_fmt", "yuv420p"), nil
+	case MP3:
+		return append(tone, "-t", d, "-c:a", "libmp3lame", "-b:a", "128k"), nil
+	case FLAC:
+		return append(tone, "-t", d, "-c:a", "flac"), nil
+	case UnsupportedCodec:
+		return append(video("64x48", 5), "-t", "1", "-c:v", "libx264", "-f", "matroska"), nil
+	case Bench1080p:
+		a := append(video("1920x1080", 30), tone...)
+		return append(a, "-t", "10", "-vf", "noise=alls=6:allf=t", "-c:v", "libx264", "-preset", "veryfast",
+			"-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart"), nil
+	case NotMedia, Empty:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownKind, kind)
+}
+
+// Generate returns the path of a file of the given kind, creating it with
+// the ffmpeg CLI on first use. It fails the test if ffmpeg fails.
+func Generate(tb testing.TB, kind Kind) string {
+	tb.Helper()
+	p, err := Path(kind)
+	if err != nil {
+		tb.Fatalf("testmedia: %v", err)
+	}
+	return p
+}
+
+// Path is Generate for callers without a testing.TB (bench commands).
+func Path(kind Kind) (string, error) {
+	dir := filepath.Join(os.TempDir(), "marquee-testmedia", cacheVersion)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, string(kind))
+	if _, err := os.Stat(out); err == nil {
+		return out, nil
+	}
+	args, err := recipe(kind)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.CreateTemp(dir, "tmp-*-"+string(kind))
+	if err != nil {
+		return "", err
+	}
+	tmpName := tmp.Name()
+	_ = tmp.Close()
+	defer func() { _ = os.Remove(tmpName) }()
+	if err := build(kind, args, tmpName); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmpName, out); err != nil {
+		return "", err
+	}
+	return out, nil
+}
+
+// build writes kind to tmp.
+func build(kind Kind, args []string, tmp string) error {
+	switch kind {
+	case Empty:
+		return os.WriteFile(tmp, nil, 0o644)
+	case NotMedia:
+		return os.WriteFile(tmp, bytes.Repeat([]byte("this is not a media file\n"), 200), 0o644)
+	}
+	if err := ffmpeg(append([]string{"-hide_banner", "-loglevel", "error", "-y"}, append(args, tmp)...)); err != nil {
+		return fmt.Errorf("testmedia: generating %s: %w", kind, err)
+	}
+	switch kind {
+	case Truncated:
+		b, err := os.ReadFile(tmp)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(tmp, b[:len(b)*4/10], 0o644)
+	case UnsupportedCodec:
+		b, err := os.ReadFile(tmp)
+		if err != nil {
+			return err
+		}
+		// Same length, so the EBML element size stays valid (Matroska
+		// CodecID, RFC 9559 §5.1.4.1.21).
+		old, repl := []byte("V_MPEG4/ISO/AVC"), []byte("V_UNKNOWN/CODEC")
+		if bytes.Count(b, old) != 1 {
+			return fmt.Errorf("testmedia: codec id not found once in %s", kind)
+		}
+		return os.WriteFile(tmp, bytes.Replace(b, old, repl, 1), 0o644)
+	}
+	return nil
+}
+
+func ffmpeg(args []string) error {
+	cmd := exec.Command("ffmpeg", args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, bytes.TrimSpace(stderr.Bytes()))
+	}
+	return nil
+}
