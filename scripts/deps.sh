@@ -46,7 +46,30 @@ else
   echo "deps: system packages present" >&2
 fi
 
-if ! command -v go >/dev/null; then
-  echo "deps: Go 1.26 is required; install it from your distribution or go.dev and put it on PATH" >&2
-  exit 1
+# Go: Debian 12 ships 1.19, too old for go.mod. When no new enough Go is on
+# PATH, use Debian's to fetch the official toolchain through the Go module
+# proxy (module golang.org/toolchain, the same one `GOTOOLCHAIN=auto` uses).
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+use_go
+if ! go_ok; then
+  if ! command -v go >/dev/null && [ ! -x /usr/lib/go-1.19/bin/go ]; then
+    "${sudo_cmd[@]}" apt-get update -qq
+    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+  fi
+  boot=$(command -v go || echo /usr/lib/go-1.19/bin/go)
+  echo "deps: fetching Go $GO_TOOLCHAIN_VERSION through the module proxy into $MARQUEE_GO_DIR" >&2
+  tmp=$(mktemp -d)
+  dir=$(GOPATH="$tmp" GOFLAGS=-modcacherw GO111MODULE=on "$boot" mod download -json \
+        "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN_VERSION.linux-$(dpkg --print-architecture)" |
+        sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -n "$dir" ] || { echo "deps: could not fetch the Go toolchain; install Go $GO_WANT and put it on PATH" >&2; exit 1; }
+  mkdir -p "$(dirname "$MARQUEE_GO_DIR")"
+  rm -rf "$MARQUEE_GO_DIR"
+  cp -r "$dir" "$MARQUEE_GO_DIR"
+  chmod -R u+w "$MARQUEE_GO_DIR"
+  chmod +x "$MARQUEE_GO_DIR"/bin/* "$MARQUEE_GO_DIR"/pkg/tool/*/*
+  rm -rf "$tmp"
+  use_go
+  go_ok || { echo "deps: Go $GO_WANT still not usable after install" >&2; exit 1; }
 fi

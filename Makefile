@@ -1,0 +1,28 @@
+# Marquee's commands. `make run` and `make test` are the two in the README;
+# both install what they need first (apt packages, Go, npm packages).
+.PHONY: run test deps build lint bench-sfu bench-ingest bench-scan clean
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@bash scripts/npm.sh
+	@. scripts/lib.sh && use_go && go build -o bin/ ./cmd/...
+
+bench-sfu: build
+	@. scripts/lib.sh && use_go && go run ./cmd/sfu bench
+
+bench-ingest: build
+	@. scripts/lib.sh && use_go && go run ./cmd/ingest bench
+
+bench-scan: build
+	@. scripts/lib.sh && use_go && go run ./cmd/api bench
+
+clean:
+	rm -rf bin e2e/artifacts
