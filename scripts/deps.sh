@@ -13,7 +13,7 @@ pkgs=(
   redis-server
   fonts-dejavu-core      # drawtext font for the sample film clock
   sqlite3
-  ca-certificates
+  ca-certificates curl git
   nodejs npm
 )
 
