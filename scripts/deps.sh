@@ -3,19 +3,26 @@
 # It is idempotent: packages already present are skipped, and apt is only
 # touched when something is missing. It uses sudo when not run as root.
 set -euo pipefail
+# MARQUEE_DEPS=build installs only what compiling needs (container images);
+# the default, all, adds what running the platform and its tests needs.
+profile=${MARQUEE_DEPS:-all}
 
 pkgs=(
   ffmpeg                 # the CLI: sample library and test media
   libavcodec-dev libavformat-dev libavutil-dev libavfilter-dev
   libavdevice-dev libswscale-dev libswresample-dev libpostproc-dev
   pkg-config gcc make
-  chromium chromium-driver
-  redis-server
-  fonts-dejavu-core      # drawtext font for the sample film clock
-  sqlite3
   ca-certificates curl git
   nodejs npm
 )
+if [ "$profile" != build ]; then
+  pkgs+=(
+    chromium chromium-driver  # browser end-to-end tests
+    redis-server              # multi-node coordination and its tests
+    fonts-dejavu-core         # drawtext font for the sample film clock
+    sqlite3                   # inspecting ./data/marquee.db by hand
+  )
+fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then
