@@ -1,0 +1,113 @@
+package forward
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/webrtc/v4"
+)
+
+// CongestionParams tunes the send-side bandwidth estimator (GCC,
+// draft-ietf-rmcat-gcc-02) run for each subscriber PeerConnection.
+type CongestionParams struct {
+	// InitialBitrate is the estimate before feedback arrives (bps);
+	// 0 means 2.5 Mbit/s, enough for a 720p layer.
+	InitialBitrate int
+	// MinBitrate and MaxBitrate bound the estimate; 0 means 100 kbit/s and
+	// 20 Mbit/s.
+	MinBitrate, MaxBitrate int
+}
+
+// CongestionControl hands each PeerConnection's bandwidth estimator to
+// the DownTracks sending on it.
+type CongestionControl struct {
+	mu      sync.Mutex
+	pending map[string]cc.BandwidthEstimator
+}
+
+// RegisterInterceptors sets up m and ir for an SFU PeerConnection that
+// both receives from publishers and sends to subscribers. Use it instead of
+// webrtc.RegisterDefaultInterceptors (after registering codecs):
+//   - receive side: NACK generator, RTCP receiver reports, TWCC feedback,
+//     simulcast RID header extensions;
+//   - send side: TWCC sequence numbers and a GCC estimator per
+//     PeerConnection (with no pacer: forwarding is paced by the publisher).
+//
+// It deliberately omits pion's NACK responder and sender-report
+// interceptor: DownTrack answers NACKs from its own cache and sends its own
+// SRs with the publisher's NTP/RTP mapping.
+func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p CongestionParams) (*CongestionControl, error) {
+	if p.InitialBitrate <= 0 {
+		p.InitialBitrate = 2_500_000
+	}
+	if p.MinBitrate <= 0 {
+		p.MinBitrate = 100_000
+	}
+	if p.MaxBitrate <= 0 {
+		p.MaxBitrate = 20_000_000
+	}
+	c := &CongestionControl{pending: map[string]cc.BandwidthEstimator{}}
+	factory, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(p.InitialBitrate),
+			gcc.SendSideBWEMinBitrate(p.MinBitrate),
+			gcc.SendSideBWEMaxBitrate(p.MaxBitrate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("forward: congestion controller: %w", err)
+	}
+	factory.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) {
+		c.mu.Lock()
+		c.pending[id] = e
+		c.mu.Unlock()
+	})
+	// Added first, so on the send path it runs after the TWCC header
+	// extension interceptor has numbered the packet.
+	ir.Add(factory)
+	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
+		return nil, fmt.Errorf("forward: twcc header extension: %w", err)
+	}
+	gen, err := nack.NewGeneratorInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("forward: nack generator: %w", err)
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
+	ir.Add(gen)
+	rr, err := report.NewReceiverInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("forward: receiver reports: %w", err)
+	}
+	ir.Add(rr)
+	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
+		return nil, fmt.Errorf("forward: twcc feedback: %w", err)
+	}
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return nil, fmt.Errorf("forward: simulcast extensions: %w", err)
+	}
+	return c, nil
+}
+
+// Estimator returns (and forgets) the bandwidth estimator of pc, which must
+// have been built from an API using the registry passed to
+// RegisterInterceptors. Call it once per PeerConnection, right after
+// creating it, even if unused, so the estimator is not kept twice.
+// It returns nil if pc has none.
+func (c *CongestionControl) Estimator(pc *webrtc.PeerConnection) BandwidthEstimator {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.pending[pc.ID()]
+	if !ok {
+		return nil
+	}
+	delete(c.pending, pc.ID())
+	return e
+}

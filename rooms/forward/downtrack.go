@@ -1,0 +1,347 @@
+package forward
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// DownTrackParams configures a DownTrack.
+type DownTrackParams struct {
+	// SubscriberID identifies the DownTrack within its Receiver (one per
+	// subscriber): Receiver.RemoveDownTrack takes it.
+	SubscriberID string
+	// TrackID and StreamID form the msid the subscriber sees; empty means
+	// the Receiver's.
+	TrackID, StreamID string
+	// Estimator is the subscriber PeerConnection's send-side bandwidth
+	// estimate (CongestionControl.Estimator). Nil falls back to REMB and
+	// receiver-report loss.
+	Estimator BandwidthEstimator
+	// QueueSize bounds the packets waiting for the writer; 0 means 512 for
+	// video and 128 for audio.
+	QueueSize int
+	// Logger gets the DownTrack's events; nil means the Receiver's.
+	Logger *slog.Logger
+}
+
+// BandwidthEstimator is what a DownTrack needs from congestion control:
+// the estimated bits per second the subscriber's path can take.
+// pion/interceptor's cc.BandwidthEstimator satisfies it.
+type BandwidthEstimator interface {
+	GetTargetBitrate() int
+}
+
+// binding is what Bind learned about the subscriber's RTPSender.
+type binding struct {
+	ssrc   uint32
+	pt     uint8
+	writer webrtc.TrackLocalWriter
+}
+
+// queued is one packet waiting for the writer.
+type queued struct {
+	p      *inPacket
+	resync bool // first key frame after drops: restart the stream here
+}
+
+// DownTrack forwards one Receiver's track to one subscriber. It implements
+// webrtc.TrackLocal. Packets wait in a bounded queue drained by the
+// DownTrack's writer goroutine, so a slow subscriber only hurts itself: when
+// the queue is full, video is dropped until the next key frame (counted in
+// Dropped and the dropped-packets metric).
+type DownTrack struct {
+	r         *Receiver
+	id        string
+	trackID   string
+	streamID  string
+	kind      webrtc.RTPCodecType
+	log       *slog.Logger
+	metrics   *Metrics
+	estimator BandwidthEstimator
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	done   chan struct{}
+	closed atomic.Bool
+
+	queue    chan queued
+	nacks    chan []uint16
+	settings chan struct{}
+
+	bound     atomic.Pointer[binding]
+	sender    atomic.Pointer[webrtc.RTPSender]
+	startOnce sync.Once
+
+	// Set by API callers, read by the writer.
+	maxQuality atomic.Int32
+	maxWidth   atomic.Int32
+	maxHeight  atomic.Int32
+
+	// Published by the writer, read by enqueue and the RTCP reader.
+	layerMask   atomic.Uint32 // layers enqueue accepts
+	curLayer    atomic.Int32
+	targetLayer atomic.Int32
+	awaitKey    atomic.Bool // queue overflowed: drop video until a key frame
+
+	// Set by the RTCP reader, read by the writer.
+	remb         atomic.Int64
+	fractionLost atomic.Uint32
+
+	stats downTrackCounters
+	w     writerState // owned by the writer goroutine
+
+	beforeWrite func() // test hook, called by the writer before each packet
+}
+
+// downTrackCounters are a DownTrack's running totals.
+type downTrackCounters struct {
+	packets, octets, dropped, switches, nacksAnswered atomic.Uint64
+}
+
+// DownTrackStats is a snapshot of a DownTrack's totals.
+type DownTrackStats struct {
+	Packets, Octets, Dropped, LayerSwitches, NACKsAnswered uint64
+	// Layer is the layer being forwarded (-1: none yet); TargetLayer the
+	// one it is switching to.
+	Layer, TargetLayer int
+}
+
+// NewDownTrack builds a DownTrack for r and starts its writer. Add it to a
+// subscriber PeerConnection (AddTrack), call Start with the RTPSender, then
+// r.AddDownTrack.
+func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
+	if p.TrackID == "" {
+		p.TrackID = r.params.TrackID
+	}
+	if p.StreamID == "" {
+		p.StreamID = r.params.StreamID
+	}
+	if p.Logger == nil {
+		p.Logger = r.log
+	}
+	if p.QueueSize <= 0 {
+		p.QueueSize = 128
+		if r.params.Kind == webrtc.RTPCodecTypeVideo {
+			p.QueueSize = 512
+		}
+	}
+	d := &DownTrack{
+		r:         r,
+		id:        p.SubscriberID,
+		trackID:   p.TrackID,
+		streamID:  p.StreamID,
+		kind:      r.params.Kind,
+		log:       p.Logger.With("subscriber", p.SubscriberID),
+		metrics:   r.metrics,
+		estimator: p.Estimator,
+		done:      make(chan struct{}),
+		queue:     make(chan queued, p.QueueSize),
+		nacks:     make(chan []uint16, 16),
+		settings:  make(chan struct{}, 1),
+	}
+	d.maxQuality.Store(int32(QualityHigh))
+	d.curLayer.Store(-1)
+	d.targetLayer.Store(-1)
+	d.w.init()
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	d.wg.Add(1)
+	go d.run()
+	return d
+}
+
+// SubscriberID returns the ID given in DownTrackParams.
+func (d *DownTrack) SubscriberID() string { return d.id }
+
+// ID is the track ID of the msid (webrtc.TrackLocal).
+func (d *DownTrack) ID() string { return d.trackID }
+
+// RID is empty: a subscriber receives one layer (webrtc.TrackLocal).
+func (d *DownTrack) RID() string { return "" }
+
+// StreamID is the stream ID of the msid (webrtc.TrackLocal).
+func (d *DownTrack) StreamID() string { return d.streamID }
+
+// Kind is audio or video (webrtc.TrackLocal).
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.kind }
+
+// Bind is called by pion when the subscriber's RTPSender starts; it picks
+// the publisher's codec among the negotiated ones (webrtc.TrackLocal).
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, err := matchCodec(d.r.params.Codec, ctx.CodecParameters())
+	if err != nil {
+		return webrtc.RTPCodecParameters{}, err
+	}
+	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), writer: ctx.WriteStream()})
+	d.notify()
+	return codec, nil
+}
+
+// Unbind is called by pion when the RTPSender stops (webrtc.TrackLocal).
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.bound.Store(nil)
+	return nil
+}
+
+// Start begins reading the subscriber's RTCP for this track (NACK, PLI/FIR,
+// REMB, receiver reports, and the TWCC feedback the congestion controller
+// consumes on read). Call it once, with the sender AddTrack returned. The
+// DownTrack owns the sender from then on: Close stops it.
+func (d *DownTrack) Start(sender *webrtc.RTPSender) {
+	d.startOnce.Do(func() {
+		if d.closed.Load() {
+			return
+		}
+		d.sender.Store(sender)
+		d.wg.Add(1)
+		go d.readRTCP(sender)
+	})
+}
+
+// SetMaxQuality caps the layer this subscriber receives (QualityOff pauses
+// video). The writer switches at the next key frame.
+func (d *DownTrack) SetMaxQuality(q Quality) {
+	d.maxQuality.Store(int32(q))
+	d.notify()
+}
+
+// SetMaxDimensions caps the layer to the smallest one covering w×h (the
+// subscriber's video element); 0, 0 removes the cap.
+func (d *DownTrack) SetMaxDimensions(w, h int) {
+	d.maxWidth.Store(int32(w))
+	d.maxHeight.Store(int32(h))
+	d.notify()
+}
+
+// Stats returns the DownTrack's running totals.
+func (d *DownTrack) Stats() DownTrackStats {
+	return DownTrackStats{
+		Packets:       d.stats.packets.Load(),
+		Octets:        d.stats.octets.Load(),
+		Dropped:       d.stats.dropped.Load(),
+		LayerSwitches: d.stats.switches.Load(),
+		NACKsAnswered: d.stats.nacksAnswered.Load(),
+		Layer:         int(d.curLayer.Load()),
+		TargetLayer:   int(d.targetLayer.Load()),
+	}
+}
+
+// Done is closed when the DownTrack has stopped (Close, or its Receiver
+// closed), so rooms can remove the subscriber's sender.
+func (d *DownTrack) Done() <-chan struct{} { return d.done }
+
+// Close stops the writer and the RTCP reader, stops the RTPSender given to
+// Start, and waits for both goroutines. The caller still calls
+// pc.RemoveTrack(sender) to renegotiate.
+func (d *DownTrack) Close() error {
+	if !d.closed.CompareAndSwap(false, true) {
+		<-d.done
+		return nil
+	}
+	d.cancel()
+	var err error
+	d.startOnce.Do(func() {}) // no reader may start after this point
+	if s := d.sender.Load(); s != nil {
+		if serr := s.Stop(); serr != nil {
+			err = fmt.Errorf("forward: stop sender: %w", serr)
+		}
+	}
+	d.wg.Wait()
+	close(d.done)
+	return err
+}
+
+// notify wakes the writer to re-evaluate its layer.
+func (d *DownTrack) notify() {
+	select {
+	case d.settings <- struct{}{}:
+	default:
+	}
+}
+
+// enqueue is called by the Receiver's layer readers for every packet. It
+// never blocks: when the queue is full, the packet is dropped and, for
+// video, everything up to the next key frame too.
+func (d *DownTrack) enqueue(p *inPacket) {
+	if d.kind != webrtc.RTPCodecTypeVideo {
+		select {
+		case d.queue <- queued{p: p}:
+		default:
+			d.drop(d.metrics.droppedQueue)
+		}
+		return
+	}
+	if d.layerMask.Load()&(1<<uint(p.layer)) == 0 {
+		return
+	}
+	resync := false
+	if d.awaitKey.Load() {
+		if !p.keyframe {
+			d.drop(d.metrics.droppedWaitKey)
+			return
+		}
+		resync = true
+	}
+	select {
+	case d.queue <- queued{p: p, resync: resync}:
+		if resync {
+			d.awaitKey.Store(false)
+		}
+	default:
+		d.drop(d.metrics.droppedQueue)
+		if d.awaitKey.CompareAndSwap(false, true) {
+			d.r.requestKeyframe(int8(d.targetLayer.Load()))
+		}
+	}
+}
+
+func (d *DownTrack) drop(c interface{ Inc() }) {
+	d.stats.dropped.Add(1)
+	c.Inc()
+}
+
+// matchCodec picks the negotiated codec matching the publisher's: same
+// MIME type, and for H.264 the same packetization-mode (RFC 6184 §8.1).
+func matchCodec(want webrtc.RTPCodecParameters, have []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, error) {
+	var fallback *webrtc.RTPCodecParameters
+	for i, c := range have {
+		if !strings.EqualFold(c.MimeType, want.MimeType) {
+			continue
+		}
+		if c.SDPFmtpLine == want.SDPFmtpLine {
+			return c, nil
+		}
+		if strings.EqualFold(want.MimeType, webrtc.MimeTypeH264) &&
+			fmtpParam(c.SDPFmtpLine, "packetization-mode") != fmtpParam(want.SDPFmtpLine, "packetization-mode") {
+			continue
+		}
+		if fallback == nil {
+			fallback = &have[i]
+		}
+	}
+	if fallback == nil {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("%w: %s", ErrCodecNotNegotiated, want.MimeType)
+	}
+	return *fallback, nil
+}
+
+// fmtpParam returns one key of an a=fmtp line ("0" default for
+// packetization-mode, RFC 6184 §8.1).
+func fmtpParam(line, key string) string {
+	for _, kv := range strings.Split(line, ";") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if ok && strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	if key == "packetization-mode" {
+		return "0"
+	}
+	return ""
+}
