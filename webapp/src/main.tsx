@@ -1,0 +1,74 @@
+// main.tsx mounts the app: it loads the signed-in user once, then routes.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, type User } from "./api";
+import { navigate, onLinkClick, useRoute } from "./router";
+import { Header } from "./pages/Header";
+import { SignIn } from "./pages/SignIn";
+import { LibraryPage } from "./pages/Library";
+import { ItemPage } from "./pages/ItemDetail";
+import { JoinPage } from "./pages/Join";
+import { PartyPage } from "./pages/Party";
+import { Spinner } from "./ui";
+import "./styles.css";
+
+function App() {
+  const route = useRoute();
+  const [user, setUser] = useState<User | null | undefined>(undefined);
+
+  useEffect(() => {
+    api.me().then(setUser, (err) => {
+      if (!(err instanceof ApiError) || err.status !== 401) console.warn("marquee: /api/me", err);
+      setUser(null);
+    });
+  }, []);
+
+  const needsUser = route.name === "library" || route.name === "item";
+  useEffect(() => {
+    if (user === null && needsUser) {
+      navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+    }
+  }, [user, needsUser]);
+
+  if (route.name === "join") return <JoinPage token={route.params.token} user={user ?? null} />;
+  if (user === undefined) {
+    return (
+      <main class="center-page">
+        <Spinner />
+      </main>
+    );
+  }
+  let page;
+  switch (route.name) {
+    case "signin":
+      page = <SignIn onSignedIn={setUser} next={route.query.get("next") ?? "/"} current={user} />;
+      break;
+    case "library":
+      page = user ? <LibraryPage user={user} /> : null;
+      break;
+    case "item":
+      page = user ? <ItemPage id={Number(route.params.id)} /> : null;
+      break;
+    case "party":
+      page = <PartyPage partyId={route.params.id} user={user} />;
+      break;
+    default:
+      page = (
+        <main class="center-page">
+          <h1>Not found</h1>
+          <p>
+            <a href="/">Back to the library</a>
+          </p>
+        </main>
+      );
+  }
+  return (
+    <>
+      {route.name !== "signin" && <Header user={user} onSignedOut={() => setUser(null)} />}
+      {page}
+    </>
+  );
+}
+
+document.addEventListener("click", onLinkClick);
+render(<App />, document.getElementById("app")!);

@@ -1,0 +1,146 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, type AudioStream, type Item, type SubtitleStream } from "../api";
+import { navigate } from "../router";
+import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
+
+const PLAYABLE = new Set(["movie", "episode", "track"]);
+
+function language(code?: string): string {
+  if (!code || code === "und") return "Unknown language";
+  try {
+    return new Intl.DisplayNames(["en"], { type: "language" }).of(code) ?? code;
+  } catch {
+    return code;
+  }
+}
+
+function channels(n: number): string {
+  return ({ 1: "mono", 2: "stereo", 6: "5.1", 8: "7.1" } as Record<number, string>)[n] ?? `${n} ch`;
+}
+
+function AudioTracks({ tracks }: { tracks: AudioStream[] }) {
+  return (
+    <section aria-labelledby="audio-h">
+      <h2 id="audio-h">Audio tracks</h2>
+      <ul class="tracks">
+        {tracks.map((a) => (
+          <li key={a.index}>
+            <strong>{a.title || language(a.language)}</strong>
+            <span class="muted">
+              {" "}
+              {[a.codec.toUpperCase(), channels(a.channels), a.sampleRate ? `${a.sampleRate / 1000} kHz` : ""].filter(Boolean).join(" · ")}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function Subtitles({ tracks }: { tracks: SubtitleStream[] }) {
+  return (
+    <section aria-labelledby="subs-h">
+      <h2 id="subs-h">Subtitles</h2>
+      {tracks.length === 0 ? (
+        <p class="muted">None</p>
+      ) : (
+        <ul class="tracks">
+          {tracks.map((s) => (
+            <li key={s.index}>
+              <strong>{s.title || language(s.language)}</strong>
+              <span class="muted"> {s.codec}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** ItemPage is an item's detail page: facts, tracks, children, and "Start a party". */
+export function ItemPage({ id }: { id: number }) {
+  const [item, setItem] = useState<Item | null>(null);
+  const [children, setChildren] = useState<Item[]>([]);
+  const [error, setError] = useState("");
+  const [starting, setStarting] = useState(false);
+
+  useEffect(() => {
+    setItem(null);
+    api.item(id).then(setItem, (e) => setError(`Could not load this item: ${e.message}`));
+    api.items({ parentId: id }).then(setChildren, () => setChildren([]));
+  }, [id]);
+
+  const start = async () => {
+    if (!item) return;
+    setStarting(true);
+    try {
+      const party = await api.createParty(item.id);
+      navigate(`/party/${party.id}`);
+    } catch (e) {
+      setError(`Could not start a party: ${(e as Error).message}`);
+      setStarting(false);
+    }
+  };
+
+  if (error && !item) return <main class="page"><ErrorNote>{error}</ErrorNote></main>;
+  if (!item) return <main class="page"><Spinner /></main>;
+
+  const video = item.media?.video?.find((v) => v.index !== item.media?.coverArt);
+  const tags = item.media?.tags ?? {};
+  const facts = [
+    kindLabel(item.kind),
+    item.year || null,
+    runtime(item) || null,
+    video ? `${video.height}p` : null,
+    ...(item.genres ?? []).slice(0, 3),
+  ].filter(Boolean);
+
+  return (
+    <main class="page detail-page">
+      <div class="detail-backdrop" aria-hidden="true">
+        <Poster item={item} size="lg" />
+      </div>
+      <div class="detail">
+        <Poster item={item} size="lg" />
+        <div class="detail-body">
+          <p class="eyebrow">
+            <a href="/">Library</a>
+          </p>
+          <h1>{item.title}</h1>
+          {item.kind === "track" && (tags.artist || tags.album) && (
+            <p class="subtitle">{[tags.artist, tags.album].filter(Boolean).join(" — ")}</p>
+          )}
+          <p class="facts">{facts.join(" · ")}</p>
+          {item.summary && <p class="summary">{item.summary}</p>}
+          {PLAYABLE.has(item.kind) && (
+            <button type="button" class="btn primary big" onClick={start} disabled={starting}>
+              <Icon name="play" /> {starting ? "Starting…" : "Start a party"}
+            </button>
+          )}
+          {error && <ErrorNote>{error}</ErrorNote>}
+          {item.probeError && <ErrorNote>This file could not be read: {item.probeError}</ErrorNote>}
+          <div class="detail-cols">
+            {item.media?.audio && item.media.audio.length > 0 && <AudioTracks tracks={item.media.audio} />}
+            {PLAYABLE.has(item.kind) && item.kind !== "track" && <Subtitles tracks={item.media?.subtitles ?? []} />}
+          </div>
+          {children.length > 0 && (
+            <section aria-labelledby="children-h">
+              <h2 id="children-h">{item.kind === "show" ? "Seasons" : item.kind === "season" ? "Episodes" : "Tracks"}</h2>
+              <ul class="child-list">
+                {children.map((c) => (
+                  <li key={c.id}>
+                    <a href={`/items/${c.id}`}>
+                      <span class="num">{c.episodeNumber || c.trackNumber || c.seasonNumber || ""}</span>
+                      <span class="child-title">{c.title}</span>
+                      <span class="muted">{runtime(c)}</span>
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </section>
+          )}
+        </div>
+      </div>
+    </main>
+  );
+}

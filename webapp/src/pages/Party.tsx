@@ -1,0 +1,183 @@
+import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
+import { ApiError, api, type Party, type RoomAccess, type User } from "../api";
+import { navigate } from "../router";
+import { PartySession, type Credentials, type Viewer } from "../session";
+import { useObservable } from "../store";
+import { ErrorNote, Spinner } from "../ui";
+import { Stage } from "../party/Stage";
+import { Controls, type Control } from "../party/Controls";
+import { Viewers } from "../party/Viewers";
+import { Queue } from "../party/Queue";
+import { Chat, ReactionBar } from "../party/Chat";
+import { Invite } from "../party/Invite";
+
+declare global {
+  interface Window {
+    /** __marquee lets the browser tests read the live session. */
+    __marquee?: { session: PartySession; role: string; partyId: string };
+  }
+}
+
+/** PartyPage is /party/<id> for a signed-in member (or a returning guest). */
+export function PartyPage({ partyId, user }: { partyId: string; user: User | null }) {
+  const [access, setAccess] = useState<RoomAccess | null>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    api.roomAccess(partyId).then(setAccess, (e) => {
+      if (e instanceof ApiError && e.status === 401 && !user) navigate(`/signin?next=/party/${encodeURIComponent(partyId)}`, true);
+      else setError(e instanceof ApiError && e.status === 404 ? "This party has ended or does not exist." : `Could not join the party: ${e.message}`);
+    });
+  }, [partyId, user]);
+  if (error) return <main class="page"><ErrorNote>{error}</ErrorNote><a href="/">Back to the library</a></main>;
+  if (!access) return <main class="center-page"><Spinner label="Joining the party" /></main>;
+  return <PartyView access={access} refresh={() => api.roomAccess(partyId)} />;
+}
+
+/**
+ * PartyView is the party itself. refresh mints fresh room credentials for
+ * reconnections; until it fails the first access is reused.
+ */
+export function PartyView({ access, refresh }: { access: RoomAccess; refresh: () => Promise<RoomAccess> }) {
+  const partyId = access.partyId;
+  const [party, setParty] = useState<Party | null>(null);
+  const [note, setNote] = useState("");
+  const [tab, setTab] = useState<"viewers" | "queue" | "chat">("chat");
+
+  const session = useMemo(() => {
+    let first: Credentials | null = { url: access.url, token: access.token };
+    return new PartySession({
+      credentials: async () => {
+        if (first) {
+          const c = first;
+          first = null;
+          return c;
+        }
+        try {
+          const a = await refresh();
+          return { url: a.url, token: a.token };
+        } catch {
+          return { url: access.url, token: access.token };
+        }
+      },
+    });
+  }, [access]);
+  const st = useObservable(session.state);
+
+  const reload = useCallback(() => {
+    api.party(partyId).then(setParty, () => undefined);
+  }, [partyId]);
+
+  useEffect(() => {
+    session.start();
+    return () => session.close();
+  }, [session]);
+
+  useEffect(() => {
+    reload();
+    let es: EventSource | null = null;
+    let poll = 0;
+    try {
+      es = api.partyEvents(partyId);
+      es.onmessage = reload;
+      for (const t of ["party", "queue", "playback", "host", "member"]) es.addEventListener(t, reload);
+      es.onerror = () => {
+        if (!poll) poll = window.setInterval(reload, 5000);
+      };
+    } catch {
+      poll = window.setInterval(reload, 5000);
+    }
+    return () => {
+      es?.close();
+      clearInterval(poll);
+    };
+  }, [partyId, reload]);
+
+  const role = party?.role || access.role || "listener";
+  const canControl = role === "host" || role === "cohost";
+  const isHost = role === "host";
+  window.__marquee = { session, role, partyId };
+
+  const control: Control = useCallback(
+    async (action, positionSeconds) => {
+      try {
+        await api.control(partyId, action, positionSeconds);
+        setNote("");
+      } catch (e) {
+        setNote(`Could not ${action}: ${(e as Error).message}`);
+      }
+    },
+    [partyId],
+  );
+
+  useEffect(() => {
+    if (!canControl) return;
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (t.closest("input, textarea, select, button, [contenteditable]") || e.altKey || e.ctrlKey || e.metaKey) return;
+      const pos = (session.partyPositionNow() ?? 0) / 1000;
+      if (e.key === " ") {
+        e.preventDefault();
+        void control(session.state.get().playback?.state === "playing" ? "pause" : "resume");
+      } else if (e.key === "ArrowLeft") {
+        e.preventDefault();
+        void control("seek", Math.max(0, pos - 10));
+      } else if (e.key === "ArrowRight") {
+        e.preventDefault();
+        void control("seek", pos + 10);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [canControl, control, session]);
+
+  const handHost = async (v: Viewer) => {
+    if (!confirm(`Make ${v.name} the host? You become a co-host.`)) return;
+    try {
+      await api.handHost(partyId, v.identity);
+      reload();
+    } catch (e) {
+      setNote(`Could not hand over the host role: ${(e as Error).message}`);
+    }
+  };
+
+  const current = party?.current ?? null;
+  const title = st.playback?.title || current?.title || party?.name || "Watch party";
+
+  return (
+    <main class={`party-page${canControl ? " controller" : " listener"}`} data-role={role}>
+      <div class="party-main">
+        <Stage session={session} st={st} current={current} />
+        <div class="party-bar">
+          <div class="party-title">
+            <h1>{title}</h1>
+            <p class="muted small">
+              {st.viewers.length} watching · {canControl ? (isHost ? "You are the host" : "You are a co-host") : "Listening"}
+            </p>
+          </div>
+          {canControl && <Invite partyId={partyId} />}
+        </div>
+        <Controls session={session} st={st} canControl={canControl} control={control} durationHintMs={current?.durationMs ?? 0} />
+        <ReactionBar session={session} />
+        {note && <ErrorNote>{note}</ErrorNote>}
+      </div>
+      <aside class="party-side">
+        <div class="tabs" role="tablist" aria-label="Party panels">
+          {(["chat", "viewers", "queue"] as const).map((t) => (
+            <button type="button" role="tab" key={t} aria-selected={tab === t} class={tab === t ? "active" : ""} onClick={() => setTab(t)}>
+              {t === "chat" ? "Chat" : t === "viewers" ? `Viewers (${st.viewers.length})` : "Queue"}
+            </button>
+          ))}
+        </div>
+        <div class={`tab-panel${tab === "chat" ? " active" : ""}`}>
+          <Chat session={session} st={st} />
+        </div>
+        <div class={`tab-panel${tab === "viewers" ? " active" : ""}`}>
+          <Viewers viewers={st.viewers} isHost={isHost} onHandHost={handHost} />
+        </div>
+        <div class={`tab-panel${tab === "queue" ? " active" : ""}`}>
+          <Queue partyId={partyId} current={current} queue={party?.queue ?? []} canControl={canControl} onChanged={reload} onError={setNote} />
+        </div>
+      </aside>
+    </main>
+  );
+}

@@ -1,0 +1,160 @@
+import { useEffect, useState } from "preact/hooks";
+import { api, type Item, type QueueEntry } from "../api";
+import { Icon, IconButton, Poster, kindLabel, runtime } from "../ui";
+import { formatTime } from "../sync";
+
+/** Queue shows what plays next; controllers add, drag to reorder and remove. */
+export function Queue({ partyId, current, queue, canControl, onChanged, onError }: {
+  partyId: string;
+  current: QueueEntry | null;
+  queue: QueueEntry[];
+  canControl: boolean;
+  onChanged: () => void;
+  onError: (msg: string) => void;
+}) {
+  const [dragId, setDragId] = useState<string | null>(null);
+  const [order, setOrder] = useState<QueueEntry[]>(queue);
+  useEffect(() => setOrder(queue), [queue]);
+
+  const commit = async (next: QueueEntry[]) => {
+    setOrder(next);
+    try {
+      await api.reorder(partyId, next.map((e) => e.id));
+    } catch (e) {
+      onError(`Could not reorder: ${(e as Error).message}`);
+      setOrder(queue);
+    }
+    onChanged();
+  };
+  const move = (from: number, to: number) => {
+    if (to < 0 || to >= order.length || from === to) return;
+    const next = [...order];
+    const [e] = next.splice(from, 1);
+    next.splice(to, 0, e);
+    void commit(next);
+  };
+  const remove = async (id: string) => {
+    try {
+      await api.dequeue(partyId, id);
+    } catch (e) {
+      onError(`Could not remove: ${(e as Error).message}`);
+    }
+    onChanged();
+  };
+
+  return (
+    <section class="panel" aria-labelledby="queue-h">
+      <h2 id="queue-h">
+        Queue <span class="count">{order.length}</span>
+      </h2>
+      {current && (
+        <div class="now-playing">
+          <Poster item={{ id: current.itemId, title: current.title, hasPoster: current.hasPoster ?? true, kind: current.kind ?? "movie" }} size="sm" />
+          <span>
+            <span class="eyebrow">Now playing</span>
+            <strong>{current.title}</strong>
+          </span>
+        </div>
+      )}
+      {order.length === 0 ? (
+        <p class="muted small">Nothing queued.</p>
+      ) : (
+        <ol class="queue">
+          {order.map((e, i) => (
+            <li
+              key={e.id}
+              class={dragId === e.id ? "dragging" : ""}
+              draggable={canControl}
+              onDragStart={(ev) => {
+                setDragId(e.id);
+                ev.dataTransfer?.setData("text/plain", e.id);
+              }}
+              onDragOver={(ev) => {
+                if (!canControl || dragId === null) return;
+                ev.preventDefault();
+                const from = order.findIndex((x) => x.id === dragId);
+                if (from !== i) {
+                  const next = [...order];
+                  const [m] = next.splice(from, 1);
+                  next.splice(i, 0, m);
+                  setOrder(next);
+                }
+              }}
+              onDragEnd={() => {
+                setDragId(null);
+                if (order.map((x) => x.id).join() !== queue.map((x) => x.id).join()) void commit(order);
+              }}
+            >
+              {canControl && (
+                <span class="drag-handle" aria-hidden="true">
+                  <Icon name="drag" size={18} />
+                </span>
+              )}
+              <span class="queue-title">
+                {e.title}
+                {e.durationMs ? <span class="muted small"> {formatTime(e.durationMs)}</span> : null}
+              </span>
+              {canControl && (
+                <span class="queue-actions">
+                  <IconButton icon="up" label={`Move ${e.title} up`} size={18} disabled={i === 0} onClick={() => move(i, i - 1)} />
+                  <IconButton icon="down" label={`Move ${e.title} down`} size={18} disabled={i === order.length - 1} onClick={() => move(i, i + 1)} />
+                  <IconButton icon="close" label={`Remove ${e.title} from the queue`} size={18} onClick={() => void remove(e.id)} />
+                </span>
+              )}
+            </li>
+          ))}
+        </ol>
+      )}
+      {canControl && <AddToQueue partyId={partyId} onAdded={onChanged} onError={onError} />}
+    </section>
+  );
+}
+
+const PLAYABLE = ["movie", "episode", "track"];
+
+function AddToQueue({ partyId, onAdded, onError }: { partyId: string; onAdded: () => void; onError: (m: string) => void }) {
+  const [q, setQ] = useState("");
+  const [results, setResults] = useState<Item[]>([]);
+  useEffect(() => {
+    if (!q.trim()) {
+      setResults([]);
+      return;
+    }
+    const t = setTimeout(() => {
+      api.items({ search: q.trim(), kinds: PLAYABLE, limit: 8 }).then(setResults, () => setResults([]));
+    }, 200);
+    return () => clearTimeout(t);
+  }, [q]);
+  const add = async (it: Item) => {
+    try {
+      await api.enqueue(partyId, it.id);
+      setQ("");
+      onAdded();
+    } catch (e) {
+      onError(`Could not add ${it.title}: ${(e as Error).message}`);
+    }
+  };
+  return (
+    <div class="add-queue">
+      <div class="search">
+        <Icon name="search" size={16} />
+        <input type="search" placeholder="Add from the library" aria-label="Search the library to add to the queue" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
+      </div>
+      {results.length > 0 && (
+        <ul class="results">
+          {results.map((it) => (
+            <li key={it.id}>
+              <button type="button" onClick={() => void add(it)} aria-label={`Add ${it.title} to the queue`}>
+                <Poster item={it} size="sm" />
+                <span>
+                  <strong>{it.title}</strong>
+                  <span class="muted small">{[kindLabel(it.kind), it.year || null, runtime(it) || null].filter(Boolean).join(" · ")}</span>
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}

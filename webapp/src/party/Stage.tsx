@@ -1,0 +1,121 @@
+import { useEffect, useRef } from "preact/hooks";
+import type { PartySession, SessionState } from "../session";
+import type { QueueEntry } from "../api";
+import { Icon, Poster } from "../ui";
+import { formatTime } from "../sync";
+import { useNow } from "./hooks";
+
+/** Stage renders the party's media: the video, or cover art for music, with overlays. */
+export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: QueueEntry | null }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const audio = useRef<HTMLAudioElement>(null);
+  useEffect(() => {
+    session.setMediaElements(video.current, audio.current);
+    return () => session.setMediaElements(null, null);
+  }, [session]);
+
+  const audioOnly = !st.hasVideo && (st.hasAudio || current?.kind === "track");
+  const title = st.playback?.title || current?.title || "";
+  return (
+    <div class={`stage${audioOnly ? " audio-only" : ""}`}>
+      <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={audioOnly} />
+      <audio ref={audio} autoplay />
+      {audioOnly && <AudioOnly session={session} st={st} current={current} />}
+      {!st.hasVideo && !audioOnly && <Waiting st={st} title={title} />}
+      <div class="stage-top">
+        <span class={`live-badge${st.playback?.state === "playing" ? "" : " idle"}`}>
+          <span class="dot" aria-hidden="true" /> {st.playback?.state === "paused" ? "Paused" : "Live"}
+        </span>
+        {st.delayMs !== null && (
+          <span class="delay-chip" title="How far the picture you see is behind the party" data-testid="own-delay">
+            {Math.round(st.delayMs)} ms behind
+          </span>
+        )}
+      </div>
+      <Reactions st={st} />
+      {st.conn !== "connected" && <ConnBanner st={st} />}
+      {st.audioBlocked && st.hasAudio && (
+        <button type="button" class="unmute" onClick={() => void session.startAudio()} aria-label="Tap to unmute">
+          <Icon name="volume" size={28} /> Tap to unmute
+        </button>
+      )}
+    </div>
+  );
+}
+
+function Waiting({ st, title }: { st: SessionState; title: string }) {
+  const text = st.conn !== "connected" ? "Connecting…" : st.playback?.state === "stopped" ? "Nothing playing" : title ? `Loading ${title}…` : "Waiting for the host to start";
+  return (
+    <div class="stage-waiting">
+      <div class="spinner" aria-hidden="true">
+        <span />
+      </div>
+      <p>{text}</p>
+    </div>
+  );
+}
+
+function AudioOnly({ session, st, current }: { session: PartySession; st: SessionState; current: QueueEntry | null }) {
+  useNow(250);
+  const pos = session.partyPositionNow() ?? 0;
+  const dur = st.playback?.durationMs || current?.durationMs || 0;
+  const [track, artist] = splitTitle(st.playback?.title || current?.title || "");
+  const item = { id: Number(st.playback?.itemId || current?.itemId || 0), title: track || "Music", hasPoster: current?.hasPoster ?? true, kind: "track" };
+  return (
+    <div class="audio-card">
+      <div class="audio-bg" aria-hidden="true">
+        <Poster item={item} size="lg" />
+      </div>
+      <Poster item={item} size="lg" />
+      <div class="audio-meta">
+        <p class="eyebrow">Now playing</p>
+        <h2>{track}</h2>
+        {artist && <p class="subtitle">{artist}</p>}
+        <div class="progress" role="progressbar" aria-label="Track progress" aria-valuemin={0} aria-valuemax={Math.round(dur / 1000)} aria-valuenow={Math.round(pos / 1000)}>
+          <span style={{ width: `${dur ? Math.min(100, (pos / dur) * 100) : 0}%` }} />
+        </div>
+        <p class="times">
+          <span>{formatTime(pos)}</span>
+          <span>{formatTime(dur)}</span>
+        </p>
+      </div>
+    </div>
+  );
+}
+
+/** splitTitle reads "Track — Artist" or "Artist - Track" titles into (track, artist). */
+function splitTitle(t: string): [string, string] {
+  const m = /^(.*?)\s+[—–]\s+(.*)$/.exec(t);
+  return m ? [m[1], m[2]] : [t, ""];
+}
+
+function Reactions({ st }: { st: SessionState }) {
+  return (
+    <div class="reactions" aria-live="off">
+      {st.reactions.map((r) => (
+        <span key={r.id} class="reaction" style={{ left: `${10 + r.lane * 13}%` }} title={r.from}>
+          {r.emoji}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+function ConnBanner({ st }: { st: SessionState }) {
+  const now = useNow(250);
+  const wait = st.retryAtMs ? Math.max(0, Math.ceil((st.retryAtMs - now) / 1000)) : 0;
+  const text =
+    st.conn === "connecting"
+      ? "Connecting…"
+      : st.retryAtMs && wait > 0
+        ? `Connection lost. Retrying in ${wait} s (attempt ${st.attempt})`
+        : `Reconnecting…${st.attempt > 1 ? ` (attempt ${st.attempt})` : ""}`;
+  return (
+    <div class={`conn-banner ${st.conn}`} role="status" data-testid="conn-banner">
+      <div class="spinner small" aria-hidden="true">
+        <span />
+      </div>
+      {text}
+    </div>
+  );
+}

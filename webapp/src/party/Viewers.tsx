@@ -1,0 +1,42 @@
+import type { Viewer } from "../session";
+import { Icon } from "../ui";
+
+const STATE_LABEL = { connected: "Connected", buffering: "Buffering", reconnecting: "Reconnecting" };
+
+/** Viewers lists the people in the room with state and measured delay. */
+export function Viewers({ viewers, isHost, onHandHost }: { viewers: Viewer[]; isHost: boolean; onHandHost: (v: Viewer) => void }) {
+  return (
+    <section class="panel" aria-labelledby="viewers-h">
+      <h2 id="viewers-h">
+        Viewers <span class="count" data-testid="viewer-count">{viewers.length}</span>
+      </h2>
+      <ul class="viewers">
+        {viewers.map((v) => (
+          <li key={v.identity} data-identity={v.identity}>
+            <span class="avatar" aria-hidden="true">
+              {v.name.slice(0, 1).toUpperCase()}
+            </span>
+            <span class="viewer-main">
+              <span class="viewer-name">
+                {v.name}
+                {v.isLocal && <span class="muted"> (you)</span>}
+                {(v.role === "host" || v.role === "cohost") && (
+                  <span class={`role-badge ${v.role}`}>{v.role === "host" ? "Host" : "Co-host"}</span>
+                )}
+              </span>
+              <span class={`viewer-state ${v.state}`}>
+                <span class="dot" aria-hidden="true" /> {STATE_LABEL[v.state]}
+                {v.delayMs !== null && <span class="delay" data-testid="viewer-delay"> · {Math.round(v.delayMs)} ms behind</span>}
+              </span>
+            </span>
+            {isHost && !v.isLocal && v.role !== "host" && (
+              <button type="button" class="btn ghost small" aria-label={`Make ${v.name} the host`} onClick={() => onHandHost(v)}>
+                <Icon name="crown" size={16} /> Make host
+              </button>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}

@@ -1,0 +1,570 @@
+// session.ts owns one viewer's connection to a party room: the livekit-client
+// Room (adaptive stream + dynacast, so a slow viewer gets a lower simulcast
+// layer), the data topics of the brief's contract, the measured sync, and
+// reconnection with backoff when the Room gives up on its own.
+import {
+  ConnectionState,
+  RemoteAudioTrack,
+  RemoteParticipant,
+  RemoteTrack,
+  RemoteVideoTrack,
+  Room,
+  RoomEvent,
+  Track,
+} from "livekit-client";
+import { Observable } from "./store";
+import {
+  AUDIO_CLOCK,
+  ClockSkew,
+  VIDEO_CLOCK,
+  delayMs,
+  mediaPositionMs,
+  parsePlayback,
+  partyPositionMs,
+  type Displayed,
+  type Playback,
+} from "./sync";
+
+/** Data topics (brief: cross-service contracts). */
+export const TOPIC = {
+  playback: "marquee.playback",
+  chat: "marquee.chat",
+  reaction: "marquee.reaction",
+  sync: "marquee.sync",
+} as const;
+
+/** How this viewer's link to the room is doing. */
+export type ConnState = "connecting" | "connected" | "reconnecting" | "disconnected";
+/** A viewer's state as reported in `marquee.sync`. */
+export type ViewerState = "connected" | "buffering" | "reconnecting";
+
+/** Viewer is one person in the room as the viewer list shows them. */
+export interface Viewer {
+  identity: string;
+  name: string;
+  role: string;
+  isLocal: boolean;
+  state: ViewerState;
+  delayMs: number | null;
+}
+
+/** ChatMessage is one line of chat. */
+export interface ChatMessage {
+  id: number;
+  from: string;
+  text: string;
+  sentAtMs: number;
+  mine: boolean;
+}
+
+/** Reaction is one floating emoji, removed after a few seconds. */
+export interface Reaction {
+  id: number;
+  emoji: string;
+  from: string;
+  lane: number;
+}
+
+/** SessionState is everything the party page renders from the session. */
+export interface SessionState {
+  conn: ConnState;
+  attempt: number;
+  retryAtMs: number | null;
+  error: string | null;
+  playback: Playback | null;
+  hasVideo: boolean;
+  hasAudio: boolean;
+  audioBlocked: boolean;
+  viewers: Viewer[];
+  chat: ChatMessage[];
+  reactions: Reaction[];
+  delayMs: number | null;
+  buffering: boolean;
+  identity: string;
+}
+
+/** Credentials let the session (re)join the room. */
+export interface Credentials {
+  url: string;
+  token: string;
+}
+
+/** SessionParams configures a PartySession. */
+export interface SessionParams {
+  /** credentials is called for each (re)connection; it may mint a fresh token. */
+  credentials: () => Promise<Credentials>;
+}
+
+/** Stats is what the browser tests and the debug overlay read. */
+export interface Stats {
+  conn: ConnState;
+  playbackState: string;
+  framesDecoded: number;
+  framesShown: number;
+  lastFrameAtMs: number;
+  audioSamples: number;
+  audioEnergy: number;
+  displayed: Displayed | null;
+  partyPositionMs: number | null;
+  delayMs: number | null;
+  joinStartedAtMs: number;
+  firstFrameAtMs: number | null;
+  reconnects: number;
+  layer: string;
+}
+
+const SYNC_EVERY_MS = 2000;
+const WATCHDOG_EVERY_MS = 500;
+const BUFFERING_AFTER_MS = 1500;
+const STALL_RECONNECT_MS = 4000;
+const STALE_VIEWER_MS = 7000;
+const MAX_CHAT = 200;
+const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+
+/** isIngest tells the ingest's participant from people. */
+export function isIngest(p: { identity: string; attributes?: Record<string, string> }): boolean {
+  return p.attributes?.["marquee.role"] === "ingest" || p.identity.startsWith("ingest-");
+}
+
+/** PartySession is one viewer's live connection to a party. */
+export class PartySession {
+  readonly state = new Observable<SessionState>({
+    conn: "connecting",
+    attempt: 0,
+    retryAtMs: null,
+    error: null,
+    playback: null,
+    hasVideo: false,
+    hasAudio: false,
+    audioBlocked: false,
+    viewers: [],
+    chat: [],
+    reactions: [],
+    delayMs: null,
+    buffering: false,
+    identity: "",
+  });
+
+  private room: Room | null = null;
+  private closed = false;
+  private videoEl: HTMLVideoElement | null = null;
+  private audioEl: HTMLAudioElement | null = null;
+  private videoTrack: RemoteVideoTrack | null = null;
+  private audioTrack: RemoteAudioTrack | null = null;
+  private skew = new ClockSkew();
+  private displayed: Displayed | null = null;
+  private framesShown = 0;
+  private lastFrameAtMs = 0;
+  private firstFrameAtMs: number | null = null;
+  private joinStartedAtMs = Date.now();
+  private reconnects = 0;
+  private remoteSync = new Map<string, { delayMs: number; state: ViewerState; atMs: number }>();
+  private timers: number[] = [];
+  private seq = 0;
+  private retryTimer = 0;
+  private frameCbHandle = 0;
+
+  constructor(private params: SessionParams) {}
+
+  /** start connects and keeps the session alive until close(). */
+  start(): void {
+    this.timers.push(window.setInterval(() => this.publishSync(), SYNC_EVERY_MS));
+    this.timers.push(window.setInterval(() => this.watchdog(), WATCHDOG_EVERY_MS));
+    this.timers.push(window.setInterval(() => this.refreshViewers(), 1000));
+    void this.connect();
+  }
+
+  /** close leaves the room for good. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.retryTimer);
+    void this.room?.disconnect();
+    this.room = null;
+  }
+
+  /** setMediaElements gives the session the elements it renders into. */
+  setMediaElements(video: HTMLVideoElement | null, audio: HTMLAudioElement | null): void {
+    this.videoEl = video;
+    this.audioEl = audio;
+    if (video && this.videoTrack) this.attachVideo(this.videoTrack);
+    if (audio && this.audioTrack) this.audioTrack.attach(audio);
+  }
+
+  /** startAudio resumes audio after a user gesture when autoplay was blocked. */
+  async startAudio(): Promise<void> {
+    await this.room?.startAudio();
+    if (this.audioEl) await this.audioEl.play().catch(() => undefined);
+    this.state.update({ audioBlocked: !(this.room?.canPlaybackAudio ?? true) });
+  }
+
+  /** partyPositionNow is where the party is now, or null before the first report. */
+  partyPositionNow(): number | null {
+    const pb = this.state.get().playback;
+    return pb ? partyPositionMs(pb, Date.now(), this.skew) : null;
+  }
+
+  /** sendChat sends one chat line to the room. */
+  async sendChat(text: string): Promise<void> {
+    text = text.trim().slice(0, 500);
+    if (!text || !this.room) return;
+    const msg = { type: "chat", from: this.displayName(), text, sentAtMs: Date.now() };
+    await this.publish(TOPIC.chat, msg);
+    this.addChat(msg.from, text, msg.sentAtMs, true);
+  }
+
+  /** sendReaction floats an emoji over everyone's video. */
+  async sendReaction(emoji: string): Promise<void> {
+    if (!this.room) return;
+    await this.publish(TOPIC.reaction, { type: "reaction", from: this.displayName(), emoji });
+    this.addReaction(emoji, this.displayName());
+  }
+
+  /** stats samples the receive side, for tests and the debug overlay. */
+  async stats(): Promise<Stats> {
+    let framesDecoded = 0;
+    let audioSamples = 0;
+    let audioEnergy = 0;
+    let layer = "";
+    const reports = await Promise.all([
+      this.videoTrack?.receiver?.getStats(),
+      this.audioTrack?.receiver?.getStats(),
+    ]);
+    for (const report of reports) {
+      report?.forEach((s: Record<string, unknown>) => {
+        if (s.type !== "inbound-rtp") return;
+        if (s.kind === "video") {
+          framesDecoded += Number(s.framesDecoded ?? 0);
+          if (s.frameHeight) layer = `${s.frameWidth}x${s.frameHeight}`;
+        }
+        if (s.kind === "audio") {
+          audioSamples += Number(s.totalSamplesReceived ?? 0);
+          audioEnergy += Number(s.totalAudioEnergy ?? 0);
+        }
+      });
+    }
+    const st = this.state.get();
+    return {
+      conn: st.conn,
+      playbackState: st.playback?.state ?? "",
+      framesDecoded,
+      framesShown: this.framesShown,
+      lastFrameAtMs: this.lastFrameAtMs,
+      audioSamples,
+      audioEnergy,
+      displayed: this.displayed,
+      partyPositionMs: this.partyPositionNow(),
+      delayMs: st.delayMs,
+      joinStartedAtMs: this.joinStartedAtMs,
+      firstFrameAtMs: this.firstFrameAtMs,
+      reconnects: this.reconnects,
+      layer,
+    };
+  }
+
+  /** debugRoom exposes the Room to tests that need to break it on purpose. */
+  debugRoom(): Room | null {
+    return this.room;
+  }
+
+  private displayName(): string {
+    const lp = this.room?.localParticipant;
+    return lp?.name || lp?.identity || "someone";
+  }
+
+  private async publish(topic: string, msg: unknown): Promise<void> {
+    const data = new TextEncoder().encode(JSON.stringify(msg));
+    await this.room?.localParticipant.publishData(data, { reliable: true, topic });
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const attempt = this.state.get().attempt;
+    this.state.update({ conn: attempt > 0 ? "reconnecting" : "connecting", retryAtMs: null });
+    const room = new Room({ adaptiveStream: true, dynacast: true });
+    this.room = room;
+    this.wire(room);
+    try {
+      const creds = await this.params.credentials();
+      await room.connect(creds.url, creds.token, { autoSubscribe: true });
+      if (this.closed || this.room !== room) {
+        await room.disconnect();
+        return;
+      }
+      if (attempt > 0) this.reconnects++;
+      this.state.update({
+        conn: "connected",
+        attempt: 0,
+        error: null,
+        identity: room.localParticipant.identity,
+        audioBlocked: !room.canPlaybackAudio,
+      });
+      for (const p of room.remoteParticipants.values()) this.readAttributes(p);
+      this.refreshViewers();
+    } catch (err) {
+      if (this.room === room) this.scheduleRetry(err);
+    }
+  }
+
+  private scheduleRetry(err: unknown): void {
+    if (this.closed) return;
+    const attempt = this.state.get().attempt;
+    const wait = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
+    const message = err instanceof Error ? err.message : String(err ?? "connection lost");
+    this.state.update({ conn: "reconnecting", attempt: attempt + 1, retryAtMs: Date.now() + wait, error: message });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(() => void this.connect(), wait);
+  }
+
+  /** restart drops the current Room and joins again (watchdog, lost PC). */
+  private restart(reason: string): void {
+    const old = this.room;
+    this.room = null;
+    this.videoTrack = null;
+    this.audioTrack = null;
+    void old?.disconnect();
+    this.scheduleRetry(new Error(reason));
+  }
+
+  private wire(room: Room): void {
+    room
+      .on(RoomEvent.TrackSubscribed, (track: RemoteTrack) => this.onTrack(track))
+      .on(RoomEvent.TrackUnsubscribed, (track: RemoteTrack) => this.onTrackGone(track))
+      .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) =>
+        this.onData(payload, participant, topic),
+      )
+      .on(RoomEvent.ParticipantAttributesChanged, (_changed, p) => {
+        if (p instanceof RemoteParticipant) this.readAttributes(p);
+        this.refreshViewers();
+      })
+      .on(RoomEvent.ParticipantConnected, () => this.refreshViewers())
+      .on(RoomEvent.ParticipantDisconnected, (p) => {
+        this.remoteSync.delete(p.identity);
+        this.refreshViewers();
+      })
+      .on(RoomEvent.AudioPlaybackStatusChanged, () =>
+        this.state.update({ audioBlocked: !room.canPlaybackAudio }),
+      )
+      .on(RoomEvent.Reconnecting, () => {
+        if (this.room === room) this.state.update({ conn: "reconnecting" });
+      })
+      .on(RoomEvent.Reconnected, () => {
+        if (this.room !== room) return;
+        this.reconnects++;
+        this.state.update({ conn: "connected", error: null });
+      })
+      .on(RoomEvent.Disconnected, (reason) => {
+        if (this.room !== room || this.closed) return;
+        this.room = null;
+        this.scheduleRetry(new Error(`disconnected (${reason ?? "unknown"})`));
+      });
+  }
+
+  private onTrack(track: RemoteTrack): void {
+    if (track.kind === Track.Kind.Video) {
+      this.videoTrack = track as RemoteVideoTrack;
+      if (this.videoEl) this.attachVideo(this.videoTrack);
+      this.state.update({ hasVideo: true });
+    } else if (track.kind === Track.Kind.Audio) {
+      this.audioTrack = track as RemoteAudioTrack;
+      if (this.audioEl) track.attach(this.audioEl);
+      this.state.update({ hasAudio: true, audioBlocked: !(this.room?.canPlaybackAudio ?? true) });
+    }
+  }
+
+  private onTrackGone(track: RemoteTrack): void {
+    if (track === this.videoTrack) {
+      this.videoTrack = null;
+      this.state.update({ hasVideo: false });
+    }
+    if (track === this.audioTrack) {
+      this.audioTrack = null;
+      this.state.update({ hasAudio: false });
+    }
+  }
+
+  private attachVideo(track: RemoteVideoTrack): void {
+    const el = this.videoEl;
+    if (!el) return;
+    el.muted = true; // sound comes from the audio element; muted video may always autoplay
+    track.attach(el);
+    if (this.frameCbHandle && "cancelVideoFrameCallback" in el) el.cancelVideoFrameCallback(this.frameCbHandle);
+    if (!("requestVideoFrameCallback" in el)) return;
+    const onFrame = (_now: number, meta: VideoFrameCallbackMetadata) => {
+      this.onVideoFrame(meta);
+      if (this.videoEl === el) this.frameCbHandle = el.requestVideoFrameCallback(onFrame);
+    };
+    this.frameCbHandle = el.requestVideoFrameCallback(onFrame);
+  }
+
+  /**
+   * onVideoFrame maps the presented frame's RTP timestamp through the
+   * playback's video anchor to the position on screen, stamped with the
+   * wall time it is displayed (expectedDisplayTime is on the performance clock).
+   */
+  private onVideoFrame(meta: VideoFrameCallbackMetadata): void {
+    const shownAt = performance.timeOrigin + (meta.expectedDisplayTime ?? performance.now());
+    this.framesShown++;
+    this.lastFrameAtMs = shownAt;
+    if (this.firstFrameAtMs === null) this.firstFrameAtMs = shownAt;
+    const pb = this.state.get().playback;
+    const rtp = (meta as VideoFrameCallbackMetadata & { rtpTimestamp?: number }).rtpTimestamp;
+    if (!pb?.videoRtp || rtp === undefined) return;
+    this.displayed = { positionMs: mediaPositionMs(rtp, pb.videoRtp, VIDEO_CLOCK), atMs: shownAt };
+  }
+
+  /**
+   * sampleAudio is the audio-only counterpart: the receiver's contributing
+   * source reports the RTP timestamp last played out and when (W3C
+   * webrtc-pc §5.4.4 RTCRtpSynchronizationSource).
+   */
+  private sampleAudio(pb: Playback): void {
+    const receiver = this.audioTrack?.receiver;
+    if (!receiver || !pb.audioRtp) return;
+    const src = receiver.getSynchronizationSources()[0];
+    if (!src) return;
+    // Chromium reports epoch ms; the spec says the performance clock.
+    const at = src.timestamp > 1e12 ? src.timestamp : performance.timeOrigin + src.timestamp;
+    if (this.lastFrameAtMs !== at) {
+      this.lastFrameAtMs = at;
+      if (this.firstFrameAtMs === null) this.firstFrameAtMs = at;
+    }
+    this.displayed = { positionMs: mediaPositionMs(src.rtpTimestamp, pb.audioRtp, AUDIO_CLOCK), atMs: at };
+  }
+
+  private onData(payload: Uint8Array, participant: RemoteParticipant | undefined, topic?: string): void {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(new TextDecoder().decode(payload));
+    } catch {
+      return;
+    }
+    if (typeof msg !== "object" || msg === null) return;
+    const sender = participant?.name || participant?.identity || "";
+    switch (topic) {
+      case TOPIC.playback:
+        if (participant && isIngest(participant)) this.setPlayback(msg);
+        break;
+      case TOPIC.chat:
+        if (typeof msg.text === "string") {
+          this.addChat(sender || String(msg.from ?? "?"), msg.text.slice(0, 500), Number(msg.sentAtMs) || Date.now(), false);
+        }
+        break;
+      case TOPIC.reaction:
+        if (typeof msg.emoji === "string" && msg.emoji.length <= 16) this.addReaction(msg.emoji, sender);
+        break;
+      case TOPIC.sync:
+        if (participant) {
+          const state = (["connected", "buffering", "reconnecting"] as const).find((s) => s === msg.state) ?? "connected";
+          const d = typeof msg.delayMs === "number" && Number.isFinite(msg.delayMs) ? msg.delayMs : NaN;
+          this.remoteSync.set(participant.identity, { delayMs: d, state, atMs: Date.now() });
+          this.refreshViewers();
+        }
+        break;
+    }
+  }
+
+  private readAttributes(p: RemoteParticipant): void {
+    const raw = p.attributes?.["marquee.playback"];
+    if (!raw || !isIngest(p)) return;
+    try {
+      this.setPlayback(JSON.parse(raw));
+    } catch {
+      /* a malformed attribute is ignored; the next data message replaces it */
+    }
+  }
+
+  private setPlayback(raw: unknown): void {
+    const pb = parsePlayback(raw);
+    if (!pb) return;
+    const prev = this.state.get().playback;
+    if (prev && pb.sentAtMs < prev.sentAtMs) return; // an older attribute after a newer message
+    this.skew.observe(pb.sentAtMs, Date.now());
+    this.state.update({ playback: pb });
+  }
+
+  private addChat(from: string, text: string, sentAtMs: number, mine: boolean): void {
+    const chat = [...this.state.get().chat, { id: ++this.seq, from, text, sentAtMs, mine }].slice(-MAX_CHAT);
+    this.state.update({ chat });
+  }
+
+  private addReaction(emoji: string, from: string): void {
+    const id = ++this.seq;
+    const r: Reaction = { id, emoji, from, lane: Math.floor(Math.random() * 6) };
+    this.state.update({ reactions: [...this.state.get().reactions, r].slice(-30) });
+    window.setTimeout(() => {
+      this.state.update({ reactions: this.state.get().reactions.filter((x) => x.id !== id) });
+    }, 4000);
+  }
+
+  private localState(): ViewerState {
+    const st = this.state.get();
+    if (st.conn !== "connected") return "reconnecting";
+    return st.buffering ? "buffering" : "connected";
+  }
+
+  private publishSync(): void {
+    const room = this.room;
+    if (!room || room.state !== ConnectionState.Connected) return;
+    const d = this.state.get().delayMs;
+    void this.publish(TOPIC.sync, {
+      type: "sync",
+      identity: room.localParticipant.identity,
+      delayMs: d === null ? null : Math.round(d),
+      state: this.localState(),
+    }).catch(() => undefined);
+  }
+
+  /**
+   * watchdog updates the measured delay and buffering flag, and restarts the
+   * connection when media is gone for good: a track ended (its peer
+   * connection was closed) or nothing arrived for STALL_RECONNECT_MS while
+   * the party plays.
+   */
+  private watchdog(): void {
+    const st = this.state.get();
+    const pb = st.playback;
+    if (pb && !st.hasVideo) this.sampleAudio(pb);
+    const delay = pb && this.displayed ? delayMs(pb, this.displayed, this.skew) : null;
+    const playing = pb?.state === "playing" && (st.hasVideo || st.hasAudio);
+    const sinceFrame = Date.now() - this.lastFrameAtMs;
+    const buffering = playing && this.lastFrameAtMs > 0 && sinceFrame > BUFFERING_AFTER_MS;
+    if (delay !== st.delayMs || buffering !== st.buffering) this.state.update({ delayMs: delay, buffering });
+    if (!this.room || st.conn !== "connected") return;
+    const ended = [this.videoTrack, this.audioTrack].some((t) => t?.mediaStreamTrack.readyState === "ended");
+    if (ended) this.restart("media track ended");
+    else if (playing && this.lastFrameAtMs > 0 && sinceFrame > STALL_RECONNECT_MS) this.restart("media stalled");
+  }
+
+  private refreshViewers(): void {
+    const room = this.room;
+    if (!room) return;
+    const now = Date.now();
+    const viewers: Viewer[] = [];
+    const lp = room.localParticipant;
+    if (lp.identity) {
+      viewers.push({
+        identity: lp.identity,
+        name: lp.name || lp.identity,
+        role: lp.attributes?.["marquee.role"] ?? "",
+        isLocal: true,
+        state: this.localState(),
+        delayMs: this.state.get().delayMs,
+      });
+    }
+    for (const p of room.remoteParticipants.values()) {
+      if (isIngest(p)) continue;
+      const s = this.remoteSync.get(p.identity);
+      const stale = !s || now - s.atMs > STALE_VIEWER_MS;
+      viewers.push({
+        identity: p.identity,
+        name: p.name || p.identity,
+        role: p.attributes?.["marquee.role"] ?? "",
+        isLocal: false,
+        state: s && stale ? "reconnecting" : (s?.state ?? "connected"),
+        delayMs: s && !stale && Number.isFinite(s.delayMs) ? s.delayMs : null,
+      });
+    }
+    this.state.update({ viewers });
+  }
+}
