@@ -6,6 +6,7 @@
 //   node build.mjs --test   bundle src/**/*.test.ts into dist-test/ for node --test
 import * as esbuild from "esbuild";
 import { readFile, readdir, rm, writeFile, mkdir } from "node:fs/promises";
+import { gzipSync, constants as zlib } from "node:zlib";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -47,6 +48,11 @@ async function buildApp() {
   html = html.replace("%APP_JS%", "/" + js).replace("%APP_CSS%", "/" + css);
   await writeFile(path.join(dist, "index.html"), html);
   await writeFile(path.join(dist, "favicon.svg"), await readFile(path.join(root, "src", "favicon.svg")));
+  // Pre-compressed copies: the Go server sends them to clients that accept gzip.
+  for (const p of [js, css]) {
+    const full = path.join(dist, p);
+    await writeFile(full + ".gz", gzipSync(await readFile(full), { level: zlib.Z_BEST_COMPRESSION }));
+  }
   const size = (p) => result.metafile.outputs[path.relative(root, path.join(dist, p))]?.bytes ?? 0;
   console.log(`webapp: dist/${js} ${(size(js) / 1024).toFixed(0)} KiB, dist/${css} ${(size(css) / 1024).toFixed(0)} KiB`);
 }

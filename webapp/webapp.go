@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
@@ -125,12 +126,40 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name, cache s
 		return false
 	}
 	w.Header().Set("Cache-Control", cache)
+	if gz := s.gzipped(r, name); gz != nil {
+		defer gz.Close()
+		rs = gz.(io.ReadSeeker) // embed.FS and fstest files seek; checked in gzipped
+		w.Header().Set("Content-Encoding", "gzip")
+		if ct := mime.TypeByExtension(path.Ext(name)); ct != "" {
+			w.Header().Set("Content-Type", ct)
+		}
+	}
+	if strings.HasPrefix(name, "assets/") {
+		w.Header().Add("Vary", "Accept-Encoding")
+	}
 	mod := st.ModTime()
 	if mod.IsZero() { // embed.FS has no mod times; the start time keeps If-Modified-Since useful
 		mod = s.start
 	}
 	http.ServeContent(w, r, name, mod, rs)
 	return true
+}
+
+// gzipped opens the pre-compressed copy of an asset when the client accepts
+// gzip and the build wrote one (build.mjs does, for the JS and CSS bundles).
+func (s *Server) gzipped(r *http.Request, name string) fs.File {
+	if !strings.HasPrefix(name, "assets/") || !strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		return nil
+	}
+	f, err := s.files.Open(name + ".gz")
+	if err != nil {
+		return nil
+	}
+	if _, ok := f.(io.ReadSeeker); !ok {
+		_ = f.Close()
+		return nil
+	}
+	return f
 }
 
 // notBuilt answers when the binary was built before the web app was.

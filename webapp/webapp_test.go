@@ -14,6 +14,8 @@ func TestServeHTTP(t *testing.T) {
 		"favicon.svg":            {Data: []byte("<svg/>")},
 		"assets/app-ABC123.js":   {Data: []byte("console.log(1)")},
 		"assets/app-ABC123.css":  {Data: []byte("body{}")},
+		"assets/app-GZ.js":       {Data: []byte("plain")},
+		"assets/app-GZ.js.gz":    {Data: []byte("\x1f\x8bcompressed")},
 		"assets/nested/font.bin": {Data: []byte("x")},
 	}
 	empty := fstest.MapFS{".keep": {}}
@@ -32,6 +34,7 @@ func TestServeHTTP(t *testing.T) {
 		{"party deep link falls back to the shell", built, "GET", "/party/42", 200, "<title>Marquee", "no-cache", "text/html"},
 		{"hashed asset cached forever", built, "GET", "/assets/app-ABC123.js", 200, "console.log", "public, max-age=31536000, immutable", "text/javascript"},
 		{"css asset", built, "GET", "/assets/app-ABC123.css", 200, "body{}", "public, max-age=31536000, immutable", "text/css"},
+		{"gzip copy sent when accepted", built, "GET", "/assets/app-GZ.js", 200, "compressed", "public, max-age=31536000, immutable", "text/javascript"},
 		{"missing asset is a 404, not the shell", built, "GET", "/assets/app-OLD.js", 404, "not found", "", ""},
 		{"root file served with a short cache", built, "GET", "/favicon.svg", 200, "<svg/>", "public, max-age=3600", "image/svg+xml"},
 		{"missing root file with extension falls back", built, "GET", "/robots.txt", 200, "<title>Marquee", "no-cache", "text/html"},
@@ -45,7 +48,9 @@ func TestServeHTTP(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := New(Params{Files: tt.files})
 			rec := httptest.NewRecorder()
-			srv.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+			req := httptest.NewRequest(tt.method, tt.path, nil)
+			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+			srv.ServeHTTP(rec, req)
 			if rec.Code != tt.wantStatus {
 				t.Fatalf("status = %d, want %d; body %q", rec.Code, tt.wantStatus, rec.Body.String())
 			}
@@ -62,6 +67,29 @@ func TestServeHTTP(t *testing.T) {
 				t.Errorf("Referrer-Policy missing: invite tokens could leak")
 			}
 		})
+	}
+}
+
+func TestGzipOnlyWhenAccepted(t *testing.T) {
+	srv := New(Params{Files: fstest.MapFS{
+		"assets/a.js":    {Data: []byte("plain")},
+		"assets/a.js.gz": {Data: []byte("gz")},
+	}})
+	for _, accept := range []string{"", "gzip"} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/assets/a.js", nil)
+		req.Header.Set("Accept-Encoding", accept)
+		srv.ServeHTTP(rec, req)
+		wantBody, wantEnc := "plain", ""
+		if accept == "gzip" {
+			wantBody, wantEnc = "gz", "gzip"
+		}
+		if rec.Body.String() != wantBody || rec.Header().Get("Content-Encoding") != wantEnc {
+			t.Errorf("Accept-Encoding %q: body %q encoding %q", accept, rec.Body.String(), rec.Header().Get("Content-Encoding"))
+		}
+		if rec.Header().Get("Vary") != "Accept-Encoding" {
+			t.Errorf("Accept-Encoding %q: Vary = %q", accept, rec.Header().Get("Vary"))
+		}
 	}
 }
 
