@@ -34,7 +34,7 @@ type VideoStream struct {
 	Height   int    `json:"height"`
 	Language string `json:"language,omitempty"`
 	// HDR is "HDR10" (PQ, SMPTE ST 2084), "HLG" (ARIB STD-B67) or empty.
-	HDR      string  `json:"hdr,omitempty"`
+	HDR       string  `json:"hdr,omitempty"`
 	FrameRate float64 `json:"frameRate,omitempty"`
 }
 
