@@ -1,0 +1,362 @@
+package party
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/marquee-party/marquee/internal/store"
+	"github.com/marquee-party/marquee/party/workertest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
+}
+
+type resolverFunc func(ctx context.Context, mt MediaType, id string) (Target, error)
+
+func (f resolverFunc) Resolve(ctx context.Context, mt MediaType, id string) (Target, error) {
+	return f(ctx, mt, id)
+}
+
+// fixture is a party service wired to a fake worker over real HTTP, with
+// the worker's callbacks served by a test server.
+type fixture struct {
+	svc    *Service
+	db     *sql.DB
+	worker *workertest.Worker
+	owner  int64
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+const testSecret = "test-secret"
+
+func newFixture(t *testing.T, heartbeat time.Duration) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	var owner int64
+	if err := db.QueryRow(`INSERT INTO users(username, display_name, role, created_at) VALUES('host', 'Host', 'member', 0) RETURNING id`).Scan(&owner); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, owner: owner}
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+testSecret {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var ev WorkerEvent
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if err := f.svc.HandleWorkerEvent(r.Context(), ev); err != nil {
+			w.WriteHeader(http.StatusNotFound)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(cb.Close)
+	f.worker, err = workertest.Start("127.0.0.1:0", testSecret, heartbeat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.worker.Kill() })
+	hc := &http.Client{Timeout: 5 * time.Second}
+	t.Cleanup(hc.CloseIdleConnections)
+	f.svc, err = New(Params{DB: db, Worker: NewWorkerClient(f.worker.URL(), testSecret, hc), CallbackURL: cb.URL,
+		LiveKit: LiveKitConfig{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"},
+		Resolver: resolverFunc(func(_ context.Context, mt MediaType, id string) (Target, error) {
+			if id == "missing" {
+				return Target{}, errors.New("no such item")
+			}
+			return Target{MediaType: mt, Playback: Playback{ItemID: id, StreamURL: "/media/" + id, DurationSeconds: 600}}, nil
+		}),
+		HeartbeatInterval: heartbeat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	f.cancel, f.done = cancel, make(chan struct{})
+	go func() { defer close(f.done); _ = f.svc.Run(rctx) }()
+	t.Cleanup(func() { cancel(); <-f.done })
+	return f
+}
+
+// eventually polls cond until it holds or a generous deadline passes; it
+// asserts an outcome, never a duration.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (f *fixture) status(t *testing.T, id int64) Status {
+	p, err := f.svc.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Status
+}
+
+func TestPlaybackAutoAdvanceAndHistory(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 50*time.Millisecond)
+	p, err := f.svc.Create(ctx, f.owner, NewParty{Title: "Friday"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); !errors.Is(err, ErrNothingToPlay) {
+		t.Fatalf("play on draft: %v", err)
+	}
+	e1, _ := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "1", Title: "One"})
+	bad, _ := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "missing", Title: "Gone"})
+	e2, _ := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaTrack, SourceID: "2", Title: "Two"})
+	if got := f.status(t, p.ID); got != StatusQueued {
+		t.Fatalf("status after enqueue = %s", got)
+	}
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "playing", func() bool { return f.status(t, p.ID) == StatusPlaying })
+	p, _ = f.svc.Get(ctx, p.ID)
+	ses, ok := f.worker.Session(p.WorkerSessionID)
+	if !ok || ses.QueueEntryID != fmt.Sprint(e1.ID) || ses.StreamURL != "/media/1" {
+		t.Fatalf("worker session = %+v, %v", ses, ok)
+	}
+
+	if _, err := f.svc.Pause(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ses, _ := f.worker.Session(p.WorkerSessionID); ses.State != "paused" || f.status(t, p.ID) != StatusPaused {
+		t.Fatalf("after pause: worker %s, party %s", ses.State, f.status(t, p.ID))
+	}
+	if _, err := f.svc.Pause(ctx, p.ID); err != nil {
+		t.Fatalf("second pause is idempotent: %v", err)
+	}
+	if _, err := f.svc.Seek(ctx, p.ID, 42); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Resume(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Resume(ctx, p.ID); !errors.Is(err, ErrBadTransition) {
+		t.Fatalf("resume while playing: %v", err)
+	}
+	if ses, _ := f.worker.Session(p.WorkerSessionID); ses.State != "playing" || ses.Position < 42 {
+		t.Fatalf("after seek+resume: %+v", ses)
+	}
+	eventually(t, "heartbeat position", func() bool {
+		ws, _ := f.svc.WorkerState(ctx, p.ID)
+		return ws.PositionSeconds >= 42
+	})
+
+	// The item ends: the entry that cannot be resolved is passed over, and
+	// the next one plays.
+	f.worker.End(p.WorkerSessionID, "")
+	eventually(t, "advance to entry 3", func() bool {
+		ses, _ := f.worker.Session(p.WorkerSessionID)
+		return ses.QueueEntryID == fmt.Sprint(e2.ID) && ses.State == "playing"
+	})
+	q, _ := f.svc.Queue(ctx, p.ID)
+	want := map[int64]EntryStatus{e1.ID: EntryPlayed, bad.ID: EntryFailed, e2.ID: EntryPlaying}
+	for _, e := range q {
+		if e.Status != want[e.ID] {
+			t.Fatalf("entry %d status %s, want %s", e.ID, e.Status, want[e.ID])
+		}
+	}
+	h, _ := f.svc.History(ctx, f.owner)
+	if len(h) == 0 || h[0].SourceID != "1" && !(len(h) > 1 && h[1].SourceID == "1") {
+		t.Fatalf("history = %+v", h)
+	}
+	for _, x := range h {
+		if x.SourceID == "1" && x.PlayCount != 1 {
+			t.Fatalf("play count of 1 = %d", x.PlayCount)
+		}
+	}
+
+	// The queue runs out: the party stops and the worker session goes.
+	sid := p.WorkerSessionID
+	f.worker.End(sid, "")
+	eventually(t, "stopped", func() bool { return f.status(t, p.ID) == StatusStopped })
+	if _, ok := f.worker.Session(sid); ok {
+		t.Fatal("worker session not deleted at the end of the queue")
+	}
+	evs, _ := f.svc.Events(ctx, p.ID, 0, 0)
+	if evs[len(evs)-1].Type != "queue.finished" {
+		t.Fatalf("last event %s", evs[len(evs)-1].Type)
+	}
+}
+
+func TestSkipStopAndReplay(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 50*time.Millisecond)
+	p, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Skip"})
+	e1, _ := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "1", Title: "One"})
+	e2, _ := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "2", Title: "Two"})
+	if _, err := f.svc.Skip(ctx, p.ID); !errors.Is(err, ErrBadTransition) {
+		t.Fatalf("skip while queued: %v", err)
+	}
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Skip(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = f.svc.Get(ctx, p.ID)
+	if *p.CurrentEntryID != e2.ID {
+		t.Fatalf("current after skip = %d", *p.CurrentEntryID)
+	}
+	if e, _ := f.svc.Entry(ctx, p.ID, e1.ID); e.Status != EntrySkipped {
+		t.Fatalf("skipped entry status %s", e.Status)
+	}
+	if err := f.svc.RemoveEntry(ctx, p.ID, e2.ID); !errors.Is(err, ErrBadTransition) {
+		t.Fatalf("remove playing entry: %v", err)
+	}
+	if _, err := f.svc.Seek(ctx, p.ID, 120); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Stop(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.worker.Sessions()) != 0 {
+		t.Fatal("stop left a worker session")
+	}
+	// Play after stop continues the stopped entry where it was.
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = f.svc.Get(ctx, p.ID)
+	ses, _ := f.worker.Session(p.WorkerSessionID)
+	if ses.QueueEntryID != fmt.Sprint(e2.ID) || ses.StartSeconds < 120 {
+		t.Fatalf("replay after stop: %+v", ses)
+	}
+	// Reorder and explicit play of an earlier entry.
+	if _, err := f.svc.Reorder(ctx, p.ID, []int64{e2.ID}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("partial reorder: %v", err)
+	}
+	q, err := f.svc.Reorder(ctx, p.ID, []int64{e2.ID, e1.ID})
+	if err != nil || q[0].ID != e2.ID || q[1].Position != 2 {
+		t.Fatalf("reorder = %+v, %v", q, err)
+	}
+}
+
+func TestWorkerLossRecoversAtLastPosition(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 40*time.Millisecond)
+	p, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Crash"})
+	e1, _ := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "1", Title: "One"})
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Seek(ctx, p.ID, 300); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "heartbeat at 300 s", func() bool {
+		ws, _ := f.svc.WorkerState(ctx, p.ID)
+		return ws.PositionSeconds >= 300 && f.status(t, p.ID) == StatusPlaying
+	})
+	p, _ = f.svc.Get(ctx, p.ID)
+	oldSession := p.WorkerSessionID
+	ws, _ := f.svc.WorkerState(ctx, p.ID)
+	last := ws.PositionSeconds
+
+	// Kill the worker, then bring a fresh one (no sessions) up on the same
+	// address, as a restarted ingest.
+	addr := f.worker.Addr()
+	f.worker.Kill()
+	eventually(t, "worker marked lost", func() bool {
+		ws, _ := f.svc.WorkerState(ctx, p.ID)
+		return ws.Status == WorkerLost
+	})
+	var err error
+	eventually(t, "restart fake worker", func() bool {
+		f.worker, err = workertest.Start(addr, testSecret, 40*time.Millisecond)
+		return err == nil
+	})
+	eventually(t, "recovered", func() bool {
+		ws, _ := f.svc.WorkerState(ctx, p.ID)
+		return ws.Recoveries == 1 && ws.Status == WorkerActive
+	})
+	p, _ = f.svc.Get(ctx, p.ID)
+	if p.WorkerSessionID == oldSession {
+		t.Fatal("recovery reused the lost session id")
+	}
+	ses, ok := f.worker.Session(p.WorkerSessionID)
+	if !ok || ses.QueueEntryID != fmt.Sprint(e1.ID) || ses.StartSeconds < last {
+		t.Fatalf("recovered session = %+v (last position %.2f)", ses, last)
+	}
+	eventually(t, "playing again", func() bool { return f.status(t, p.ID) == StatusPlaying })
+	evs, _ := f.svc.Events(ctx, p.ID, 0, 0)
+	seen := map[string]bool{}
+	for _, e := range evs {
+		seen[e.Type] = true
+	}
+	if !seen["worker.lost"] || !seen["worker.recovered"] {
+		t.Fatalf("events = %v", seen)
+	}
+}
+
+func TestMembersHandOffAndTokens(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Second)
+	p, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Members"})
+	var guest, co int64
+	_ = f.db.QueryRow(`INSERT INTO users(username, display_name, role, created_at) VALUES('g', 'Guest', 'guest', 0) RETURNING id`).Scan(&guest)
+	_ = f.db.QueryRow(`INSERT INTO users(username, display_name, role, created_at) VALUES('c', 'Co', 'guest', 0) RETURNING id`).Scan(&co)
+	if _, err := f.svc.Join(ctx, p.ID, guest, RoleListener); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Join(ctx, p.ID, co, RoleCohost); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Join(ctx, p.ID, co, RoleListener); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := f.svc.Member(ctx, p.ID, co); m.Role != RoleCohost {
+		t.Fatalf("rejoin lowered cohost to %s", m.Role)
+	}
+	// The host leaves: the co-host takes over and the party goes on.
+	nh, err := f.svc.Leave(ctx, p.ID, f.owner)
+	if err != nil || nh == nil || nh.UserID != co {
+		t.Fatalf("leave = %+v, %v", nh, err)
+	}
+	if _, err := f.svc.Get(ctx, p.ID); err != nil {
+		t.Fatal("party gone after host left")
+	}
+	if _, err := f.svc.HandOff(ctx, p.ID, f.owner); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("hand-off to a member who left: %v", err)
+	}
+	if m, err := f.svc.HandOff(ctx, p.ID, guest); err != nil || m.Role != RoleHost {
+		t.Fatalf("hand-off = %+v, %v", m, err)
+	}
+	if m, _ := f.svc.Member(ctx, p.ID, co); m.Role != RoleCohost {
+		t.Fatalf("previous host is %s, want cohost", m.Role)
+	}
+	tok, err := f.svc.AccessToken(ctx, p.ID, guest)
+	if err != nil || tok.Role != RoleHost || tok.Room != p.Room || tok.Identity != Identity(guest) {
+		t.Fatalf("token = %+v, %v", tok, err)
+	}
+}
