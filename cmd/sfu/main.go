@@ -1,0 +1,55 @@
+// Command sfu is Marquee's selective forwarding unit. It speaks LiveKit's
+// signalling protocol so the stock LiveKit clients work against it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/marquee-party/marquee/internal/config"
+	"github.com/marquee-party/marquee/internal/lifecycle"
+	"github.com/marquee-party/marquee/internal/obs"
+	"github.com/marquee-party/marquee/rooms"
+)
+
+const summary = `Marquee's SFU: LiveKit signalling on /rtc (two peer connections) and
+/rtc/v1 (one), LiveKit's Twirp RoomService under /twirp, media on one muxed
+UDP port. --dev binds 127.0.0.1 with the key pair devkey/secret.`
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	cfg := defaultConfig()
+	loaded, err := config.Load(&cfg, config.Options{Name: "sfu", Summary: summary, Dev: applyDev}, os.Args[1:])
+	if errors.Is(err, config.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	log := obs.NewLogger(os.Stderr, cfg.Log)
+	if len(loaded.UnknownEnv) > 0 {
+		log.Warn("unknown MARQUEE_ variables", "names", loaded.UnknownEnv)
+	}
+	reg := obs.NewRegistry()
+	srv, err := rooms.NewServer(rooms.Params{Config: cfg.SFU, Logger: log, Registerer: reg})
+	if err != nil {
+		log.Error("start sfu", "err", err)
+		return 1
+	}
+	mux := http.NewServeMux()
+	obs.Mount(mux, reg, obs.NewReadiness())
+	mux.Handle("/", srv)
+	log.Info("sfu starting", "listen", cfg.Listen, "udp_port", cfg.SFU.RTC.UDPPort, "dev", loaded.Dev)
+	err = lifecycle.Run(context.Background(), log, os.Exit,
+		lifecycle.ServeHTTP(log, "sfu", cfg.Listen, mux), srv.Run)
+	if err != nil {
+		log.Error("sfu stopped", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,90 @@
+package rooms
+
+import (
+	"fmt"
+	"net"
+	"time"
+)
+
+// Config is the SFU's part of cmd/sfu's configuration.
+type Config struct {
+	// Keys maps API keys to their secrets; tokens are checked against them.
+	Keys map[string]string `yaml:"keys" usage:"API key=secret pairs that sign access tokens (comma list)"`
+	// RTC configures the media transport.
+	RTC RTCConfig `yaml:"rtc"`
+	// ReconnectGrace is how long a participant whose signal connection
+	// dropped is kept for a resume before it leaves the room.
+	ReconnectGrace time.Duration `yaml:"reconnect_grace" usage:"how long a disconnected participant may resume before it leaves"`
+	// EmptyTimeout closes a room this long after its last participant left.
+	EmptyTimeout time.Duration `yaml:"empty_timeout" usage:"close a room this long after it empties (0: default 5m)"`
+	// MaxParticipants caps each room; 0 means no cap.
+	MaxParticipants int `yaml:"max_participants" usage:"maximum participants per room (0: unlimited)"`
+}
+
+// RTCConfig configures ICE and the media sockets.
+type RTCConfig struct {
+	// UDPPort is the single UDP port all media is muxed on.
+	UDPPort int `yaml:"udp_port" usage:"single muxed UDP port for all media"`
+	// PortRangeStart and PortRangeEnd, when both set, replace the muxed port
+	// with one ephemeral UDP port per peer connection from this range.
+	PortRangeStart int `yaml:"port_range_start" usage:"first UDP port of an optional per-connection range (replaces udp_port)"`
+	PortRangeEnd   int `yaml:"port_range_end" usage:"last UDP port of the optional range"`
+	// BindIP is the address the media socket binds; empty means all.
+	BindIP string `yaml:"bind_ip" usage:"IP the media socket binds (empty: all interfaces)"`
+	// NodeIP is advertised in host candidates instead of the local
+	// addresses (1:1 NAT), e.g. the public IP of a cloud VM.
+	NodeIP string `yaml:"node_ip" usage:"public IP advertised in ICE candidates (1:1 NAT)"`
+	// ICETCP enables ICE over TCP on the same port number as UDPPort.
+	ICETCP bool `yaml:"ice_tcp" usage:"also accept ICE over TCP on udp_port's number"`
+	// LoopbackCandidates offers 127.0.0.1 candidates, for sealed local tests.
+	LoopbackCandidates bool `yaml:"loopback_candidates" usage:"offer loopback ICE candidates (dev and tests)"`
+}
+
+// DefaultConfig is the production default: media on UDP 7882, no keys.
+func DefaultConfig() Config {
+	return Config{
+		RTC:            RTCConfig{UDPPort: 7882},
+		ReconnectGrace: 15 * time.Second,
+		EmptyTimeout:   5 * time.Minute,
+	}
+}
+
+// ApplyDev switches c to development mode: loopback only, LiveKit's
+// well-known devkey/secret pair.
+func (c *Config) ApplyDev() {
+	c.Keys = map[string]string{"devkey": "secret"}
+	c.RTC.BindIP = "127.0.0.1"
+	c.RTC.LoopbackCandidates = true
+}
+
+// Validate reports the first bad key by name.
+func (c Config) Validate() error {
+	if len(c.Keys) == 0 {
+		return fmt.Errorf("keys: at least one API key=secret pair is required (or use --dev)")
+	}
+	for k, s := range c.Keys {
+		if k == "" || len(s) < 6 {
+			return fmt.Errorf("keys: key %q needs a non-empty name and a secret of at least 6 characters", k)
+		}
+	}
+	r := c.RTC
+	if (r.PortRangeStart == 0) != (r.PortRangeEnd == 0) {
+		return fmt.Errorf("rtc.port_range_start and rtc.port_range_end must be set together")
+	}
+	if r.PortRangeStart != 0 && (r.PortRangeStart > r.PortRangeEnd || r.PortRangeEnd > 65535) {
+		return fmt.Errorf("rtc.port_range_start..rtc.port_range_end: %d..%d is not a valid range", r.PortRangeStart, r.PortRangeEnd)
+	}
+	if r.PortRangeStart == 0 && (r.UDPPort < 0 || r.UDPPort > 65535) {
+		return fmt.Errorf("rtc.udp_port: %d is not a port", r.UDPPort)
+	}
+	if r.BindIP != "" && net.ParseIP(r.BindIP) == nil {
+		return fmt.Errorf("rtc.bind_ip: %q is not an IP address", r.BindIP)
+	}
+	if r.NodeIP != "" && net.ParseIP(r.NodeIP) == nil {
+		return fmt.Errorf("rtc.node_ip: %q is not an IP address", r.NodeIP)
+	}
+	if c.ReconnectGrace < 0 || c.EmptyTimeout < 0 || c.MaxParticipants < 0 {
+		return fmt.Errorf("reconnect_grace, empty_timeout and max_participants must not be negative")
+	}
+	return nil
+}

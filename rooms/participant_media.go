@@ -1,0 +1,257 @@
+package rooms
+
+import (
+	"fmt"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/livekit/protocol/utils/guid"
+	"github.com/pion/webrtc/v4"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+)
+
+// The participant attribute Marquee's ingest sets (see the shared brief).
+const (
+	ingestRoleKey = "marquee.role"
+	ingestRole    = "ingest"
+)
+
+// maxQueuedData bounds reliable packets held while a channel opens.
+const maxQueuedData = 256
+
+// wirePublisher routes the receiving side of pc to this participant.
+func (p *participant) wirePublisher(t *transport, single bool) {
+	t.pc.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		p.post(func() { p.onRemoteTrack(remote, recv) })
+	})
+	t.pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		label := dc.Label()
+		if label != reliableLabel && label != lossyLabel {
+			return
+		}
+		dc.OnMessage(func(msg webrtc.DataChannelMessage) {
+			p.post(func() { p.onDataMessage(label, msg) })
+		})
+		if single {
+			// On /rtc/v1 the client's own channels carry data both ways.
+			p.setDataChannel(dc)
+		}
+	})
+	t.pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
+		p.log.Debug("publisher ice", "state", s.String())
+	})
+}
+
+// handleAddTrack answers AddTrackRequest with TrackPublishedResponse, or
+// refuses it when the grants do not allow the source.
+func (p *participant) handleAddTrack(req *livekit.AddTrackRequest) error {
+	if req.Cid == "" {
+		return fmt.Errorf("%w: add track without cid", ErrBadRequest)
+	}
+	if !canPublishSource(p.info.Permission, req.Source) {
+		p.srv.metrics.permissionDenys.WithLabelValues("publish").Inc()
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{
+			RequestResponse: &livekit.RequestResponse{Reason: livekit.RequestResponse_NOT_ALLOWED,
+				Message: "canPublish not granted for this source",
+				Request: &livekit.RequestResponse_AddTrack{AddTrack: req}}}})
+		p.log.Info("publish refused", "source", req.Source.String())
+		return nil
+	}
+	if _, dup := p.pending[req.Cid]; dup {
+		return fmt.Errorf("%w: track %q already added", ErrBadRequest, req.Cid)
+	}
+	info := &livekit.TrackInfo{
+		Sid: guid.New(guid.TrackPrefix), Type: req.Type, Name: req.Name, Muted: req.Muted,
+		Width: req.Width, Height: req.Height, Simulcast: len(req.Layers) > 1, Source: req.Source,
+		Layers: req.Layers, DisableDtx: req.DisableDtx, Stereo: req.Stereo, DisableRed: req.DisableRed,
+		Encryption: req.Encryption, Stream: req.Stream, AudioFeatures: req.AudioFeatures,
+	}
+	for _, c := range req.SimulcastCodecs {
+		info.Codecs = append(info.Codecs, &livekit.SimulcastCodecInfo{MimeType: c.Codec, Cid: c.Cid, Layers: c.Layers})
+	}
+	p.pending[req.Cid] = info
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_TrackPublished{
+		TrackPublished: &livekit.TrackPublishedResponse{Cid: req.Cid, Track: info}}})
+	return nil
+}
+
+// onRemoteTrack binds an incoming stream (or simulcast layer) to the
+// track announced for it, by the msid track id the client used as cid.
+func (p *participant) onRemoteTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	for _, pub := range p.published {
+		if pub.cid == remote.ID() {
+			if err := pub.fwd.AddLayer(remote, recv); err != nil {
+				p.log.Warn("add layer", "rid", remote.RID(), "err", err)
+			}
+			return
+		}
+	}
+	cid, info := p.matchPending(remote)
+	if info == nil {
+		p.log.Warn("media for a track never announced; ignoring", "track", remote.ID(), "kind", remote.Kind().String())
+		return
+	}
+	delete(p.pending, cid)
+	info.MimeType = remote.Codec().MimeType
+	streamID := p.sid + "|" + info.Sid
+	fwd := p.srv.newForwarder(info, remote, p.pub.pc, streamID, p.info.Attributes[ingestRoleKey] == ingestRole,
+		p.log.With("track", info.Sid))
+	if err := fwd.AddLayer(remote, recv); err != nil {
+		p.log.Warn("add layer", "rid", remote.RID(), "err", err)
+	}
+	p.published[info.Sid] = &publication{info: info, cid: remote.ID(), fwd: fwd}
+	p.info.Tracks = append(p.info.Tracks, proto.Clone(info).(*livekit.TrackInfo))
+	p.info.IsPublisher = true
+	p.log.Info("track published", "track", info.Sid, "name", info.Name, "mime", info.MimeType, "rid", remote.RID())
+	t := &roomTrack{info: proto.Clone(info).(*livekit.TrackInfo), publisher: p, fwd: fwd}
+	p.changed()
+	p.room.post(func() { p.room.trackPublished(t) })
+}
+
+func (p *participant) matchPending(remote *webrtc.TrackRemote) (string, *livekit.TrackInfo) {
+	if info, ok := p.pending[remote.ID()]; ok {
+		return remote.ID(), info
+	}
+	want := livekit.TrackType_AUDIO
+	if remote.Kind() == webrtc.RTPCodecTypeVideo {
+		want = livekit.TrackType_VIDEO
+	}
+	for cid, info := range p.pending {
+		if info.Type == want {
+			return cid, info
+		}
+	}
+	return "", nil
+}
+
+// subscribe adds a downtrack of t to this participant's sending connection.
+func (p *participant) subscribe(t *roomTrack) {
+	if p.leaving || !p.info.Permission.GetCanSubscribe() {
+		return
+	}
+	if _, ok := p.subs[t.info.Sid]; ok {
+		return
+	}
+	tr := p.sendTransport()
+	down := t.fwd.NewDownTrack(p.sid, tr.est)
+	sender, err := tr.pc.AddTrack(down)
+	if err != nil {
+		_ = down.Close()
+		p.log.Warn("add track to connection", "track", t.info.Sid, "err", err)
+		return
+	}
+	if err := down.Attach(sender); err != nil {
+		_ = down.Close()
+		_ = tr.pc.RemoveTrack(sender)
+		p.log.Warn("attach downtrack", "track", t.info.Sid, "err", err)
+		return
+	}
+	p.subs[t.info.Sid] = &subscription{track: t, down: down, sender: sender}
+	p.log.Debug("subscribed", "track", t.info.Sid)
+	p.renegotiateSubscriber()
+}
+
+func (p *participant) unsubscribe(sid string) {
+	s, ok := p.subs[sid]
+	if !ok {
+		return
+	}
+	delete(p.subs, sid)
+	s.track.fwd.RemoveDownTrack(p.sid)
+	if err := p.sendTransport().pc.RemoveTrack(s.sender); err != nil {
+		p.log.Debug("remove track", "err", err)
+	}
+	p.renegotiateSubscriber()
+}
+
+func (p *participant) sendTransport() *transport {
+	if p.sub != nil {
+		return p.sub
+	}
+	return p.pub
+}
+
+func (p *participant) renegotiateSubscriber() {
+	if p.sub != nil {
+		if err := p.sub.negotiate(false); err != nil {
+			p.log.Warn("subscriber negotiation", "err", err)
+		}
+		return
+	}
+	p.requestSections(true)
+}
+
+// requestSections asks a /rtc/v1 client to offer again, adding recvonly
+// m-sections for downtracks that have none yet. The client is always the
+// offerer on the single connection (livekit-client RTCEngine
+// onMediaSectionsRequirement adds the sections, then negotiates). force
+// asks for an offer even when no section is missing, e.g. to start sending
+// on a section that is already there.
+func (p *participant) requestSections(force bool) {
+	if p.pub.pc.RemoteDescription() == nil {
+		return // the client's first offer is still to come and will carry them
+	}
+	needA := max(p.pub.unassigned(webrtc.RTPCodecTypeAudio)-p.requested[0], 0)
+	needV := max(p.pub.unassigned(webrtc.RTPCodecTypeVideo)-p.requested[1], 0)
+	if !force && needA == 0 && needV == 0 {
+		return
+	}
+	p.requested[0] += needA
+	p.requested[1] += needV
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_MediaSectionsRequirement{
+		MediaSectionsRequirement: &livekit.MediaSectionsRequirement{NumAudios: uint32(needA), NumVideos: uint32(needV)}}})
+}
+
+// deliverData sends a relayed packet, holding reliable ones while the
+// channel opens.
+func (p *participant) deliverData(kind livekit.DataPacket_Kind, b []byte) {
+	p.dataMu.Lock()
+	dc := p.dataReliable
+	if kind == livekit.DataPacket_LOSSY {
+		dc = p.dataLossy
+	}
+	p.dataMu.Unlock()
+	if dc != nil && dc.ReadyState() == webrtc.DataChannelStateOpen && len(p.pendingData) == 0 {
+		if err := dc.Send(b); err == nil {
+			p.srv.metrics.dataPackets.WithLabelValues(kindLabel(kind)).Inc()
+		}
+		return
+	}
+	if kind == livekit.DataPacket_RELIABLE && len(p.pendingData) < maxQueuedData {
+		p.pendingData = append(p.pendingData, queuedData{kind: kind, b: b})
+	}
+}
+
+func (p *participant) flushData() {
+	q := p.pendingData
+	p.pendingData = nil
+	for i, d := range q {
+		p.deliverData(d.kind, d.b)
+		if len(p.pendingData) > 0 { // still not open: keep the rest in order
+			p.pendingData = append(p.pendingData, q[i+1:]...)
+			return
+		}
+	}
+}
+
+func kindLabel(k livekit.DataPacket_Kind) string {
+	if k == livekit.DataPacket_LOSSY {
+		return "lossy"
+	}
+	return "reliable"
+}
+
+// decodeDataPacket parses a client's data channel message.
+func decodeDataPacket(text bool, b []byte) (*livekit.DataPacket, error) {
+	dp := &livekit.DataPacket{}
+	var err error
+	if text {
+		err = protojson.UnmarshalOptions{DiscardUnknown: true}.Unmarshal(b, dp)
+	} else {
+		err = proto.Unmarshal(b, dp)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: data packet: %v", ErrBadRequest, err)
+	}
+	return dp, nil
+}

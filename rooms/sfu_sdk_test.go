@@ -1,0 +1,106 @@
+package rooms_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+)
+
+// sdkRecorder collects what a server-sdk-go client observed.
+type sdkRecorder struct {
+	mu      sync.Mutex
+	packets int
+	tracks  []string
+	data    []lksdk.UserDataPacket
+	from    []string
+}
+
+func (r *sdkRecorder) callback() *lksdk.RoomCallback {
+	cb := lksdk.NewRoomCallback()
+	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+		r.mu.Lock()
+		r.tracks = append(r.tracks, pub.SID())
+		r.mu.Unlock()
+		go func() {
+			for {
+				if _, _, err := track.ReadRTP(); err != nil {
+					return
+				}
+				r.mu.Lock()
+				r.packets++
+				r.mu.Unlock()
+			}
+		}()
+	}
+	cb.OnDataPacket = func(data lksdk.DataPacket, params lksdk.DataReceiveParams) {
+		if u, ok := data.(*lksdk.UserDataPacket); ok {
+			r.mu.Lock()
+			r.data = append(r.data, *u)
+			r.from = append(r.from, params.SenderIdentity)
+			r.mu.Unlock()
+		}
+	}
+	return cb
+}
+
+func (r *sdkRecorder) snapshot() (packets int, tracks int, data int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.packets, len(r.tracks), len(r.data)
+}
+
+func joinSDK(t *testing.T, s *sfu, identity string, grant *auth.VideoGrant, cb *lksdk.RoomCallback) *lksdk.Room {
+	t.Helper()
+	room, err := lksdk.ConnectToRoomWithToken(s.url, token(t, identity, grant), cb, lksdk.WithAutoSubscribe(true))
+	if err != nil {
+		t.Fatalf("%s join: %v", identity, err)
+	}
+	t.Cleanup(room.Disconnect)
+	return room
+}
+
+// TestSDKPublishSubscribeData: a server-sdk-go publisher sends a VP8 file
+// track and data; a second SDK client receives both over the classic /rtc
+// path (two peer connections).
+func TestSDKPublishSubscribeData(t *testing.T) {
+	s := startSFU(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	clip := vp8Clip(t)
+
+	pubRec := &sdkRecorder{}
+	pub := joinSDK(t, s, "ingest-1", &auth.VideoGrant{RoomJoin: true, Room: "party"}, pubRec.callback())
+	track, err := lksdk.NewLocalFileTrack(clip, lksdk.ReaderTrackWithFrameDuration(33*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "video",
+		Source: livekit.TrackSource_CAMERA, VideoWidth: 320, VideoHeight: 180}); err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+
+	viewRec := &sdkRecorder{}
+	viewer := joinSDK(t, s, "viewer-1", &auth.VideoGrant{RoomJoin: true, Room: "party"}, viewRec.callback())
+	eventually(t, ctx, "viewer receives RTP", func() bool { n, _, _ := viewRec.snapshot(); return n > 30 })
+
+	if err := pub.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: []byte(`{"type":"playback"}`),
+		Topic: "marquee.playback"}, lksdk.WithDataPublishReliable(true)); err != nil {
+		t.Fatalf("publish data: %v", err)
+	}
+	eventually(t, ctx, "viewer receives data", func() bool { _, _, d := viewRec.snapshot(); return d > 0 })
+	viewRec.mu.Lock()
+	got, from := viewRec.data[0], viewRec.from[0]
+	viewRec.mu.Unlock()
+	if got.Topic != "marquee.playback" || string(got.Payload) != `{"type":"playback"}` || from != "ingest-1" {
+		t.Errorf("data = %q on %q from %q", got.Payload, got.Topic, from)
+	}
+	if rp := viewer.GetParticipantByIdentity("ingest-1"); rp == nil || len(rp.TrackPublications()) != 1 {
+		t.Errorf("viewer does not list the publisher's track")
+	}
+}

@@ -1,0 +1,140 @@
+package rooms
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+
+	"github.com/marquee-party/marquee/rooms/forward"
+	"github.com/pion/dtls/v3"
+	"github.com/pion/ice/v4"
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// mediaAPI is the pion API every peer connection of a Server is built from,
+// plus the muxed sockets it owns.
+type mediaAPI struct {
+	api     *webrtc.API
+	ccl     *forward.CongestionControl
+	closers []io.Closer
+}
+
+func (m *mediaAPI) Close() error {
+	var errs []error
+	for _, c := range m.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// newMediaAPI builds the SettingEngine (one muxed UDP port, NAT 1:1, no
+// mDNS, GCM-first SRTP), the codecs we forward, and the interceptors.
+//
+// Interceptors come from forward.RegisterInterceptors: NACK generation
+// towards publishers (RFC 4585 §6.2.1), receiver reports (RFC 3550 §6.4.2),
+// TWCC feedback to publishers, and the TWCC header extension plus a GCC
+// estimator on everything we send, so subscribers' transport-wide feedback
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01) drives each
+// downtrack's layer choice. NACKs from subscribers and sender reports are
+// the forwarder's own work.
+func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
+	out := &mediaAPI{}
+	se := webrtc.SettingEngine{}
+	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(cfg.LoopbackCandidates)
+	if cfg.NodeIP != "" {
+		se.SetNAT1To1IPs([]string{cfg.NodeIP}, webrtc.ICECandidateTypeHost)
+	}
+	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
+	var bindIP net.IP
+	if cfg.BindIP != "" {
+		bindIP = net.ParseIP(cfg.BindIP)
+		if bindIP.To4() != nil {
+			networks = []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+		}
+		se.SetIPFilter(func(ip net.IP) bool { return ip.Equal(bindIP) })
+	}
+	if cfg.PortRangeStart != 0 {
+		if err := se.SetEphemeralUDPPortRange(uint16(cfg.PortRangeStart), uint16(cfg.PortRangeEnd)); err != nil {
+			return nil, fmt.Errorf("rtc.port_range: %w", err)
+		}
+	} else {
+		conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: bindIP, Port: cfg.UDPPort})
+		if err != nil {
+			return nil, fmt.Errorf("rtc.udp_port: listen on %d: %w", cfg.UDPPort, err)
+		}
+		mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
+		se.SetICEUDPMux(mux)
+		out.closers = append(out.closers, mux)
+	}
+	if cfg.ICETCP {
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: bindIP, Port: cfg.UDPPort})
+		if err != nil {
+			_ = out.Close()
+			return nil, fmt.Errorf("rtc.ice_tcp: listen on %d: %w", cfg.UDPPort, err)
+		}
+		mux := webrtc.NewICETCPMux(nil, ln, 64)
+		se.SetICETCPMux(mux)
+		out.closers = append(out.closers, mux)
+		networks = append(networks, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6)
+	}
+	se.SetNetworkTypes(networks)
+
+	me, ir, ccl, err := mediaEngine()
+	if err != nil {
+		_ = out.Close()
+		return nil, err
+	}
+	out.ccl = ccl
+	out.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	log.Debug("media api ready", "udp_port", cfg.UDPPort, "port_range", cfg.PortRangeStart != 0, "ice_tcp", cfg.ICETCP)
+	return out, nil
+}
+
+// Codec payload types match what browsers commonly offer, which keeps the
+// SDP answers small; any offered type is remapped by pion anyway.
+func mediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, *forward.CongestionControl, error) {
+	me := &webrtc.MediaEngine{}
+	videoFB := []webrtc.RTCPFeedback{
+		{Type: "goog-remb"}, {Type: webrtc.TypeRTCPFBTransportCC},
+	}
+	codecs := []struct {
+		webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1",
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: webrtc.TypeRTCPFBTransportCC}}}}, webrtc.RTPCodecTypeAudio},
+		{webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: videoFB}}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{PayloadType: 125, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFB,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{PayloadType: 108, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFB,
+			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"}}, webrtc.RTPCodecTypeVideo},
+	}
+	for _, c := range codecs {
+		if err := me.RegisterCodec(c.RTPCodecParameters, c.kind); err != nil {
+			return nil, nil, nil, fmt.Errorf("register codec %s: %w", c.MimeType, err)
+		}
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, nil, nil, err
+	}
+
+	ir := &interceptor.Registry{}
+	ccl, err := forward.RegisterInterceptors(me, ir, forward.CongestionParams{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return me, ir, ccl, nil
+}
