@@ -65,13 +65,13 @@ func joinGrants(g *auth.ClaimGrants) error {
 // permissionFromGrants is the ParticipantPermission a client sees.
 func permissionFromGrants(v *auth.VideoGrant) *livekit.ParticipantPermission {
 	return &livekit.ParticipantPermission{
-		CanSubscribe:         v.GetCanSubscribe(),
-		CanPublish:           v.GetCanPublish(),
-		CanPublishData:       v.GetCanPublishData(),
-		CanPublishSources:    v.GetCanPublishSources(),
-		Hidden:               v.Hidden,
-		CanUpdateMetadata:    v.GetCanUpdateOwnMetadata(),
-		CanSubscribeMetrics:  v.GetCanSubscribeMetrics(),
+		CanSubscribe:        v.GetCanSubscribe(),
+		CanPublish:          v.GetCanPublish(),
+		CanPublishData:      v.GetCanPublishData(),
+		CanPublishSources:   v.GetCanPublishSources(),
+		Hidden:              v.Hidden,
+		CanUpdateMetadata:   v.GetCanUpdateOwnMetadata(),
+		CanSubscribeMetrics: v.GetCanSubscribeMetrics(),
 	}
 }
 

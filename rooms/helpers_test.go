@@ -99,7 +99,6 @@ func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return sum
 }
 
-
 // eventually polls cond until it holds or ctx ends; it is not a timing
 // assertion, only a bound on how long a hung test waits.
 func eventually(t *testing.T, ctx context.Context, what string, cond func() bool) {

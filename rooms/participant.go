@@ -36,8 +36,8 @@ type participant struct {
 	// owned by run
 	info          *livekit.ParticipantInfo
 	autoSubscribe bool
-	pub           *transport // answerer: classic publisher or the single PC
-	sub           *transport // classic only: offerer
+	pub           *transport                    // answerer: classic publisher or the single PC
+	sub           *transport                    // classic only: offerer
 	pending       map[string]*livekit.TrackInfo // by client track id (cid)
 	published     map[string]*publication       // by track SID
 	subs          map[string]*subscription      // by track SID

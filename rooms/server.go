@@ -44,14 +44,14 @@ type Params struct {
 
 // Server is the SFU: an http.Handler for signalling and the RoomService.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	metrics  *metrics
-	media    *mediaAPI
-	auth     authenticator
-	registry Registry
-	nodeID   string
-	twirp    http.Handler
+	cfg        Config
+	log        *slog.Logger
+	metrics    *metrics
+	media      *mediaAPI
+	auth       authenticator
+	registry   Registry
+	nodeID     string
+	twirp      http.Handler
 	fwdMetrics *forward.Metrics
 
 	ctx    context.Context

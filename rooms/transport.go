@@ -18,7 +18,7 @@ import (
 type transport struct {
 	pc      *webrtc.PeerConnection
 	est     forward.BandwidthEstimator // send-side estimate, for downtracks
-	target  livekit.SignalTarget // target named in the trickles we send
+	target  livekit.SignalTarget       // target named in the trickles we send
 	offerer bool
 	send    func(*livekit.SignalResponse)
 	log     *slog.Logger
