@@ -3,6 +3,7 @@ package webapp
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -114,4 +115,14 @@ func TestEmbeddedBuildServes(t *testing.T) {
 	case !srv.Built() && rec.Code != http.StatusServiceUnavailable:
 		t.Fatalf("unbuilt app: status %d", rec.Code)
 	}
+	// Every asset the shell names must be in the build.
+	for _, m := range assetRef.FindAllStringSubmatch(rec.Body.String(), -1) {
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest("GET", m[1], nil))
+		if rec.Code != http.StatusOK || rec.Body.Len() == 0 {
+			t.Errorf("%s named by index.html: status %d, %d bytes", m[1], rec.Code, rec.Body.Len())
+		}
+	}
 }
+
+var assetRef = regexp.MustCompile(`(?:src|href)="(/assets/[^"]+)"`)

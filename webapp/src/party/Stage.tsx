@@ -1,6 +1,6 @@
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { PartySession, SessionState } from "../session";
-import type { QueueEntry } from "../api";
+import { api, type Item, type QueueEntry } from "../api";
 import { Icon, Poster } from "../ui";
 import { formatTime } from "../sync";
 import { useNow } from "./hooks";
@@ -57,10 +57,19 @@ function Waiting({ st, title }: { st: SessionState; title: string }) {
 
 function AudioOnly({ session, st, current }: { session: PartySession; st: SessionState; current: QueueEntry | null }) {
   useNow(250);
+  const itemId = Number(st.playback?.itemId || current?.itemId || 0);
+  const [info, setInfo] = useState<Item | null>(null);
+  useEffect(() => {
+    setInfo(null);
+    if (itemId > 0) api.item(itemId).then(setInfo, () => undefined);
+  }, [itemId]);
   const pos = session.partyPositionNow() ?? 0;
   const dur = st.playback?.durationMs || current?.durationMs || 0;
-  const [track, artist] = splitTitle(st.playback?.title || current?.title || "");
-  const item = { id: Number(st.playback?.itemId || current?.itemId || 0), title: track || "Music", hasPoster: current?.hasPoster ?? true, kind: "track" };
+  const tags = info?.media?.tags ?? {};
+  const [titleTrack, titleArtist] = splitTitle(st.playback?.title || current?.title || "");
+  const track = info?.title || titleTrack;
+  const artist = [tags.artist || tags.ARTIST || titleArtist, tags.album || tags.ALBUM].filter(Boolean).join(" — ");
+  const item = { id: itemId, title: track || "Music", hasPoster: info?.hasPoster ?? current?.hasPoster ?? true, kind: "track" };
   return (
     <div class="audio-card">
       <div class="audio-bg" aria-hidden="true">
