@@ -1,0 +1,439 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"github.com/marquee-party/marquee/internal/testmedia"
+	"github.com/marquee-party/marquee/media"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	astiav.SetLogLevel(astiav.LogLevelFatal)
+	goleak.VerifyTestMain(m)
+}
+
+const secret = "test-secret-123"
+
+// fakeRoom records what a session publishes.
+type fakeRoom struct {
+	mu        sync.Mutex
+	infos     []media.Info
+	video     []media.Frame
+	audio     []media.Frame
+	playback  []PlaybackMessage
+	attrs     []PlaybackMessage
+	closed    bool
+	onVideo   func(media.Frame) // may panic, to test isolation
+	keyframes func(int)
+}
+
+func (r *fakeRoom) Configure(i media.Info) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.infos = append(r.infos, i)
+	return nil
+}
+
+func (r *fakeRoom) WriteVideo(f media.Frame) error {
+	r.mu.Lock()
+	r.video = append(r.video, f)
+	cb := r.onVideo
+	r.mu.Unlock()
+	if cb != nil {
+		cb(f)
+	}
+	return nil
+}
+
+func (r *fakeRoom) WriteAudio(f media.Frame) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.audio = append(r.audio, f)
+	return nil
+}
+
+func (r *fakeRoom) SendPlayback(b []byte, changed bool) error {
+	var m PlaybackMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.playback = append(r.playback, m)
+	if changed {
+		r.attrs = append(r.attrs, m)
+	}
+	return nil
+}
+
+func (r *fakeRoom) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+}
+
+func (r *fakeRoom) counts() (v, a int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.video), len(r.audio)
+}
+
+// fakeConnector hands out one fakeRoom per identity.
+type fakeConnector struct {
+	mu    sync.Mutex
+	rooms map[string]*fakeRoom
+	setup func(identity string, r *fakeRoom)
+}
+
+func (c *fakeConnector) Join(_ context.Context, p JoinParams) (Room, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &fakeRoom{keyframes: p.OnKeyframe}
+	if c.setup != nil {
+		c.setup(p.Identity, r)
+	}
+	c.rooms[p.Identity] = r
+	return r, nil
+}
+
+func (c *fakeConnector) room(id string) *fakeRoom {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rooms[IdentityPrefix+id]
+}
+
+// harness is a worker API server with a callback receiver.
+type harness struct {
+	t      *testing.T
+	api    *httptest.Server
+	cb     *httptest.Server
+	srv    *Server
+	conn   *fakeConnector
+	mu     sync.Mutex
+	events map[string]chan Event
+	root   string
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, conn: &fakeConnector{rooms: map[string]*fakeRoom{}}, events: map[string]chan Event{}}
+	h.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+secret {
+			t.Errorf("callback without the secret")
+		}
+		var ev Event
+		_ = json.NewDecoder(r.Body).Decode(&ev)
+		if ev.Type != EventHeartbeat {
+			h.eventCh(ev.SessionID) <- ev
+		}
+	}))
+	h.root = filepath.Dir(testmedia.Generate(t, testmedia.H264AAC))
+	cfg := DefaultConfig()
+	cfg.Secret = secret
+	cfg.MediaRoots = []string{h.root}
+	cfg.PlaybackInterval = 200 * time.Millisecond
+	var err error
+	h.srv, err = New(Params{Config: cfg, Connector: h.conn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.api = httptest.NewServer(h.srv.Handler())
+	t.Cleanup(func() {
+		h.api.Close()
+		h.srv.Close()
+		h.cb.Close()
+	})
+	return h
+}
+
+func (h *harness) eventCh(id string) chan Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.events[id] == nil {
+		h.events[id] = make(chan Event, 256)
+	}
+	return h.events[id]
+}
+
+// call does an authenticated request and decodes the JSON answer into out.
+func (h *harness) call(method, path string, body any, out any) int {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, h.api.URL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func (h *harness) create(id string) {
+	h.t.Helper()
+	code := h.call("POST", "/sessions", CreateRequest{SessionID: id, Room: "party-" + id, CallbackURL: h.cb.URL}, nil)
+	if code != http.StatusCreated {
+		h.t.Fatalf("create: status %d", code)
+	}
+}
+
+func (h *harness) play(id, entry, stream, download string, start float64) {
+	h.t.Helper()
+	req := PlayRequest{QueueEntryID: entry, Title: "Title " + entry, MediaType: "movie",
+		Playback: PlaybackItem{ItemID: "item-" + entry, StreamURL: stream, DownloadURL: download, StartSeconds: start}}
+	if code := h.call("POST", "/sessions/"+id+"/play", req, nil); code != http.StatusAccepted {
+		h.t.Fatalf("play: status %d", code)
+	}
+}
+
+func (h *harness) control(id, action string, pos *float64) int {
+	h.t.Helper()
+	return h.call("POST", "/sessions/"+id+"/control", ControlRequest{Action: action, PositionSeconds: pos}, nil)
+}
+
+// waitEvent returns the next non-heartbeat event of session id.
+func (h *harness) waitEvent(id string, want string) Event {
+	h.t.Helper()
+	for {
+		select {
+		case ev := <-h.eventCh(id):
+			if ev.Type == EventStarted && want == EventFailed {
+				continue // bad media may start, then fail
+			}
+			if ev.Type != want {
+				h.t.Fatalf("event %q (error %q), want %q", ev.Type, ev.Error, want)
+			}
+			return ev
+		case <-time.After(30 * time.Second):
+			h.t.Fatalf("no %q event", want)
+		}
+	}
+}
+
+func (h *harness) status(id string) SessionStatus {
+	var st SessionStatus
+	if code := h.call("GET", "/sessions/"+id, nil, &st); code != http.StatusOK {
+		h.t.Fatalf("get: status %d", code)
+	}
+	return st
+}
+
+func TestAuthRefused(t *testing.T) {
+	h := newHarness(t)
+	routes := []struct{ method, path string }{
+		{"POST", "/sessions"}, {"POST", "/sessions/a/play"}, {"POST", "/sessions/a/control"},
+		{"GET", "/sessions/a"}, {"DELETE", "/sessions/a"},
+	}
+	for _, rt := range routes {
+		for _, auth := range []string{"", "Bearer wrong", "Bearer " + secret + "x", secret, "Basic " + secret} {
+			t.Run(rt.method+rt.path+"/"+auth, func(t *testing.T) {
+				req, _ := http.NewRequest(rt.method, h.api.URL+rt.path, strings.NewReader(`{}`))
+				if auth != "" {
+					req.Header.Set("Authorization", auth)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var e APIError
+				_ = json.NewDecoder(resp.Body).Decode(&e)
+				_ = resp.Body.Close()
+				if resp.StatusCode != http.StatusUnauthorized || e.Code != "unauthorized" {
+					t.Fatalf("status %d code %q", resp.StatusCode, e.Code)
+				}
+			})
+		}
+	}
+	// With the secret, the same routes answer (404 for an unknown session).
+	if code := h.call("GET", "/sessions/a", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("authenticated GET: %d", code)
+	}
+}
+
+func TestPlayEndsAndAdvances(t *testing.T) {
+	h := newHarness(t)
+	h.create("s1")
+	mp4 := testmedia.Generate(t, testmedia.H264AAC)
+	h.play("s1", "e1", mp4, "", 2.5)
+	h.waitEvent("s1", EventStarted)
+	st := h.status("s1")
+	if st.WorkerStatus != WorkerPlaying || st.CurrentTitle != "Title e1" || st.QueueEntryID != "e1" {
+		t.Fatalf("status while playing: %+v", st)
+	}
+	ended := h.waitEvent("s1", EventEnded)
+	if ended.QueueEntryID != "e1" || ended.PositionSeconds < 3.5 {
+		t.Fatalf("ended event %+v", ended)
+	}
+	room := h.conn.room("s1")
+	room.mu.Lock()
+	if len(room.video) == 0 || !room.video[0].Keyframe || len(room.audio) == 0 {
+		t.Errorf("room got %d video (first key %v), %d audio", len(room.video), len(room.video) > 0 && room.video[0].Keyframe, len(room.audio))
+	}
+	var sawAnchor bool
+	for _, m := range room.attrs {
+		if m.State == "playing" && m.VideoRTP != nil && m.AudioRTP != nil && m.ItemID == "item-e1" {
+			sawAnchor = m.VideoRTP.PositionMs == 2500
+		}
+	}
+	if !sawAnchor {
+		t.Errorf("no playing message anchored at 2500 ms: %+v", room.attrs)
+	}
+	room.mu.Unlock()
+
+	// The control plane advances the queue: an audio-only track next.
+	h.play("s1", "e2", testmedia.Generate(t, testmedia.MP3), "", 3)
+	h.waitEvent("s1", EventStarted)
+	h.waitEvent("s1", EventEnded)
+	room.mu.Lock()
+	last := room.infos[len(room.infos)-1]
+	room.mu.Unlock()
+	if last.HasVideo() || !last.HasAudio {
+		t.Fatalf("music published %+v", last)
+	}
+}
+
+func TestFallbackAndFailures(t *testing.T) {
+	h := newHarness(t)
+	notFound := httptest.NewServer(http.NotFoundHandler())
+	defer notFound.Close()
+	mp4 := testmedia.Generate(t, testmedia.H264AAC)
+
+	h.create("fb")
+	h.play("fb", "e1", notFound.URL+"/Videos/1/stream.mp4?api_key=secret", mp4, 3)
+	h.waitEvent("fb", EventStarted)
+	h.waitEvent("fb", EventEnded)
+
+	tests := []struct {
+		name, stream, download, want string
+	}{
+		{"not media then truncated", testmedia.Generate(t, testmedia.NotMedia), testmedia.Generate(t, testmedia.Truncated), "then"},
+		{"zero length", testmedia.Generate(t, testmedia.Empty), "", "cannot open media"},
+		{"unsupported codec", testmedia.Generate(t, testmedia.UnsupportedCodec), "", "unsupported"},
+		{"404", notFound.URL + "/x.mp4", "", "404"},
+		{"outside roots", "/etc/passwd", "", "not allowed"},
+	}
+	for _, tt := range tests {
+		h.play("fb", tt.name, tt.stream, tt.download, 0)
+		ev := h.waitEvent("fb", EventFailed)
+		if !strings.Contains(ev.Error, tt.want) || ev.QueueEntryID != tt.name {
+			t.Fatalf("%s: failed event %+v, want error containing %q", tt.name, ev, tt.want)
+		}
+		if st := h.status("fb"); st.LastError != ev.Error || st.WorkerStatus != WorkerReady {
+			t.Fatalf("%s: status %+v", tt.name, st)
+		}
+		if strings.Contains(ev.Error, "api_key=secret") {
+			t.Fatalf("%s: error leaks the URL's query", tt.name)
+		}
+	}
+}
+
+func TestSessionsIsolated(t *testing.T) {
+	h := newHarness(t)
+	h.conn.setup = func(identity string, r *fakeRoom) {
+		if identity == IdentityPrefix+"bad" {
+			r.onVideo = func(media.Frame) { panic("boom") }
+		}
+	}
+	mp4 := testmedia.Generate(t, testmedia.H264AAC)
+	h.create("good")
+	h.create("bad")
+	h.play("good", "g1", mp4, "", 1)
+	h.waitEvent("good", EventStarted)
+	h.play("bad", "b1", mp4, "", 1)
+	ev := h.waitEvent("bad", EventFailed)
+	if !strings.Contains(ev.Error, "internal error") {
+		t.Fatalf("bad session error %q", ev.Error)
+	}
+	v0, _ := h.conn.room("good").counts()
+	time.Sleep(300 * time.Millisecond)
+	if v1, _ := h.conn.room("good").counts(); v1 <= v0 {
+		t.Fatal("the good session stopped sending when the bad one failed")
+	}
+	h.waitEvent("good", EventEnded)
+	if code := h.call("DELETE", "/sessions/bad", nil, nil); code != http.StatusNoContent {
+		t.Fatalf("delete: %d", code)
+	}
+	if !h.conn.room("bad").closed {
+		t.Fatal("room not left on delete")
+	}
+}
+
+func TestControl(t *testing.T) {
+	h := newHarness(t)
+	h.create("c")
+	if code := h.control("c", ActionPause, nil); code != http.StatusConflict {
+		t.Fatalf("pause with nothing playing: %d", code)
+	}
+	h.play("c", "e1", testmedia.Generate(t, testmedia.H264AAC), "", 0)
+	h.waitEvent("c", EventStarted)
+	time.Sleep(300 * time.Millisecond)
+	if code := h.control("c", ActionPause, nil); code != http.StatusOK {
+		t.Fatalf("pause: %d", code)
+	}
+	paused := h.waitEvent("c", EventPaused)
+	room := h.conn.room("c")
+	v0, _ := room.counts()
+	time.Sleep(300 * time.Millisecond)
+	if v1, _ := room.counts(); v1 != v0 {
+		t.Fatalf("%d frames while paused", v1-v0)
+	}
+	if st := h.status("c"); st.PlaybackState != "paused" || st.PositionSeconds != paused.PositionSeconds {
+		t.Fatalf("paused status %+v, event %+v", st, paused)
+	}
+	if code := h.control("c", ActionResume, nil); code != http.StatusOK {
+		t.Fatalf("resume: %d", code)
+	}
+	h.waitEvent("c", EventResumed)
+	room.mu.Lock()
+	resumed := room.video[v0]
+	room.mu.Unlock()
+	if !resumed.Keyframe || resumed.Position.Seconds() != paused.PositionSeconds {
+		t.Fatalf("resumed with %+v at %v, paused at %v", resumed.Keyframe, resumed.Position, paused.PositionSeconds)
+	}
+	pos := 2.0
+	if code := h.control("c", ActionSeek, &pos); code != http.StatusOK {
+		t.Fatalf("seek: %d", code)
+	}
+	if code := h.control("c", ActionSeek, nil); code != http.StatusBadRequest {
+		t.Fatalf("seek without position: %d", code)
+	}
+	if code := h.control("c", "rewind", nil); code != http.StatusBadRequest {
+		t.Fatalf("unknown action: %d", code)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if st := h.status("c"); st.PositionSeconds < 2 {
+		t.Fatalf("position %v after seek to 2", st.PositionSeconds)
+	}
+	if code := h.control("c", ActionSkip, nil); code != http.StatusOK {
+		t.Fatalf("skip: %d", code)
+	}
+	h.waitEvent("c", EventEnded)
+	if code := h.control("c", ActionStop, nil); code != http.StatusOK {
+		t.Fatalf("stop: %d", code)
+	}
+	room.mu.Lock()
+	last := room.infos[len(room.infos)-1]
+	room.mu.Unlock()
+	if last.HasVideo() || last.HasAudio {
+		t.Fatalf("stop left tracks published: %+v", last)
+	}
+}
