@@ -28,6 +28,8 @@ type DownTrackParams struct {
 	QueueSize int
 	// Logger gets the DownTrack's events; nil means the Receiver's.
 	Logger *slog.Logger
+
+	beforeWrite func() // test hook, called by the writer before each packet
 }
 
 // BandwidthEstimator is what a DownTrack needs from congestion control:
@@ -146,6 +148,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		nacks:     make(chan []uint16, 16),
 		settings:  make(chan struct{}, 1),
 	}
+	d.beforeWrite = p.beforeWrite
 	d.maxQuality.Store(int32(QualityHigh))
 	d.curLayer.Store(-1)
 	d.targetLayer.Store(-1)

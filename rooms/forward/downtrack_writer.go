@@ -94,6 +94,7 @@ func (d *DownTrack) forward(it queued) {
 	if b == nil {
 		return
 	}
+	prevCur, prevStarted, prevSegs := w.cur, w.started, w.nsegs
 	if d.kind == webrtc.RTPCodecTypeVideo {
 		switch {
 		case it.resync && p.keyframe && (p.layer == w.cur || p.layer == w.target):
@@ -116,7 +117,19 @@ func (d *DownTrack) forward(it queued) {
 	if d.beforeWrite != nil {
 		d.beforeWrite()
 	}
-	d.write(b, p, seg, false)
+	sent := d.write(b, p, seg, false)
+	switch {
+	case w.nsegs == prevSegs:
+	case !sent:
+		// pion discards writes until DTLS-SRTP is up: the stream has not
+		// started after all, so wait for the next key frame.
+		w.cur, w.started, w.nsegs = prevCur, prevStarted, prevSegs
+		d.publishLayers()
+	case prevStarted && prevCur != p.layer:
+		d.stats.switches.Add(1)
+		d.metrics.layerSwitches.Inc()
+		d.log.Debug("layer switch", "from", prevCur, "to", p.layer)
+	}
 }
 
 // startSegment starts forwarding p's layer from p (a key frame for video),
@@ -133,11 +146,6 @@ func (d *DownTrack) startSegment(p *inPacket) {
 		s.tl0Offset = w.lastTL0 + 1 - p.vp8.tl0PicIdx
 	}
 	s.outStart = p.hdr.SequenceNumber + s.seqOffset
-	if w.started && w.cur != p.layer {
-		d.stats.switches.Add(1)
-		d.metrics.layerSwitches.Inc()
-		d.log.Debug("layer switch", "from", w.cur, "to", p.layer)
-	}
 	w.nsegs++
 	*w.seg() = s
 	w.started = true
@@ -148,14 +156,20 @@ func (d *DownTrack) startSegment(p *inPacket) {
 // tsOffsetFor returns the timestamp offset that makes p's layer continue
 // the output timeline. Layers with a shared clock base need none; else the
 // publisher's sender reports map both layers to wall-clock time
-// (RFC 3550 §6.4.1), and failing that, arrival times do.
+// (RFC 3550 §6.4.1), and failing that, arrival times do. Either way a new
+// picture never repeats the last timestamp: when the old layer already
+// sent this frame's picture, the key frame moves one clock tick later (and
+// back to offset 0 at the next switch).
 func (d *DownTrack) tsOffsetFor(p *inPacket) uint32 {
 	w := &d.w
-	if d.r.params.SharedClock {
-		return w.seg().tsOffset
-	}
 	clock := float64(d.r.clock)
-	var out uint32
+	out := p.hdr.Timestamp
+	if d.r.params.SharedClock {
+		if int32(out-w.lastTS) <= 0 {
+			out = w.lastTS + 1
+		}
+		return out - p.hdr.Timestamp
+	}
 	oldL, newL := d.r.layerAt(w.cur), d.r.layerAt(p.layer)
 	var oldSR, newSR *senderReport
 	if oldL != nil && newL != nil {
@@ -174,9 +188,9 @@ func (d *DownTrack) tsOffsetFor(p *inPacket) uint32 {
 	return out - p.hdr.Timestamp
 }
 
-// write sends p through segment s. Retransmissions do not move the
-// stream's state or the forwarded counters.
-func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) {
+// write sends p through segment s and reports whether it went out.
+// Retransmissions do not move the stream's state or the counters.
+func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) bool {
 	w := &d.w
 	h := p.hdr
 	h.SSRC, h.PayloadType = b.ssrc, b.pt
@@ -198,11 +212,11 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 		n += copy(w.scratch[n:], p.payload[p.vp8.size:])
 		payload = w.scratch[:n]
 	}
-	if _, err := b.writer.WriteRTP(&h, payload); err != nil {
-		return
+	if n, err := b.writer.WriteRTP(&h, payload); err != nil || n == 0 {
+		return false
 	}
 	if retransmit {
-		return
+		return true
 	}
 	if int16(h.SequenceNumber-w.lastSeq) > 0 || d.stats.packets.Load() == 0 {
 		w.lastSeq = h.SequenceNumber
@@ -225,6 +239,7 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 		d.metrics.packetsAudio.Inc()
 		d.metrics.bytesAudio.Add(float64(len(payload)))
 	}
+	return true
 }
 
 // answerNACK retransmits the requested packets (RFC 4585 §6.2.1) from the
@@ -247,9 +262,10 @@ func (d *DownTrack) answerNACK(seqs []uint16) {
 		if p == nil || (d.r.isVP8 && s.synthPic) {
 			continue
 		}
-		d.write(b, p, s, true)
-		d.stats.nacksAnswered.Add(1)
-		d.metrics.nacksAnswered.Inc()
+		if d.write(b, p, s, true) {
+			d.stats.nacksAnswered.Add(1)
+			d.metrics.nacksAnswered.Inc()
+		}
 	}
 }
 
