@@ -1,0 +1,174 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	"github.com/marquee-party/marquee/rooms"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// sfuUnderTest is an in-process SFU on loopback.
+type sfuUnderTest struct {
+	url string
+	reg *prometheus.Registry
+}
+
+func startTestSFU(t *testing.T) *sfuUnderTest {
+	t.Helper()
+	cfg := rooms.DefaultConfig()
+	cfg.ApplyDev()
+	cfg.RTC.UDPPort = 0
+	level := slog.LevelWarn
+	if os.Getenv("SFU_TEST_DEBUG") != "" {
+		level = slog.LevelDebug
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := rooms.NewServer(rooms.Params{Config: cfg, Registerer: reg,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		_ = srv.Close()
+		ts.Close()
+	})
+	return &sfuUnderTest{url: "ws" + strings.TrimPrefix(ts.URL, "http"), reg: reg}
+}
+
+// joins sums marquee_sfu_joins_total for a path and result.
+func (s *sfuUnderTest) joins(t *testing.T, path, result string) float64 {
+	t.Helper()
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != "marquee_sfu_joins_total" {
+			continue
+		}
+		for _, m := range mf.Metric {
+			labels := map[string]string{}
+			for _, l := range m.Label {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["path"] == path && labels["result"] == result {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
+// ServeSFUPage serves the livekit-client test page and its UMD bundle.
+func ServeSFUPage(t *testing.T) string {
+	t.Helper()
+	umd := NodeModule(t, "livekit-client/dist/livekit-client.umd.js")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/livekit-client.umd.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		http.ServeFile(w, r, umd)
+	})
+	mux.HandleFunc("/sfu_page.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		http.ServeFile(w, r, filepath.Join(Dir(), "testdata", "sfu_page.js"))
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join(Dir(), "testdata", "sfu_page.html"))
+	})
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	return ts.URL + "/"
+}
+
+func devToken(t *testing.T, identity string, grant *auth.VideoGrant) string {
+	t.Helper()
+	tok, err := auth.NewAccessToken("devkey", "secret").SetIdentity(identity).SetName(identity).
+		SetVideoGrant(grant).SetValidFor(time.Hour).ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestSFUBrowserPublishSubscribeReconnect: livekit-client 2.23.0 with
+// default options in headless Chromium. Page A publishes a canvas stream
+// and data; page B decodes frames, gets the data, and keeps decoding after
+// a forced signal reconnect (resume). Both join /rtc/v1 on the first try.
+func TestSFUBrowserPublishSubscribeReconnect(t *testing.T) {
+	s := startTestSFU(t)
+	page := ServeSFUPage(t)
+	b := StartChrome(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "movie-night"} }
+
+	pub := b.NewPage(t, "publisher", page)
+	pub.WaitTrue(ctx, `typeof LivekitClient !== "undefined" && typeof startPublisher === "function"`)
+	if err := pub.Eval(fmt.Sprintf(`startPublisher(%q, %q)`, s.url, devToken(t, "host", grant())), nil); err != nil {
+		t.Fatal(err)
+	}
+	view := b.NewPage(t, "viewer", page)
+	view.WaitTrue(ctx, `typeof startViewer === "function"`)
+	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "guest", grant())), nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `framesDecoded().then(n => n > 30)`)
+	view.Screenshot("sfu-viewer-decoding")
+	pub.Screenshot("sfu-publisher")
+
+	if err := pub.Eval(`sendData("hello from host", "marquee.chat")`, nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `state.data.some(d => d.text === "hello from host" && d.from === "host" && d.topic === "marquee.chat")`)
+
+	for _, p := range []*Page{pub, view} {
+		var fell bool
+		if err := p.Eval(`usedFallback()`, &fell); err != nil || fell {
+			t.Errorf("%s fell back to /rtc (err %v)", p.name, err)
+		}
+	}
+	if n := s.joins(t, "rtc_v1", "ok"); n != 2 {
+		t.Errorf("/rtc/v1 joins = %v, want 2", n)
+	}
+	if n := s.joins(t, "rtc", "ok"); n != 0 {
+		t.Errorf("/rtc joins = %v, want 0 (no fallback)", n)
+	}
+
+	// Forced signal reconnect: livekit-client closes its WebSocket and
+	// resumes with reconnect=1; media and data must keep flowing.
+	var before int
+	if err := view.Eval(`framesDecoded()`, &before); err != nil {
+		t.Fatal(err)
+	}
+	if err := view.Eval(`room.simulateScenario("signal-reconnect")`, nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `state.reconnected >= 1`)
+	view.WaitTrue(ctx, fmt.Sprintf(`framesDecoded().then(n => n > %d)`, before+30))
+	if err := pub.Eval(`sendData("after reconnect", "marquee.chat")`, nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `state.data.some(d => d.text === "after reconnect")`)
+	if n := s.joins(t, "rtc_v1", "resumed"); n < 1 {
+		t.Errorf("resumed joins = %v, want ≥ 1", n)
+	}
+	var disconnected int
+	_ = view.Eval(`state.disconnected`, &disconnected)
+	if disconnected != 0 {
+		t.Errorf("viewer disconnected %d times", disconnected)
+	}
+	view.Screenshot("sfu-viewer-after-reconnect")
+}

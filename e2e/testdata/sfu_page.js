@@ -1,0 +1,70 @@
+// Test page for the SFU browser tests: drives livekit-client (UMD global
+// LivekitClient) with its default options. State lives on window.state.
+window.state = { data: [], reconnecting: 0, reconnected: 0, tracks: 0, disconnected: 0, errors: [] };
+
+function watch(room) {
+  const E = LivekitClient.RoomEvent;
+  room.on(E.DataReceived, (payload, participant, kind, topic) => {
+    state.data.push({ text: new TextDecoder().decode(payload), from: participant && participant.identity, topic });
+  });
+  room.on(E.Reconnecting, () => state.reconnecting++);
+  room.on(E.SignalReconnecting, () => state.reconnecting++);
+  room.on(E.Reconnected, () => state.reconnected++);
+  room.on(E.Disconnected, (reason) => { state.disconnected++; state.disconnectReason = reason; });
+  room.on(E.TrackSubscribed, (track) => {
+    state.tracks++;
+    if (track.kind === 'video') {
+      state.video = track;
+      const el = track.attach();
+      el.muted = true;
+      el.style.width = '640px';
+      document.body.appendChild(el);
+    }
+  });
+}
+
+async function startPublisher(url, token) {
+  const room = new LivekitClient.Room();
+  window.room = room;
+  watch(room);
+  await room.connect(url, token);
+  const canvas = document.createElement('canvas');
+  canvas.width = 640; canvas.height = 360;
+  document.body.appendChild(canvas);
+  const g = canvas.getContext('2d');
+  let n = 0;
+  setInterval(() => {
+    g.fillStyle = `hsl(${(n * 5) % 360}, 70%, 45%)`;
+    g.fillRect(0, 0, 640, 360);
+    g.fillStyle = '#fff';
+    g.font = '48px sans-serif';
+    g.fillText('marquee frame ' + n++, 40, 190);
+  }, 33);
+  const track = canvas.captureStream(30).getVideoTracks()[0];
+  await room.localParticipant.publishTrack(track, { name: 'video', source: LivekitClient.Track.Source.Camera });
+  return room.localParticipant.sid;
+}
+
+async function startViewer(url, token) {
+  const room = new LivekitClient.Room();
+  window.room = room;
+  watch(room);
+  await room.connect(url, token);
+  return room.localParticipant.sid;
+}
+
+async function sendData(text, topic) {
+  await room.localParticipant.publishData(new TextEncoder().encode(text), { reliable: true, topic });
+}
+
+async function framesDecoded() {
+  if (!state.video || !state.video.receiver) return 0;
+  const stats = await state.video.receiver.getStats();
+  let n = 0;
+  stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n = s.framesDecoded || 0; });
+  return n;
+}
+
+function usedFallback() {
+  return !!(room.engine && room.engine.client && room.engine.client.useV0SignalPath);
+}
