@@ -1,0 +1,42 @@
+package cdn
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestConfigValidate(t *testing.T) {
+	dev := DefaultConfig()
+	dev.ApplyDev()
+	for _, tt := range []struct {
+		name    string
+		edit    func(*Config)
+		wantKey string
+	}{
+		{"dev is valid", func(*Config) {}, ""},
+		{"no origin", func(c *Config) { c.Origin = "" }, "origin:"},
+		{"relative origin", func(c *Config) { c.Origin = "api:8080" }, "origin:"},
+		{"origin with query", func(c *Config) { c.Origin = "http://api:8080/?x=1" }, "origin:"},
+		{"no token", func(c *Config) { c.OriginToken = "" }, "origin_token:"},
+		{"short secret", func(c *Config) { c.URLSecret = "short" }, "url_secret:"},
+		{"no dir", func(c *Config) { c.CacheDir = "" }, "cache_dir:"},
+		{"zero budget", func(c *Config) { c.MaxBytes = 0 }, "max_bytes:"},
+		{"bad prefix", func(c *Config) { c.Prefixes = []string{"/api/../x/"} }, "prefixes:"},
+		{"prefix without slash", func(c *Config) { c.Prefixes = []string{"/api/hls"} }, "prefixes:"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dev
+			c.Prefixes = append([]string(nil), dev.Prefixes...)
+			tt.edit(&c)
+			err := c.Validate()
+			if (err == nil) != (tt.wantKey == "") || (err != nil && !strings.HasPrefix(err.Error(), tt.wantKey)) {
+				t.Fatalf("Validate = %v, want an error naming %q", err, tt.wantKey)
+			}
+			if err == nil {
+				if _, err := c.Params(); err != nil {
+					t.Fatalf("Params = %v", err)
+				}
+			}
+		})
+	}
+}
