@@ -40,3 +40,10 @@ type Metadata struct {
 	// PosterURL is an absolute URL of a poster image, if any.
 	PosterURL string
 }
+
+// PosterFetcher is implemented by providers that can download the images
+// their Metadata.PosterURL points at. The scanner uses it for items with
+// no poster of their own, before falling back to a grabbed frame.
+type PosterFetcher interface {
+	FetchPoster(ctx context.Context, url string) ([]byte, error)
+}

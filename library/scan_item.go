@@ -94,7 +94,7 @@ func (a *analyser) analyse(ctx context.Context, f fileEntry) analysed {
 	case KindMusic:
 		a.track(&out)
 	}
-	if out.poster == "" && err == nil {
+	if out.poster == "" && out.posterJPEG == nil && err == nil {
 		out.posterJPEG, out.warn = picture(f.abs, &info)
 	}
 	return out
@@ -141,10 +141,13 @@ func (a *analyser) movie(ctx context.Context, out *analysed) {
 		nfo = readNFO(filepath.Join(dir, "movie.nfo"))
 	}
 	applyNFO(r, nfo)
-	if r.summary == "" {
-		a.lookup(ctx, LookupQuery{Kind: ItemMovie, Title: r.title, Year: r.year, IDs: r.externalIDs}, r)
-	}
 	out.poster = sidecarPoster(out.f.abs, len(dirs) > 0)
+	if r.summary == "" {
+		md, p := a.lookup(ctx, LookupQuery{Kind: ItemMovie, Title: r.title, Year: r.year, IDs: r.externalIDs}, r)
+		if f, ok := p.(PosterFetcher); ok && out.poster == "" && md.PosterURL != "" {
+			out.posterJPEG = fetchPoster(ctx, f, md.PosterURL)
+		}
+	}
 }
 
 func (a *analyser) episode(ctx context.Context, out *analysed) {
@@ -196,7 +199,7 @@ func (a *analyser) showInfo(ctx context.Context, key, dir, title string, year in
 		si.nfo = readNFO(filepath.Join(dir, "tvshow.nfo"))
 		if si.nfo == nil && len(a.providers) > 0 {
 			var r itemRow
-			a.lookup(ctx, LookupQuery{Kind: ItemShow, Title: title, Year: year}, &r)
+			_, _ = a.lookup(ctx, LookupQuery{Kind: ItemShow, Title: title, Year: year}, &r)
 			if r.summary != "" {
 				si.meta = &Metadata{Title: title, Year: r.year, Summary: r.summary, Genres: r.genres, IDs: r.externalIDs}
 			}
@@ -261,8 +264,9 @@ func (a *analyser) track(out *analysed) {
 	out.poster = sidecarPoster(out.f.abs, false)
 }
 
-// lookup asks the providers, in order, and fills empty fields of r.
-func (a *analyser) lookup(ctx context.Context, q LookupQuery, r *itemRow) {
+// lookup asks the providers, in order, and fills empty fields of r from
+// the first that answers; it returns that answer and provider.
+func (a *analyser) lookup(ctx context.Context, q LookupQuery, r *itemRow) (Metadata, Provider) {
 	for _, p := range a.providers {
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		md, err := p.Lookup(lctx, q)
@@ -288,8 +292,25 @@ func (a *analyser) lookup(ctx context.Context, q LookupQuery, r *itemRow) {
 				r.externalIDs[k] = v
 			}
 		}
-		return
+		return md, p
 	}
+	return Metadata{}, nil
+}
+
+// fetchPoster downloads a provider's poster as JPEG, or returns nil.
+func fetchPoster(ctx context.Context, f PosterFetcher, url string) []byte {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	b, err := f.FetchPoster(ctx, url)
+	if err != nil || len(b) > maxPosterBytes {
+		return nil
+	}
+	if !isJPEG(b) {
+		if b, err = pngToJPEG(b); err != nil {
+			return nil
+		}
+	}
+	return b
 }
 
 // readNFO parses a sidecar if it exists; unreadable ones are ignored.
