@@ -160,7 +160,7 @@ func (s *Server) readyPayload() map[string]any {
 		"v":                  9,
 		"user":               map[string]any{"id": s.opts.BotUserID, "username": "marquee", "discriminator": "0", "bot": true},
 		"session_id":         "gw-session",
-		"resume_gateway_url": "wss://" + s.addr() + "/gateway",
+		"resume_gateway_url": "wss://" + s.addr() + "/gateway/",
 		"guilds":             []any{map[string]any{"id": s.opts.GuildID, "unavailable": true}},
 		"application":        map[string]any{"id": s.opts.ApplicationID, "flags": 0},
 	}

@@ -46,8 +46,8 @@ func (s *Server) serveREST(w http.ResponseWriter, r *http.Request) {
 	bot := r.Header.Get("Authorization") == "Bot "+s.opts.Token
 	switch {
 	case route == "GET gateway":
-		writeJSON(w, 200, map[string]any{"url": "wss://" + s.addr() + "/gateway"})
-	case parts[0] == "interactions" && len(parts) == 3 && r.Method == http.MethodPost:
+		writeJSON(w, 200, map[string]any{"url": "wss://" + s.addr() + "/gateway/"})
+	case parts[0] == "interactions" && len(parts) == 4 && parts[3] == "callback" && r.Method == http.MethodPost:
 		s.interactionCallback(w, r, parts[1])
 	case parts[0] == "webhooks" && len(parts) >= 3:
 		s.webhook(w, r, parts)

@@ -90,7 +90,7 @@ func New(opts Options) (*Server, error) {
 		keys: map[uint32]*voiceSession{}, ids: 900000000000000000, notify: make(chan struct{})}
 	s.st.voiceStatePatchStatus = http.StatusNoContent
 	mux := http.NewServeMux()
-	mux.HandleFunc("/gateway", s.serveGateway)
+	mux.HandleFunc("/gateway/", s.serveGateway)
 	mux.HandleFunc("/api/", s.serveREST)
 	mux.HandleFunc("/", s.serveVoice)
 	s.srv = httptest.NewUnstartedServer(mux)

@@ -3,7 +3,6 @@ package voice_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,66 +14,9 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// clipSource yields valid 20 ms Opus frames (TOC 0xFC: CELT FB 20 ms,
-// stereo, one frame) paced in real time, and a pause marker when paused.
-type clipSource struct {
-	mu     sync.Mutex
-	paused bool
-	marked bool
-	next   time.Time
-	ts     uint32
-	wake   chan struct{}
-}
-
-func newClipSource() *clipSource { return &clipSource{wake: make(chan struct{}, 1)} }
-
-func (c *clipSource) setPaused(p bool) {
-	c.mu.Lock()
-	c.paused, c.marked = p, false
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (c *clipSource) NextFrame(ctx context.Context) (voice.Frame, error) {
-	for {
-		c.mu.Lock()
-		paused, marked := c.paused, c.marked
-		if paused && !marked {
-			c.marked = true
-		}
-		c.mu.Unlock()
-		if paused && !marked {
-			return voice.Frame{Pause: true}, nil
-		}
-		if paused {
-			select {
-			case <-ctx.Done():
-				return voice.Frame{}, ctx.Err()
-			case <-c.wake:
-				c.next = time.Time{}
-				continue
-			}
-		}
-		if c.next.IsZero() {
-			c.next = time.Now()
-		}
-		select {
-		case <-ctx.Done():
-			return voice.Frame{}, ctx.Err()
-		case <-time.After(time.Until(c.next)):
-		}
-		c.next = c.next.Add(20 * time.Millisecond)
-		c.ts += 960
-		return voice.Frame{Opus: []byte{0xFC, 0x01, 0x02, 0x03, 0x04, byte(c.ts)}, Timestamp: c.ts}, nil
-	}
-}
-
 type harness struct {
 	fake *discordtest.Server
-	src  *clipSource
+	src  *discordtest.OpusClip
 	errc chan error
 	stop context.CancelFunc
 }
@@ -86,7 +28,7 @@ func start(t *testing.T, opts discordtest.Options, channel func(discordtest.Opti
 		t.Fatal(err)
 	}
 	cred := fake.NewVoiceSession(channel(fake.Options()))
-	src := newClipSource()
+	src := discordtest.NewOpusClip()
 	c, err := voice.New(voice.Params{Endpoint: cred.Endpoint, ServerID: cred.GuildID, UserID: cred.UserID,
 		SessionID: cred.SessionID, Token: cred.Token, HTTPClient: fake.HTTPClient(), Source: src})
 	if err != nil {
@@ -166,7 +108,7 @@ func TestDeliversPacedAudio(t *testing.T) {
 func TestPauseSendsFiveSilenceFramesThenStops(t *testing.T) {
 	h := start(t, discordtest.Options{}, stage)
 	h.wait(t, "audio", func(s *discordtest.State) bool { return len(s.AudioPackets()) >= 10 })
-	h.src.setPaused(true)
+	h.src.SetPaused(true)
 	st := h.wait(t, "speaking off", func(s *discordtest.State) bool {
 		return len(s.Speaking) >= 2 && s.Speaking[len(s.Speaking)-1] == 0
 	})
@@ -186,7 +128,7 @@ func TestPauseSendsFiveSilenceFramesThenStops(t *testing.T) {
 	if st.Packets[n-6].Silence {
 		t.Fatalf("more than 5 silence frames")
 	}
-	h.src.setPaused(false)
+	h.src.SetPaused(false)
 	h.wait(t, "audio after resume", func(s *discordtest.State) bool {
 		return len(s.Packets) > n+10 && s.Speaking[len(s.Speaking)-1] == 1
 	})
