@@ -313,6 +313,8 @@ type subscriber struct {
 	ssrc   atomic.Uint32
 	mu     sync.Mutex
 	got    []received
+	raw    []*rtp.Packet
+	srs    []*rtcp.SenderReport
 	wg     sync.WaitGroup
 }
 
@@ -344,9 +346,10 @@ func newSubscriber(t testing.TB, sfuAPI *webrtc.API, ccl *CongestionControl, cli
 	if err := recv.AddDownTrack(s.dt); err != nil {
 		t.Fatal(err)
 	}
-	s.client.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	s.client.OnTrack(func(tr *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		s.ssrc.Store(uint32(tr.SSRC()))
-		s.wg.Add(1)
+		s.wg.Add(2)
+		go s.readRTCP(r)
 		defer s.wg.Done()
 		for {
 			pkt, _, err := tr.ReadRTP()
@@ -360,7 +363,27 @@ func newSubscriber(t testing.TB, sfuAPI *webrtc.API, ccl *CongestionControl, cli
 	return s
 }
 
+func (s *subscriber) readRTCP(r *webrtc.RTPReceiver) {
+	defer s.wg.Done()
+	for {
+		pkts, _, err := r.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, p := range pkts {
+			if sr, ok := p.(*rtcp.SenderReport); ok {
+				s.mu.Lock()
+				s.srs = append(s.srs, sr)
+				s.mu.Unlock()
+			}
+		}
+	}
+}
+
 func (s *subscriber) record(pkt *rtp.Packet) {
+	s.mu.Lock()
+	s.raw = append(s.raw, pkt)
+	s.mu.Unlock()
 	d, err := parseVP8Descriptor(pkt.Payload)
 	if err != nil || len(pkt.Payload) <= d.size+1 {
 		return

@@ -190,7 +190,7 @@ func (r *Receiver) Close() error {
 	r.mu.Lock()
 	past := time.Unix(1, 0)
 	for _, l := range r.layers {
-		if l == nil {
+		if l == nil || l.track == nil || l.recv == nil {
 			continue
 		}
 		_ = l.track.SetReadDeadline(past)
