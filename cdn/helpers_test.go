@@ -31,7 +31,7 @@ var t0 = time.Unix(1_800_000_000, 0)
 // fakeOrigin is a stand-in for cmd/api: it serves objects by path with
 // http.ServeContent, records every request, and can be told to misbehave.
 type fakeOrigin struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -42,7 +42,7 @@ type fakeOrigin struct {
 	handle func(w http.ResponseWriter, r *http.Request)
 }
 
-func newFakeOrigin(t *testing.T) *fakeOrigin {
+func newFakeOrigin(t testing.TB) *fakeOrigin {
 	o := &fakeOrigin{t: t, objects: map[string][]byte{}, header: map[string]http.Header{}}
 	o.srv = httptest.NewServer(http.HandlerFunc(o.serve))
 	t.Cleanup(o.srv.Close)
@@ -108,7 +108,7 @@ func (o *fakeOrigin) lastRequest() *http.Request {
 
 // harness is a node in front of a fake origin, served over loopback.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	origin *fakeOrigin
 	node   *Node
 	srv    *httptest.Server
@@ -138,7 +138,7 @@ func (s *syncBuffer) String() string {
 
 // newHarness builds a node with a 64 MiB budget; tweak may edit its params
 // and the node before it serves.
-func newHarness(t *testing.T, tweak func(*Params)) *harness {
+func newHarness(t testing.TB, tweak func(*Params)) *harness {
 	t.Helper()
 	h := &harness{t: t, origin: newFakeOrigin(t), reg: prometheus.NewRegistry(), logs: &syncBuffer{}, dir: t.TempDir()}
 	var err error
@@ -227,7 +227,7 @@ func counter(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
 
 // waitFor polls cond; the deadline only guards against a hang and is not
 // an assertion about speed.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
