@@ -38,9 +38,60 @@ type Target struct {
 }
 
 // RemoteResolver turns an item imported from a remote source into a
-// playable target; package library/jellyfin implements it.
+// playable target; package library/jellyfin implements it. It gets
+// playable items, shows and seasons (for which it asks the source which
+// episode is next). The Target's Item may carry only SourceID: the library
+// fills in the rest from its catalog.
 type RemoteResolver interface {
 	Resolve(ctx context.Context, lib Library, it Item) (Target, error)
+}
+
+// resolveRemote resolves items of remote libraries: albums and artists are
+// walked down locally, the rest is asked of the source's resolver.
+func (s *Service) resolveRemote(ctx context.Context, lib Library, it Item, opt ResolveOptions) (Target, error) {
+	r := s.remotes[lib.Source]
+	if r == nil {
+		return Target{}, fmt.Errorf("%w: no resolver for source %s", ErrNotPlayable, lib.Source)
+	}
+	if it.Kind == ItemArtist || it.Kind == ItemAlbum {
+		leaf, err := s.firstLeaf(ctx, it, opt)
+		if err != nil {
+			return Target{}, err
+		}
+		it = leaf
+	}
+	tg, err := r.Resolve(ctx, lib, it)
+	if err != nil {
+		return Target{}, err
+	}
+	if tg.Item.ID == 0 {
+		local, err := s.itemBySource(ctx, lib.ID, tg.Item.SourceID)
+		if err != nil {
+			return Target{}, err
+		}
+		tg.Item = local
+	}
+	tg.Playback.ItemID = strconv.FormatInt(tg.Item.ID, 10)
+	if tg.Title == "" {
+		tg.Title = DisplayTitle(tg.Item)
+	}
+	if tg.MediaType == "" {
+		tg.MediaType = mediaType(tg.Item.Kind)
+	}
+	if tg.Playback.DurationSeconds == 0 {
+		tg.Playback.DurationSeconds = float64(tg.Item.DurationMs) / 1000
+	}
+	return tg, nil
+}
+
+func (s *Service) itemBySource(ctx context.Context, libraryID int64, sourceID string) (Item, error) {
+	var id int64
+	err := s.db.QueryRowContext(ctx, `SELECT id FROM library_items WHERE library_id = ? AND source_id = ?`,
+		libraryID, sourceID).Scan(&id)
+	if err != nil {
+		return Item{}, fmt.Errorf("%w: remote item %q not imported (import the library again): %v", ErrNotFound, sourceID, err)
+	}
+	return s.Item(ctx, id)
 }
 
 // ResolveOptions tune ResolvePlayback.
@@ -64,11 +115,7 @@ func (s *Service) ResolvePlayback(ctx context.Context, id int64, opt ResolveOpti
 		return Target{}, err
 	}
 	if lib.Source != SourceLocal {
-		r := s.remotes[lib.Source]
-		if r == nil {
-			return Target{}, fmt.Errorf("%w: no resolver for source %s", ErrNotPlayable, lib.Source)
-		}
-		return r.Resolve(ctx, lib, it)
+		return s.resolveRemote(ctx, lib, it, opt)
 	}
 	if !it.Kind.Playable() {
 		leaf, err := s.firstLeaf(ctx, it, opt)
