@@ -60,17 +60,25 @@ const (
 // MediaType says what a queue entry is; the worker contract's mediaType.
 type MediaType string
 
-// Media types. A show resolves to its first unplayed episode at play time.
+// Media types. Movies, episodes and tracks are files; a container (show,
+// season, artist, album) resolves to its first unplayed file at play time.
 const (
 	MediaMovie   MediaType = "movie"
 	MediaEpisode MediaType = "episode"
 	MediaTrack   MediaType = "track"
 	MediaShow    MediaType = "show"
+	MediaSeason  MediaType = "season"
+	MediaArtist  MediaType = "artist"
+	MediaAlbum   MediaType = "album"
 )
 
 // Valid reports whether m is a known media type.
 func (m MediaType) Valid() bool {
-	return m == MediaMovie || m == MediaEpisode || m == MediaTrack || m == MediaShow
+	switch m {
+	case MediaMovie, MediaEpisode, MediaTrack, MediaShow, MediaSeason, MediaArtist, MediaAlbum:
+		return true
+	}
+	return false
 }
 
 // Entry is one item in a party's queue.

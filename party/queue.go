@@ -38,7 +38,7 @@ func (n *NewEntry) validate() error {
 	n.Title = strings.TrimSpace(n.Title)
 	switch {
 	case !n.MediaType.Valid():
-		return fmt.Errorf("%w: mediaType must be movie, episode, track or show", ErrInvalid)
+		return fmt.Errorf("%w: mediaType must be movie, episode, track, show, season, artist or album", ErrInvalid)
 	case n.SourceID == "" || len(n.SourceID) > 256:
 		return fmt.Errorf("%w: sourceId must be 1-256 bytes", ErrInvalid)
 	case n.Title == "" || len(n.Title) > 300:

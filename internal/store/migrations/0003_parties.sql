@@ -21,7 +21,7 @@ CREATE TABLE queue_entries (
     id              INTEGER PRIMARY KEY,
     party_id        INTEGER NOT NULL REFERENCES parties(id) ON DELETE CASCADE,
     position        INTEGER NOT NULL,
-    media_type      TEXT    NOT NULL CHECK (media_type IN ('movie', 'episode', 'track', 'show')),
+    media_type      TEXT    NOT NULL CHECK (media_type IN ('movie', 'episode', 'track', 'show', 'season', 'artist', 'album')),
     source_id       TEXT    NOT NULL,
     title           TEXT    NOT NULL,
     year            INTEGER NOT NULL DEFAULT 0,

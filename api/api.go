@@ -1,0 +1,236 @@
+// Package api is the control plane's HTTP surface: the JSON REST API under
+// /api (documented in openapi.json, served at /api/openapi.json), the
+// server-sent events of parties, the ingest worker's callback endpoint and
+// the one-time login page. Every route declares who may call it; the
+// middleware enforces that before the handler runs.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marquee-party/marquee/api/auth"
+	"github.com/marquee-party/marquee/library"
+	"github.com/marquee-party/marquee/party"
+)
+
+// Access says who may call a route.
+type Access int
+
+// Access levels, checked by the middleware in this order of strictness.
+const (
+	// Public routes need no credentials (sign-in, join, the API document).
+	Public Access = iota
+	// Worker routes need the ingest worker's bearer secret.
+	Worker
+	// User routes need any signed-in account, guests included.
+	User
+	// Member routes need an admin or member account (no guests).
+	Member
+	// Admin routes need an admin account.
+	Admin
+	// PartyView routes need an active member of the party {id} (or an admin).
+	PartyView
+	// PartyControl routes need the party's host or a co-host (or an admin).
+	PartyControl
+	// PartyHost routes need the party's host or owner (or an admin).
+	PartyHost
+)
+
+// Params configures a Server.
+type Params struct {
+	Auth    *auth.Store
+	Parties *party.Service
+	// Library and Scanner are optional; without them the library routes
+	// are not registered.
+	Library *library.Service
+	Scanner *library.Scanner
+	// LibraryRoots are the folders an admin may add libraries under.
+	LibraryRoots []string
+	// PublicURL is where browsers reach the web app; it prefixes invite
+	// and login links and decides the cookies' Secure flag.
+	PublicURL string
+	// InviteSecret keys the invites' HMAC.
+	InviteSecret []byte
+	// WorkerSecret authenticates the ingest worker's callbacks.
+	WorkerSecret string
+	// SessionTTL is a browser session's lifetime.
+	SessionTTL time.Duration
+	// MaxInviteTTL caps an invite's lifetime (default 7 days).
+	MaxInviteTTL time.Duration
+	// Now is the clock; time.Now when nil.
+	Now        func() time.Time
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Server serves the API.
+type Server struct {
+	p       Params
+	log     *slog.Logger
+	secure  bool
+	routes  []Route
+	mux     *http.ServeMux
+	metrics *metrics
+}
+
+// Route is one registered endpoint; tests walk them to check the API
+// document and the authorization table.
+type Route struct {
+	Method  string
+	Pattern string // ServeMux path pattern, e.g. /api/parties/{id}
+	Access  Access
+	handler func(w http.ResponseWriter, r *http.Request, c *caller) error
+}
+
+// New builds the server and its routes.
+func New(p Params) (*Server, error) {
+	if p.Now == nil {
+		p.Now = time.Now
+	}
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	if p.SessionTTL <= 0 {
+		p.SessionTTL = 30 * 24 * time.Hour
+	}
+	if p.MaxInviteTTL <= 0 {
+		p.MaxInviteTTL = 7 * 24 * time.Hour
+	}
+	m, err := newMetrics(p.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux()}
+	if u, err := url.Parse(p.PublicURL); err == nil && u.Scheme == "https" {
+		s.secure = true
+	}
+	s.addAuthRoutes()
+	s.addPartyRoutes()
+	if p.Library != nil {
+		s.addLibraryRoutes()
+	}
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	}
+	// Anything else under /api is a JSON 404, not the web app.
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, errNotFoundRoute)
+	})
+	return s, nil
+}
+
+// Routes lists the registered routes.
+func (s *Server) Routes() []Route { return append([]Route(nil), s.routes...) }
+
+// Mount adds the API's routes to mux.
+func (s *Server) Mount(mux *http.ServeMux) {
+	mux.Handle("/api/", s.mux)
+	mux.Handle("/internal/", s.mux)
+	mux.Handle("GET /login/{token}", s.mux)
+}
+
+// ServeHTTP serves the API alone (tests, or a mux of its own).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+func (s *Server) add(method, pattern string, access Access, h func(http.ResponseWriter, *http.Request, *caller) error) {
+	s.routes = append(s.routes, Route{Method: method, Pattern: pattern, Access: access, handler: h})
+}
+
+// wrap authenticates and authorizes a request for rt, then runs it.
+func (s *Server) wrap(rt Route) http.Handler {
+	label := rt.Method + " " + rt.Pattern
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		err := s.serve(sw, r, rt)
+		if err != nil {
+			if ctxErr := r.Context().Err(); ctxErr == nil || sw.wrote == false {
+				writeError(sw, err)
+			}
+			if sw.status >= 500 {
+				s.log.Error("request failed", "route", label, "status", sw.status, "err", err)
+			}
+		}
+		s.metrics.requests.WithLabelValues(label, statusClass(sw.status)).Inc()
+		s.metrics.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) error {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if rt.Access == Worker {
+		if !s.workerAuthorized(r) {
+			return errUnauthorized
+		}
+		return rt.handler(w, r, nil)
+	}
+	c, err := s.authenticate(r)
+	if err != nil && rt.Access != Public {
+		return err
+	}
+	if c != nil && c.viaCookie && unsafeMethod(r.Method) && !sameOrigin(r) {
+		return errCrossOrigin
+	}
+	if err := s.authorize(r, rt.Access, c); err != nil {
+		return err
+	}
+	return rt.handler(w, r, c)
+}
+
+func unsafeMethod(m string) bool {
+	return m != http.MethodGet && m != http.MethodHead && m != http.MethodOptions
+}
+
+// sameOrigin rejects cookie-authenticated writes sent from another site
+// (defence in depth beside SameSite=Lax): browsers send Origin on them.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets SSE handlers flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap exposes the underlying writer to http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func statusClass(code int) string {
+	return string(rune('0'+code/100)) + "xx"
+}
+
+// background returns a context for work that must outlive the request.
+func background(r *http.Request) context.Context { return context.WithoutCancel(r.Context()) }
