@@ -21,7 +21,9 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
 
-func apiErr(status int, code, msg string) *Error { return &Error{Status: status, Code: code, Message: msg} }
+func apiErr(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
 
 // Errors the API itself raises.
 var (
