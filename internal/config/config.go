@@ -287,12 +287,20 @@ func writeUsage(w io.Writer, opts Options, fields []field, defaults reflect.Valu
 	sorted := append([]field(nil), fields...)
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].key < sorted[j].key })
 	for _, f := range sorted {
-		def := fmt.Sprint(defaults.FieldByIndex(f.path).Interface())
+		def := formatDefault(defaults.FieldByIndex(f.path))
 		if isSecretKey(f.key) {
 			def = "(secret)"
 		}
 		fmt.Fprintf(w, "  --%s\n        %s  [env %s, default %q]\n", f.key, f.usage, f.env, def)
 	}
+}
+
+// formatDefault shows a default the way a user would type it.
+func formatDefault(v reflect.Value) string {
+	if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.String {
+		return strings.Join(v.Interface().([]string), ",")
+	}
+	return fmt.Sprint(v.Interface())
 }
 
 func isSecretKey(key string) bool {

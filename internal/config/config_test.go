@@ -33,7 +33,7 @@ func (c *testConfig) Validate() error {
 }
 
 func defaults() *testConfig {
-	return &testConfig{HTTP: testHTTP{Addr: ":80", Timeout: time.Second}, Name: "default", Workers: 2, Secret: "hunter2"}
+	return &testConfig{HTTP: testHTTP{Addr: ":80", Timeout: time.Second}, Name: "default", Workers: 2, Secret: "hunter2", Roots: []string{"/a", "/b"}}
 }
 
 func writeFile(t *testing.T, body string) string {
@@ -109,7 +109,7 @@ func TestHelpHidesSecretsAndListsKeys(t *testing.T) {
 		t.Fatalf("err = %v, want ErrHelp", err)
 	}
 	help := out.String()
-	for _, want := range []string{"does things", "--http.addr", "MARQUEE_HTTP_ADDR", "--api_secret", "(secret)"} {
+	for _, want := range []string{"does things", "--http.addr", "MARQUEE_HTTP_ADDR", "--api_secret", "(secret)", `default "/a,/b"`} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}
