@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/marquee-party/marquee/internal/obs"
+)
+
+// apiConfig is cmd/api's configuration; see --help for every key.
+type apiConfig struct {
+	Listen    string         `yaml:"listen" usage:"HTTP address of the API, the web app and /healthz /readyz /metrics"`
+	PublicURL string         `yaml:"public_url" usage:"URL browsers use to reach this server; prefixes invite and login links"`
+	DataDir   string         `yaml:"data_dir" usage:"directory of the SQLite database (marquee.db) and generated posters"`
+	Library   libraryConfig  `yaml:"library"`
+	SFU       sfuConfig      `yaml:"sfu"`
+	Worker    workerConfig   `yaml:"worker"`
+	Invite    inviteConfig   `yaml:"invite"`
+	Session   sessionConfig  `yaml:"session"`
+	Jellyfin  jellyfinConfig `yaml:"jellyfin"`
+	TMDB      tmdbConfig     `yaml:"tmdb"`
+	Log       obs.LogConfig  `yaml:"log"`
+}
+
+type libraryConfig struct {
+	Roots       []string `yaml:"roots" usage:"library roots (comma list); each movies/, shows/ and music/ folder inside becomes a library"`
+	ScanOnStart bool     `yaml:"scan_on_start" usage:"queue an incremental scan of every local library at start-up"`
+	Workers     int      `yaml:"workers" usage:"files probed in parallel during scans (0: one per CPU)"`
+}
+
+type sfuConfig struct {
+	URL       string `yaml:"url" usage:"SFU signalling URL handed to clients; RoomService is reached on the same host"`
+	APIKey    string `yaml:"api_key" usage:"SFU API key that signs access tokens and RoomService calls"`
+	APISecret string `yaml:"api_secret" usage:"SFU API secret for api_key"`
+}
+
+type workerConfig struct {
+	URL         string        `yaml:"url" usage:"ingest worker API base URL"`
+	Secret      string        `yaml:"secret" usage:"bearer secret shared with the ingest worker (both directions)"`
+	CallbackURL string        `yaml:"callback_url" usage:"URL the worker POSTs events to (default: http://<listen>/internal/worker/events)"`
+	Heartbeat   time.Duration `yaml:"heartbeat" usage:"the worker's heartbeat period; 3 missed heartbeats mark it lost and trigger recovery"`
+}
+
+type inviteConfig struct {
+	Secret string        `yaml:"secret" usage:"HMAC-SHA256 key of invite tokens (at least 16 bytes)"`
+	MaxTTL time.Duration `yaml:"max_ttl" usage:"longest lifetime an invite may ask for"`
+}
+
+type sessionConfig struct {
+	TTL time.Duration `yaml:"ttl" usage:"browser session lifetime (sliding)"`
+}
+
+type jellyfinConfig struct {
+	URL    string `yaml:"url" usage:"Jellyfin server to import at start-up (off when empty)"`
+	APIKey string `yaml:"api_key" usage:"Jellyfin API key"`
+	UserID string `yaml:"user_id" usage:"Jellyfin user whose views and played state are imported (default: first admin)"`
+}
+
+type tmdbConfig struct {
+	APIKey string `yaml:"api_key" usage:"TMDB v3 API key: enables metadata lookups during scans (off when empty)"`
+}
+
+// devInviteSecret is the well-known development invite key: never use it
+// on a reachable server.
+const devInviteSecret = "marquee-dev-invite-secret"
+
+func defaultConfig() apiConfig {
+	return apiConfig{
+		Listen:  ":8080",
+		DataDir: "./data",
+		Library: libraryConfig{ScanOnStart: true},
+		SFU:     sfuConfig{URL: "ws://127.0.0.1:7880"},
+		Worker:  workerConfig{URL: "http://127.0.0.1:8090", Heartbeat: 5 * time.Second},
+		Invite:  inviteConfig{MaxTTL: 7 * 24 * time.Hour},
+		Session: sessionConfig{TTL: 30 * 24 * time.Hour},
+		Log:     obs.DefaultLogConfig(),
+	}
+}
+
+// applyDev binds to loopback with the well-known development keys and the
+// sample library the integrator's `make run` generates.
+func applyDev(c any) {
+	cfg := c.(*apiConfig)
+	cfg.Listen = "127.0.0.1:8080"
+	cfg.SFU.APIKey, cfg.SFU.APISecret = "devkey", "secret"
+	cfg.Worker.Secret = "devsecret"
+	cfg.Invite.Secret = devInviteSecret
+	if len(cfg.Library.Roots) == 0 {
+		cfg.Library.Roots = []string{"./data/library"}
+	}
+}
+
+// Validate names the failing key.
+func (c *apiConfig) Validate() error {
+	if err := c.Log.Validate(); err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen: %q is not host:port: %w", c.Listen, err)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + loopbackIfAny(c.Listen)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("public_url: %q is not an http(s) URL", c.PublicURL)
+	}
+	switch {
+	case c.DataDir == "":
+		return fmt.Errorf("data_dir: a directory is required")
+	case c.SFU.APIKey == "" || c.SFU.APISecret == "":
+		return fmt.Errorf("sfu.api_key and sfu.api_secret: required (or use --dev)")
+	case len(c.Worker.Secret) < 8:
+		return fmt.Errorf("worker.secret: at least 8 characters are required (or use --dev)")
+	case len(c.Invite.Secret) < 16:
+		return fmt.Errorf("invite.secret: at least 16 bytes are required (or use --dev)")
+	case c.Worker.Heartbeat <= 0:
+		return fmt.Errorf("worker.heartbeat: must be positive")
+	case c.Invite.MaxTTL < time.Minute:
+		return fmt.Errorf("invite.max_ttl: must be at least 1m")
+	case c.Session.TTL < time.Minute:
+		return fmt.Errorf("session.ttl: must be at least 1m")
+	case (c.Jellyfin.URL == "") != (c.Jellyfin.APIKey == ""):
+		return fmt.Errorf("jellyfin.url and jellyfin.api_key: set both or neither")
+	}
+	if c.Worker.CallbackURL == "" {
+		c.Worker.CallbackURL = "http://" + loopbackIfAny(c.Listen) + "/internal/worker/events"
+	}
+	return nil
+}
+
+// loopbackIfAny turns ":8080" or "0.0.0.0:8080" into "127.0.0.1:8080".
+func loopbackIfAny(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" || strings.HasPrefix(host, "[") {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,78 @@
+// Command api is Marquee's control plane: the library, users, parties,
+// invites and the web app. It drives the ingest worker over its HTTP API
+// and the SFU through LiveKit's RoomService. Sub-commands: scan, bench,
+// login-link (each has --help).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/asticode/go-astiav"
+
+	"github.com/marquee-party/marquee/internal/config"
+	"github.com/marquee-party/marquee/internal/lifecycle"
+	"github.com/marquee-party/marquee/internal/obs"
+)
+
+const summary = `Marquee's control plane: JSON API under /api (OpenAPI at /api/openapi.json),
+the web app at /, /healthz /readyz /metrics. SQLite lives in <data_dir>/marquee.db.
+On first start it creates the account "admin" and prints a one-time login link
+on stdout (never in the logs). --dev binds 127.0.0.1:8080 with SFU keys
+devkey/secret, worker secret devsecret, a well-known invite key and the
+library root ./data/library. Sub-commands: scan, bench, login-link.`
+
+func main() { os.Exit(run()) }
+
+func run() int {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "scan":
+			return runScan(os.Args[2:])
+		case "bench":
+			return runBench(os.Args[2:])
+		case "login-link":
+			return runLoginLink(os.Args[2:])
+		}
+	}
+	cfg, loaded, code := loadConfig("api", summary, os.Args[1:])
+	if code >= 0 {
+		return code
+	}
+	log := obs.NewLogger(os.Stderr, cfg.Log)
+	if len(loaded.UnknownEnv) > 0 {
+		log.Warn("unknown MARQUEE_ variables", "names", loaded.UnknownEnv)
+	}
+	astiav.SetLogLevel(astiav.LogLevelError)
+	reg := obs.NewRegistry()
+	ctx := context.Background()
+	app, err := build(ctx, cfg, log, reg, os.Stdout)
+	if err != nil {
+		log.Error("start api", "err", err)
+		return 1
+	}
+	defer app.close()
+	log.Info("api starting", "listen", cfg.Listen, "publicURL", cfg.PublicURL, "dataDir", cfg.DataDir,
+		"sfu", cfg.SFU.URL, "worker", cfg.Worker.URL, "dev", loaded.Dev)
+	if err := lifecycle.Run(ctx, log, os.Exit, app.parts...); err != nil {
+		log.Error("api stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// loadConfig loads cfg; code is -1 to go on, else the exit code.
+func loadConfig(name, sum string, args []string) (apiConfig, config.Loaded, int) {
+	cfg := defaultConfig()
+	loaded, err := config.Load(&cfg, config.Options{Name: name, Summary: sum, Dev: applyDev}, args)
+	if errors.Is(err, config.ErrHelp) {
+		return cfg, loaded, 0
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return cfg, loaded, 2
+	}
+	return cfg, loaded, -1
+}
