@@ -9,7 +9,6 @@ import (
 	_ "image/png" // decode PNG cover art
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/asticode/go-astiav"
 )
@@ -246,15 +245,6 @@ func writeFileAtomic(out string, data []byte) error {
 		return fmt.Errorf("library: write %s: %w", filepath.Base(out), err)
 	}
 	return nil
-}
-
-// isImageName reports file names that are pictures, never media items.
-func isImageName(name string) bool {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tbn":
-		return true
-	}
-	return false
 }
 
 // pngToJPEG re-encodes any decodable picture (PNG, JPEG) as JPEG.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,5 +145,33 @@ func TestScannerCancel(t *testing.T) {
 	}
 	if pa, err = sc.Wait(wctx, a.ID); err != nil || pa.State != StateDone || pa.FilesTotal != 300 {
 		t.Fatalf("rescan a: %+v %v", pa, err)
+	}
+}
+
+// TestScanMissingRootLosesNothing: an unmounted or deleted library folder
+// fails the scan instead of removing every item.
+func TestScanMissingRootLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newTestService(t)
+	root := stubLibrary(t, 5)
+	lib, err := svc.CreateLibrary(ctx, "gone", root, KindMovies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanNow(t, svc, lib.ID)
+	if err := os.RemoveAll(root); err != nil {
+		t.Fatal(err)
+	}
+	sc := NewScanner(ScannerParams{Service: svc, Workers: 1})
+	defer sc.Close()
+	if err := sc.Scan(ctx, lib.ID); err != nil {
+		t.Fatal(err)
+	}
+	p, err := sc.Wait(ctx, lib.ID)
+	if err != nil || p.State != StateFailed || !strings.Contains(p.Error, "not a readable folder") {
+		t.Fatalf("progress %+v %v", p, err)
+	}
+	if items, _ := svc.Items(ctx, Query{}); len(items) != 5 {
+		t.Fatalf("%d items left, want 5", len(items))
 	}
 }

@@ -55,7 +55,6 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []string
-	sawKey   bool
 }
 
 // NewServer starts the fake on 127.0.0.1 with a small catalogue.
