@@ -80,26 +80,36 @@ export interface Item {
   };
 }
 
-/** QueueEntry is one item waiting (or playing) in a party's queue. */
-export interface QueueEntry {
-  id: string;
-  itemId: number;
+/** Entry is one item in a party's queue (party.Entry). */
+export interface Entry {
+  id: number;
+  partyId: number;
+  position: number;
+  mediaType: string;
+  sourceId: string; // the library item id
   title: string;
-  kind?: string;
-  durationMs?: number;
-  hasPoster?: boolean;
+  year?: number;
+  runtimeSeconds?: number;
+  summary?: string;
+  posterUrl?: string;
+  status: "queued" | "playing" | "played" | "skipped" | "failed";
 }
 
-/** Party is a watch party as the control plane reports it. */
+/** Party is a watch party with its queue and the caller's role (PartyView). */
 export interface Party {
-  id: string;
-  name?: string;
-  hostId?: string;
-  role?: string; // the caller's role: host, cohost, listener
-  state?: string;
-  current?: QueueEntry | null;
-  queue: QueueEntry[];
-  positionMs?: number;
+  id: number;
+  title: string;
+  status: string;
+  role?: "host" | "cohost" | "listener";
+  hostId?: number | null;
+  queue: Entry[];
+  current: Entry | null;
+  worker?: { status: string; playbackState: string; positionSeconds: number; durationSeconds: number; lastError: string };
+}
+
+/** Account is a session of this browser, for the account switcher. */
+export interface Account extends User {
+  active: boolean;
 }
 
 /** Invite is a minted invite link. */
@@ -107,16 +117,36 @@ export interface Invite {
   token: string;
   url: string;
   role: string;
-  expiresAt?: string;
+  expiresAtMs?: number;
 }
 
 /** RoomAccess is what the browser needs to join the party's room. */
 export interface RoomAccess {
-  partyId: string;
+  partyId: number;
   url: string;
   token: string;
+  room?: string;
   identity?: string;
-  role?: string;
+  role?: "host" | "cohost" | "listener";
+  user?: User;
+}
+
+/** ScanProgress is a library scan's state. */
+export interface ScanProgress {
+  libraryId: number;
+  state: "idle" | "queued" | "running" | "done" | "failed" | "canceled";
+  percent?: number;
+  filesTotal?: number;
+  filesDone?: number;
+  added?: number;
+  error?: string;
+}
+
+/** PartyEvent is one event of a party's SSE stream. */
+export interface PartyEvent {
+  id: number;
+  type: string;
+  payload?: Record<string, unknown>;
 }
 
 async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -151,18 +181,26 @@ function list<T>(data: unknown, key: string): T[] {
 }
 
 /** posterUrl is where an item's poster or cover art is served. */
-export function posterUrl(itemId: number): string {
+export function posterUrl(itemId: number | string): string {
   return `/api/items/${itemId}/poster`;
+}
+
+/** entryItem presents a queue entry as the item fields the UI draws. */
+export function entryItem(e: Entry): Pick<Item, "id" | "title" | "hasPoster" | "kind"> {
+  return { id: Number(e.sourceId) || 0, title: e.title, hasPoster: Number(e.sourceId) > 0, kind: e.mediaType };
 }
 
 /** api groups the calls the pages make. */
 export const api = {
   me: () => request<User>("GET", "/api/me"),
   login: (username: string, password: string) => request<User>("POST", "/api/auth/login", { username, password }),
-  logout: () => request<void>("POST", "/api/auth/logout"),
+  logout: (all = false) => request<void>("POST", "/api/auth/logout", { all }),
+  accounts: async () => list<Account>(await request("GET", "/api/auth/accounts"), "accounts"),
+  switchAccount: (userId: number) => request<User>("POST", "/api/auth/switch", { userId }),
 
   libraries: async () => list<Library>(await request("GET", "/api/libraries"), "libraries"),
-  scan: (libraryId: number) => request<unknown>("POST", `/api/libraries/${libraryId}/scan`),
+  scan: (libraryId: number) => request<ScanProgress>("POST", `/api/libraries/${libraryId}/scan`),
+  scanProgress: (libraryId: number) => request<ScanProgress>("GET", `/api/libraries/${libraryId}/scan`),
   items: async (q: { search?: string; kinds?: string[]; parentId?: number; limit?: number }) => {
     const p = new URLSearchParams();
     if (q.search) p.set("q", q.search);
@@ -174,16 +212,16 @@ export const api = {
   item: (id: number) => request<Item>("GET", `/api/items/${id}`),
 
   createParty: (itemId: number) => request<Party>("POST", "/api/parties", { itemId }),
-  party: (id: string) => request<Party>("GET", `/api/parties/${id}`),
-  roomAccess: (id: string) => request<RoomAccess>("POST", `/api/parties/${id}/token`),
-  control: (id: string, action: string, positionSeconds?: number) =>
-    request<unknown>("POST", `/api/parties/${id}/control`, { action, positionSeconds }),
-  enqueue: (id: string, itemId: number) => request<unknown>("POST", `/api/parties/${id}/queue`, { itemId }),
-  dequeue: (id: string, entryId: string) => request<unknown>("DELETE", `/api/parties/${id}/queue/${entryId}`),
-  reorder: (id: string, entryIds: string[]) => request<unknown>("PUT", `/api/parties/${id}/queue`, { order: entryIds }),
-  invite: (id: string, role: string, expiresInSeconds: number) =>
+  party: (id: number) => request<Party>("GET", `/api/parties/${id}`),
+  roomAccess: (id: number) => request<RoomAccess>("POST", `/api/parties/${id}/token`),
+  control: (id: number, action: string, positionSeconds?: number, entryId?: number) =>
+    request<Party>("POST", `/api/parties/${id}/control`, { action, positionSeconds, entryId }),
+  enqueue: (id: number, itemId: number) => request<Entry>("POST", `/api/parties/${id}/queue`, { itemId }),
+  dequeue: (id: number, entryId: number) => request<void>("DELETE", `/api/parties/${id}/queue/${entryId}`),
+  reorder: (id: number, entryIds: number[]) => request<unknown>("PUT", `/api/parties/${id}/queue`, { entryIds }),
+  invite: (id: number, role: string, expiresInSeconds: number) =>
     request<Invite>("POST", `/api/parties/${id}/invites`, { role, expiresInSeconds }),
-  handHost: (id: string, identity: string) => request<unknown>("POST", `/api/parties/${id}/host`, { identity }),
+  handHost: (id: number, identity: string) => request<unknown>("POST", `/api/parties/${id}/host`, { identity }),
   join: (token: string, displayName: string) => request<RoomAccess>("POST", "/api/join", { token, displayName }),
-  partyEvents: (id: string) => new EventSource(`/api/parties/${id}/events`, { withCredentials: true }),
+  partyEvents: (id: number) => new EventSource(`/api/parties/${id}/events`, { withCredentials: true }),
 };

@@ -64,7 +64,7 @@ function App() {
   }
   return (
     <>
-      {route.name !== "signin" && <Header user={user} onSignedOut={() => setUser(null)} />}
+      {route.name !== "signin" && <Header user={user} onUser={setUser} />}
       {page}
     </>
   );

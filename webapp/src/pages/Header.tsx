@@ -1,51 +1,77 @@
-import { useState } from "preact/hooks";
-import { api, type User } from "../api";
+import { useEffect, useState } from "preact/hooks";
+import { api, type Account, type User } from "../api";
 import { navigate } from "../router";
 import { Icon } from "../ui";
 
-/** Header is the top bar: brand, library link and the account menu. */
-export function Header({ user, onSignedOut }: { user: User | null; onSignedOut: () => void }) {
+/** Header is the top bar: brand, library link and the account menu with the switcher. */
+export function Header({ user, onUser }: { user: User | null; onUser: (u: User | null) => void }) {
   const [open, setOpen] = useState(false);
-  const signOut = async (switching: boolean) => {
-    await api.logout().catch(() => undefined);
-    onSignedOut();
-    navigate(switching ? "/signin?switch=1" : "/signin");
+  const [accounts, setAccounts] = useState<Account[]>([]);
+  useEffect(() => {
+    if (open) api.accounts().then(setAccounts, () => setAccounts([]));
+  }, [open]);
+
+  const switchTo = async (a: Account) => {
+    setOpen(false);
+    try {
+      onUser(await api.switchAccount(a.id));
+      navigate("/");
+    } catch {
+      navigate(`/signin`);
+    }
   };
+  const signOut = async () => {
+    setOpen(false);
+    await api.logout().catch(() => undefined);
+    const next = await api.me().catch(() => null); // another account of this browser may take over
+    onUser(next);
+    navigate(next ? "/" : "/signin");
+  };
+  const name = user ? user.displayName || user.username : "";
+  const others = accounts.filter((a) => !a.active && a.role !== "guest");
   return (
     <header class="topbar">
-      <a class="brand" href={user ? "/" : "#"} aria-label="Marquee home">
+      <a class="brand" href="/" aria-label="Marquee home">
         <span class="brand-mark" aria-hidden="true">▶</span>
         <span>Marquee</span>
       </a>
-      {user && (
+      {user && user.role !== "guest" && (
         <nav class="topnav" aria-label="Main">
           <a href="/">Library</a>
         </nav>
       )}
       {user && (
         <div class="account">
-          <button
-            type="button"
-            class="account-btn"
-            aria-haspopup="menu"
-            aria-expanded={open}
-            aria-label={`Account: ${user.displayName || user.username}`}
-            onClick={() => setOpen(!open)}
-          >
+          <button type="button" class="account-btn" aria-haspopup="menu" aria-expanded={open} aria-label={`Account: ${name}`} onClick={() => setOpen(!open)}>
             <span class="avatar" aria-hidden="true">
-              {(user.displayName || user.username).slice(0, 1).toUpperCase()}
+              {name.slice(0, 1).toUpperCase()}
             </span>
-            <span class="account-name">{user.displayName || user.username}</span>
+            <span class="account-name">{name}</span>
           </button>
           {open && (
-            <div class="menu" role="menu" onMouseLeave={() => setOpen(false)}>
+            <div class="menu" role="menu">
               <div class="menu-head">
                 Signed in as <strong>{user.username}</strong>
               </div>
-              <button type="button" role="menuitem" onClick={() => signOut(true)}>
-                <Icon name="user" size={16} /> Switch account
+              {others.map((a) => (
+                <button type="button" role="menuitem" key={a.id} onClick={() => void switchTo(a)}>
+                  <span class="avatar small" aria-hidden="true">
+                    {(a.displayName || a.username).slice(0, 1).toUpperCase()}
+                  </span>
+                  Switch to {a.displayName || a.username}
+                </button>
+              ))}
+              <button
+                type="button"
+                role="menuitem"
+                onClick={() => {
+                  setOpen(false);
+                  navigate(`/signin?next=${encodeURIComponent(location.pathname)}`);
+                }}
+              >
+                <Icon name="user" size={16} /> Add another account
               </button>
-              <button type="button" role="menuitem" onClick={() => signOut(false)}>
+              <button type="button" role="menuitem" onClick={() => void signOut()}>
                 Sign out
               </button>
             </div>

@@ -75,6 +75,8 @@ export function ItemPage({ id }: { id: number }) {
     setStarting(true);
     try {
       const party = await api.createParty(item.id);
+      // Start at once; if the ingest refuses, the party page shows the state and a Play button.
+      await api.control(party.id, "play").catch((e) => console.warn("marquee: play", e));
       navigate(`/party/${party.id}`);
     } catch (e) {
       setError(`Could not start a party: ${(e as Error).message}`);

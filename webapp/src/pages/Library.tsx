@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, type Item, type Library, type User } from "../api";
+import { ApiError, api, type Item, type Library, type ScanProgress, type User } from "../api";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
 
 /** Filters are the type chips above the grid; kinds are the library's item kinds. */
@@ -20,6 +20,7 @@ export function LibraryPage({ user }: { user: User }) {
   const [error, setError] = useState("");
   const [scanning, setScanning] = useState<number | null>(null);
   const [reload, setReload] = useState(0);
+  const [percent, setPercent] = useState(0);
 
   useEffect(() => {
     api.libraries().then(setLibraries, (e) => setError(`Could not load libraries: ${e.message}`));
@@ -39,15 +40,30 @@ export function LibraryPage({ user }: { user: User }) {
     return () => clearTimeout(t);
   }, [search, filter, reload]);
 
+  /** scan starts a library scan (or follows the one running) until it ends. */
   const scan = async (id: number) => {
     setScanning(id);
+    setError("");
     try {
-      await api.scan(id);
+      let p: ScanProgress;
+      try {
+        p = await api.scan(id);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 409)) throw e;
+        p = await api.scanProgress(id);
+      }
+      while (p.state === "queued" || p.state === "running") {
+        setPercent(Math.round(p.percent ?? 0));
+        await new Promise((r) => setTimeout(r, 400));
+        p = await api.scanProgress(id);
+      }
+      if (p.state === "failed") setError(`Scan failed: ${p.error || "unknown error"}`);
       setReload((n) => n + 1);
     } catch (e) {
       setError(`Scan failed: ${(e as Error).message}`);
     } finally {
       setScanning(null);
+      setPercent(0);
     }
   };
 
@@ -78,7 +94,7 @@ export function LibraryPage({ user }: { user: User }) {
           <div class="scans">
             {libraries.map((l) => (
               <button type="button" key={l.id} class="btn ghost small" disabled={scanning !== null} onClick={() => scan(l.id)} aria-label={`Scan library ${l.name}`}>
-                <Icon name="refresh" size={16} /> {scanning === l.id ? `Scanning ${l.name}…` : `Scan ${l.name}`}
+                <Icon name="refresh" size={16} /> {scanning === l.id ? `Scanning ${l.name}… ${percent}%` : `Scan ${l.name}`}
               </button>
             ))}
           </div>

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
-import { ApiError, api, type Party, type RoomAccess, type User } from "../api";
+import { ApiError, api, type Party, type PartyEvent, type RoomAccess, type User } from "../api";
 import { navigate } from "../router";
 import { PartySession, type Credentials, type Viewer } from "../session";
 import { useObservable } from "../store";
@@ -14,12 +14,13 @@ import { Invite } from "../party/Invite";
 declare global {
   interface Window {
     /** __marquee lets the browser tests read the live session. */
-    __marquee?: { session: PartySession; role: string; partyId: string };
+    __marquee?: { session: PartySession; role: string; partyId: number };
   }
 }
 
 /** PartyPage is /party/<id> for a signed-in member (or a returning guest). */
-export function PartyPage({ partyId, user }: { partyId: string; user: User | null }) {
+export function PartyPage({ partyId: idParam, user }: { partyId: string; user: User | null }) {
+  const partyId = Number(idParam);
   const [access, setAccess] = useState<RoomAccess | null>(null);
   const [error, setError] = useState("");
   useEffect(() => {
@@ -78,8 +79,15 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
     let poll = 0;
     try {
       es = api.partyEvents(partyId);
-      es.onmessage = reload;
-      for (const t of ["party", "queue", "playback", "host", "member"]) es.addEventListener(t, reload);
+      es.onmessage = (m: MessageEvent<string>) => {
+        try {
+          const ev = JSON.parse(m.data) as PartyEvent;
+          if (ev.type === "worker.heartbeat") return; // position only; the room's playback data is fresher
+        } catch {
+          /* reload anyway */
+        }
+        reload();
+      };
       es.onerror = () => {
         if (!poll) poll = window.setInterval(reload, 5000);
       };
@@ -99,14 +107,18 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
 
   const control: Control = useCallback(
     async (action, positionSeconds) => {
+      // "resume" continues a paused item; with nothing loaded, start the queue.
+      const state = session.state.get().playback?.state;
+      const idle = action === "resume" && state !== "paused" && state !== "loading";
       try {
-        await api.control(partyId, action, positionSeconds);
+        const p = await api.control(partyId, idle ? "play" : action, positionSeconds);
+        if (p && typeof p === "object" && "queue" in p) setParty(p);
         setNote("");
       } catch (e) {
         setNote(`Could not ${action}: ${(e as Error).message}`);
       }
     },
-    [partyId],
+    [partyId, session],
   );
 
   useEffect(() => {
@@ -141,7 +153,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
   };
 
   const current = party?.current ?? null;
-  const title = st.playback?.title || current?.title || party?.name || "Watch party";
+  const title = st.playback?.title || current?.title || party?.title || "Watch party";
 
   return (
     <main class={`party-page${canControl ? " controller" : " listener"}`} data-role={role}>
@@ -156,7 +168,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
           </div>
           {canControl && <Invite partyId={partyId} />}
         </div>
-        <Controls session={session} st={st} canControl={canControl} control={control} durationHintMs={current?.durationMs ?? 0} />
+        <Controls session={session} st={st} canControl={canControl} control={control} durationHintMs={(current?.runtimeSeconds ?? 0) * 1000} />
         <ReactionBar session={session} />
         {note && <ErrorNote>{note}</ErrorNote>}
       </div>

@@ -25,7 +25,7 @@ async function copyText(text: string): Promise<boolean> {
 }
 
 /** Invite mints an invite link with a role and expiry, and copies it. */
-export function Invite({ partyId }: { partyId: string }) {
+export function Invite({ partyId }: { partyId: number }) {
   const [open, setOpen] = useState(false);
   const [role, setRole] = useState("listener");
   const [expiry, setExpiry] = useState(86400);

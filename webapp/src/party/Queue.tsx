@@ -1,28 +1,33 @@
 import { useEffect, useState } from "preact/hooks";
-import { api, type Item, type QueueEntry } from "../api";
+import { api, entryItem, type Entry, type Item } from "../api";
 import { Icon, IconButton, Poster, kindLabel, runtime } from "../ui";
 import { formatTime } from "../sync";
 
 /** Queue shows what plays next; controllers add, drag to reorder and remove. */
 export function Queue({ partyId, current, queue, canControl, onChanged, onError }: {
-  partyId: string;
-  current: QueueEntry | null;
-  queue: QueueEntry[];
+  partyId: number;
+  current: Entry | null;
+  queue: Entry[];
   canControl: boolean;
   onChanged: () => void;
   onError: (msg: string) => void;
 }) {
-  const [dragId, setDragId] = useState<string | null>(null);
-  const [order, setOrder] = useState<QueueEntry[]>(queue);
-  useEffect(() => setOrder(queue), [queue]);
+  const upcoming = queue.filter((e) => e.status === "queued" && e.id !== current?.id);
+  const [dragId, setDragId] = useState<number | null>(null);
+  const [order, setOrder] = useState<Entry[]>(upcoming);
+  const key = upcoming.map((e) => e.id).join();
+  useEffect(() => setOrder(upcoming), [key]);
 
-  const commit = async (next: QueueEntry[]) => {
+  /** commit sends the whole queue: entries not shown keep their place ahead. */
+  const commit = async (next: Entry[]) => {
     setOrder(next);
+    const shown = new Set(next.map((e) => e.id));
+    const ids = [...queue.filter((e) => !shown.has(e.id)).map((e) => e.id), ...next.map((e) => e.id)];
     try {
-      await api.reorder(partyId, next.map((e) => e.id));
+      await api.reorder(partyId, ids);
     } catch (e) {
       onError(`Could not reorder: ${(e as Error).message}`);
-      setOrder(queue);
+      setOrder(upcoming);
     }
     onChanged();
   };
@@ -33,7 +38,7 @@ export function Queue({ partyId, current, queue, canControl, onChanged, onError 
     next.splice(to, 0, e);
     void commit(next);
   };
-  const remove = async (id: string) => {
+  const remove = async (id: number) => {
     try {
       await api.dequeue(partyId, id);
     } catch (e) {
@@ -49,7 +54,7 @@ export function Queue({ partyId, current, queue, canControl, onChanged, onError 
       </h2>
       {current && (
         <div class="now-playing">
-          <Poster item={{ id: current.itemId, title: current.title, hasPoster: current.hasPoster ?? true, kind: current.kind ?? "movie" }} size="sm" />
+          <Poster item={entryItem(current)} size="sm" />
           <span>
             <span class="eyebrow">Now playing</span>
             <strong>{current.title}</strong>
@@ -59,7 +64,7 @@ export function Queue({ partyId, current, queue, canControl, onChanged, onError 
       {order.length === 0 ? (
         <p class="muted small">Nothing queued.</p>
       ) : (
-        <ol class="queue">
+        <ol class="queue" data-testid="queue">
           {order.map((e, i) => (
             <li
               key={e.id}
@@ -67,22 +72,23 @@ export function Queue({ partyId, current, queue, canControl, onChanged, onError 
               draggable={canControl}
               onDragStart={(ev) => {
                 setDragId(e.id);
-                ev.dataTransfer?.setData("text/plain", e.id);
+                ev.dataTransfer?.setData("text/plain", String(e.id));
               }}
               onDragOver={(ev) => {
                 if (!canControl || dragId === null) return;
                 ev.preventDefault();
                 const from = order.findIndex((x) => x.id === dragId);
-                if (from !== i) {
+                if (from >= 0 && from !== i) {
                   const next = [...order];
                   const [m] = next.splice(from, 1);
                   next.splice(i, 0, m);
                   setOrder(next);
                 }
               }}
+              onDrop={(ev) => ev.preventDefault()}
               onDragEnd={() => {
                 setDragId(null);
-                if (order.map((x) => x.id).join() !== queue.map((x) => x.id).join()) void commit(order);
+                if (order.map((x) => x.id).join() !== key) void commit(order);
               }}
             >
               {canControl && (
@@ -92,7 +98,7 @@ export function Queue({ partyId, current, queue, canControl, onChanged, onError 
               )}
               <span class="queue-title">
                 {e.title}
-                {e.durationMs ? <span class="muted small"> {formatTime(e.durationMs)}</span> : null}
+                {e.runtimeSeconds ? <span class="muted small"> {formatTime(e.runtimeSeconds * 1000)}</span> : null}
               </span>
               {canControl && (
                 <span class="queue-actions">
@@ -112,7 +118,7 @@ export function Queue({ partyId, current, queue, canControl, onChanged, onError 
 
 const PLAYABLE = ["movie", "episode", "track"];
 
-function AddToQueue({ partyId, onAdded, onError }: { partyId: string; onAdded: () => void; onError: (m: string) => void }) {
+function AddToQueue({ partyId, onAdded, onError }: { partyId: number; onAdded: () => void; onError: (m: string) => void }) {
   const [q, setQ] = useState("");
   const [results, setResults] = useState<Item[]>([]);
   useEffect(() => {

@@ -1,12 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { PartySession, SessionState } from "../session";
-import { api, type Item, type QueueEntry } from "../api";
+import { api, entryItem, type Entry, type Item } from "../api";
 import { Icon, Poster } from "../ui";
 import { formatTime } from "../sync";
 import { useNow } from "./hooks";
 
 /** Stage renders the party's media: the video, or cover art for music, with overlays. */
-export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: QueueEntry | null }) {
+export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
   const video = useRef<HTMLVideoElement>(null);
   const audio = useRef<HTMLAudioElement>(null);
   useEffect(() => {
@@ -14,7 +14,7 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
     return () => session.setMediaElements(null, null);
   }, [session]);
 
-  const audioOnly = !st.hasVideo && (st.hasAudio || current?.kind === "track");
+  const audioOnly = !st.hasVideo && (st.hasAudio || current?.mediaType === "track");
   const title = st.playback?.title || current?.title || "";
   return (
     <div class={`stage${audioOnly ? " audio-only" : ""}`}>
@@ -55,21 +55,21 @@ function Waiting({ st, title }: { st: SessionState; title: string }) {
   );
 }
 
-function AudioOnly({ session, st, current }: { session: PartySession; st: SessionState; current: QueueEntry | null }) {
+function AudioOnly({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
   useNow(250);
-  const itemId = Number(st.playback?.itemId || current?.itemId || 0);
+  const itemId = Number(st.playback?.itemId || current?.sourceId || 0);
   const [info, setInfo] = useState<Item | null>(null);
   useEffect(() => {
     setInfo(null);
     if (itemId > 0) api.item(itemId).then(setInfo, () => undefined);
   }, [itemId]);
   const pos = session.partyPositionNow() ?? 0;
-  const dur = st.playback?.durationMs || current?.durationMs || 0;
+  const dur = st.playback?.durationMs || (current?.runtimeSeconds ?? 0) * 1000;
   const tags = info?.media?.tags ?? {};
   const [titleTrack, titleArtist] = splitTitle(st.playback?.title || current?.title || "");
   const track = info?.title || titleTrack;
   const artist = [tags.artist || tags.ARTIST || titleArtist, tags.album || tags.ALBUM].filter(Boolean).join(" — ");
-  const item = { id: itemId, title: track || "Music", hasPoster: info?.hasPoster ?? current?.hasPoster ?? true, kind: "track" };
+  const item = { id: itemId, title: track || "Music", hasPoster: info?.hasPoster ?? (current ? entryItem(current).hasPoster : true), kind: "track" };
   return (
     <div class="audio-card">
       <div class="audio-bg" aria-hidden="true">
