@@ -298,13 +298,8 @@ func TestSlashCommandStartsPartyWithEmbedAndStageAudio(t *testing.T) {
 	if len(st.Packets) != n {
 		t.Fatalf("%d packets while paused", len(st.Packets)-n)
 	}
-	for _, p := range st.Packets[n-5:] {
-		if !p.Silence {
-			t.Fatalf("last five packets are not all silence")
-		}
-	}
-	if st.Packets[n-6].Silence {
-		t.Fatalf("more than five silence frames")
+	if span, silent := st.SilenceTail(); span != 5 || !silent {
+		t.Fatalf("after the last audio: %d packets by seq, all silence %v; want 5 silence frames", span, silent)
 	}
 	e.wait(t, "embed shows Paused", func(s *discordtest.State) bool {
 		ms := s.MessagesIn(e.o.TextChannelID)

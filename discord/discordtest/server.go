@@ -86,6 +86,7 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	_ = udp.SetReadBuffer(4 << 20)
 	s := &Server{opts: opts, udp: udp, conns: map[*websocket.Conn]struct{}{}, vsess: map[string]*voiceSession{},
 		keys: map[uint32]*voiceSession{}, ids: 900000000000000000, notify: make(chan struct{})}
 	s.st.voiceStatePatchStatus = http.StatusNoContent

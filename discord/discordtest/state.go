@@ -180,3 +180,24 @@ func (st *State) MessagesIn(channelID string) []Message {
 }
 
 func itoa(v int64) string { return strconv.FormatInt(v, 10) }
+
+// SilenceTail describes the packets after the last audio packet: how many
+// sequence numbers they span (robust to a lost packet in the middle) and
+// whether all that arrived are silence frames.
+func (st *State) SilenceTail() (span int, allSilence bool) {
+	last := -1
+	for i, p := range st.Packets {
+		if !p.Silence {
+			last = i
+		}
+	}
+	if last < 0 || last == len(st.Packets)-1 {
+		return 0, true
+	}
+	for _, p := range st.Packets[last+1:] {
+		if !p.Silence {
+			return 0, false
+		}
+	}
+	return int(st.Packets[len(st.Packets)-1].Seq - st.Packets[last].Seq), true
+}

@@ -84,13 +84,24 @@ func TestDeliversPacedAudio(t *testing.T) {
 				t.Errorf("speaking = %v, want a first 1", st.Speaking)
 			}
 			pkts := st.AudioPackets()
+			missing := 0
 			for i, p := range pkts {
 				if !p.ValidOpus {
 					t.Fatalf("packet %d: invalid Opus % x", i, p.Opus)
 				}
-				if i > 0 && p.Seq != pkts[i-1].Seq+1 {
+				if i == 0 {
+					continue
+				}
+				// Loopback UDP may drop a few packets on a loaded machine;
+				// sequence numbers must still only move forward.
+				step := p.Seq - pkts[i-1].Seq
+				if step == 0 || step > 10 {
 					t.Fatalf("packet %d: seq %d after %d", i, p.Seq, pkts[i-1].Seq)
 				}
+				missing += int(step) - 1
+			}
+			if missing > len(pkts)/10 {
+				t.Errorf("%d of %d packets missing", missing, len(pkts))
 			}
 			if med := discordtest.MedianInterval(pkts); med < 15*time.Millisecond || med > 25*time.Millisecond {
 				t.Errorf("median interval = %v, want about 20 ms", med)
@@ -119,14 +130,8 @@ func TestPauseSendsFiveSilenceFramesThenStops(t *testing.T) {
 	if len(st.Packets) != n {
 		t.Fatalf("%d packets arrived while paused", len(st.Packets)-n)
 	}
-	tail := st.Packets[n-5:]
-	for i, p := range tail {
-		if !p.Silence {
-			t.Fatalf("packet %d of the last 5 is not silence: % x", i, p.Opus)
-		}
-	}
-	if st.Packets[n-6].Silence {
-		t.Fatalf("more than 5 silence frames")
+	if span, silent := st.SilenceTail(); span != 5 || !silent {
+		t.Fatalf("after the last audio: %d packets by seq, all silence %v; want 5 silence frames", span, silent)
 	}
 	h.src.SetPaused(false)
 	h.wait(t, "audio after resume", func(s *discordtest.State) bool {
