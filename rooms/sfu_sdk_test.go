@@ -104,3 +104,50 @@ func TestSDKPublishSubscribeData(t *testing.T) {
 		t.Errorf("viewer does not list the publisher's track")
 	}
 }
+
+// TestSDKResume: both SDK clients drop their signal connection
+// (reconnect=1 resume); media and data keep flowing, nobody leaves.
+func TestSDKResume(t *testing.T) {
+	s := startSFU(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "resume"} }
+	pub := joinSDK(t, s, "ingest-2", grant(), lksdk.NewRoomCallback())
+	track, err := lksdk.NewLocalFileTrack(vp8Clip(t), lksdk.ReaderTrackWithFrameDuration(33*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "video"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &sdkRecorder{}
+	viewer := joinSDK(t, s, "viewer-2", grant(), rec.callback())
+	eventually(t, ctx, "first packets", func() bool { n, _, _ := rec.snapshot(); return n > 10 })
+
+	viewer.Simulate(lksdk.SimulateSignalReconnect)
+	pub.Simulate(lksdk.SimulateSignalReconnect)
+	eventually(t, ctx, "both resumed", func() bool { return counter(t, s.reg, "marquee_sfu_joins_total") >= 4 })
+	n0, _, _ := rec.snapshot()
+	eventually(t, ctx, "packets after resume", func() bool { n, _, _ := rec.snapshot(); return n > n0+30 })
+	if err := pub.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: []byte("still here")},
+		lksdk.WithDataPublishReliable(true)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "data after resume", func() bool { _, _, d := rec.snapshot(); return d > 0 })
+	if p := counter(t, s.reg, "marquee_sfu_participants"); p != 2 {
+		t.Errorf("participants = %v after resume, want 2", p)
+	}
+}
+
+// TestDuplicateIdentity: joining again with the same identity replaces the
+// older participant, which is told why.
+func TestDuplicateIdentity(t *testing.T) {
+	s := startSFU(t)
+	grant := &auth.VideoGrant{RoomJoin: true, Room: "dup"}
+	old, _ := dialRaw(t, s, token(t, "same", grant), "")
+	dialRaw(t, s, token(t, "same", grant), "")
+	leave := old.next(func(r *livekit.SignalResponse) bool { return r.GetLeave() != nil }).GetLeave()
+	if leave.Reason != livekit.DisconnectReason_DUPLICATE_IDENTITY {
+		t.Fatalf("old participant left with %v", leave.Reason)
+	}
+}
