@@ -14,6 +14,7 @@ type Metrics struct {
 	videoFrames      prometheus.Counter
 	audioFrames      prometheus.Counter
 	authFailures     prometheus.Counter
+	encodeSeconds    prometheus.Histogram
 }
 
 // NewMetrics registers the metrics on reg (nil: not registered).
@@ -34,10 +35,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		videoFrames:      c("video_frames_total", "Encoded video frames sent (all layers)."),
 		audioFrames:      c("audio_frames_total", "Opus packets sent."),
 		authFailures:     c("auth_failures_total", "Worker API requests refused for a missing or wrong secret."),
+		encodeSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "marquee", Subsystem: "ingest",
+			Name: "video_encode_seconds", Help: "Time to scale and encode one source frame into every layer.",
+			Buckets: prometheus.ExponentialBuckets(0.002, 2, 10)}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.sessions, m.events, m.failures, m.panics, m.callbackErrors, m.callbackDrops,
-			m.keyframeRequests, m.videoFrames, m.audioFrames, m.authFailures)
+			m.keyframeRequests, m.videoFrames, m.audioFrames, m.authFailures, m.encodeSeconds)
 	}
 	return m
 }

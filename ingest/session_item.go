@@ -65,6 +65,7 @@ func (s *session) startSource(ctx context.Context, it *item, pos time.Duration) 
 	it.player = media.NewPlayer(media.PlayerParams{
 		URL: src, Config: s.cfg.Media, Sink: roomSink{s.room, s.metrics}, Timeline: s.timeline,
 		Start: pos, Logger: s.log,
+		OnVideoEncoded: func(d time.Duration) { s.metrics.encodeSeconds.Observe(d.Seconds()) },
 		OnStatus: func(st media.Status) {
 			select {
 			case s.statusCh <- itemStatus{it, st}:

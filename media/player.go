@@ -29,6 +29,10 @@ type PlayerParams struct {
 	// state change: loading, first frame of a segment (playing), paused.
 	// It must not block.
 	OnStatus func(Status)
+	// OnVideoEncoded, when set, is called from the player's goroutine with
+	// the wall time spent scaling and encoding one source frame into all
+	// layers (for metrics and benchmarks).
+	OnVideoEncoded func(took time.Duration)
 }
 
 // Player plays one media item into a Sink, paced in real time. Run owns
@@ -536,7 +540,12 @@ func (r *run) encodeVideo(d *decoder) ([]encoded, error) {
 	}
 	r.lastEncPts = encPts
 	r.queuedVideo = max(r.queuedVideo, pos)
-	return r.venc.encode(d.frame, d.stream.TimeBase(), pos, encPts)
+	start := time.Now()
+	out, err := r.venc.encode(d.frame, d.stream.TimeBase(), pos, encPts)
+	if cb := r.pl.p.OnVideoEncoded; cb != nil && err == nil {
+		cb(time.Since(start))
+	}
+	return out, err
 }
 
 func (r *run) encodeAudio(d *decoder) ([]encoded, error) {
