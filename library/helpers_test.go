@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/marquee-party/marquee/internal/store"
@@ -29,6 +30,11 @@ func TestMain(m *testing.M) {
 // runner and returns a Service over it.
 func newTestService(t testing.TB, providers ...Provider) (*Service, *sql.DB) {
 	t.Helper()
+	return newTestServiceWith(t, nil, providers...)
+}
+
+func newTestServiceWith(t testing.TB, reg prometheus.Registerer, providers ...Provider) (*Service, *sql.DB) {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "marquee.db"), log)
@@ -36,7 +42,7 @@ func newTestService(t testing.TB, providers ...Provider) (*Service, *sql.DB) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	svc, err := New(Params{DB: db, DataDir: t.TempDir(), Logger: log, Providers: providers})
+	svc, err := New(Params{DB: db, DataDir: t.TempDir(), Logger: log, Providers: providers, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}

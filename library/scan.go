@@ -258,6 +258,9 @@ func (w *writer) flush(ctx context.Context, batch []analysed, known map[string]f
 				p.ProbeErrors++
 				p.addError(a.f.rel + ": " + a.row.probeError)
 			}
+			if a.warn != "" {
+				p.addError(a.f.rel + ": poster: " + a.warn)
+			}
 		})
 	}
 	return nil

@@ -58,7 +58,8 @@ type analysed struct {
 	// poster is a sidecar image path, or posterJPEG a generated picture.
 	poster     string
 	posterJPEG []byte
-	warn       string
+	// warn says why no poster could be made (not a probe error).
+	warn string
 }
 
 // analyser turns files into rows. It is shared by the scan's workers.

@@ -201,3 +201,40 @@ func TestScanWithProvider(t *testing.T) {
 		t.Errorf("unknown film %+v", u)
 	}
 }
+
+// TestScanShowWithProvider: a show without tvshow.nfo gets TMDB's overview.
+func TestScanShowWithProvider(t *testing.T) {
+	srv := tmdbtest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	root := t.TempDir()
+	p := filepath.Join(root, "Firefly (2002)", "Season 01", "Firefly - S01E01 - Serenity.mkv")
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("stub"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	svc, err := library.New(library.Params{DB: db, DataDir: t.TempDir(), Logger: log,
+		Providers: []library.Provider{newClient(t, srv, tmdb.Config{BearerToken: tmdbtest.BearerToken})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := library.RunScanCLI(ctx, io.Discard, library.ScanCLIParams{Service: svc, Path: root, Kind: library.KindShows}); err != nil {
+		t.Fatal(err)
+	}
+	shows, err := svc.Items(ctx, library.Query{})
+	if err != nil || len(shows) != 1 {
+		t.Fatalf("shows %+v %v", shows, err)
+	}
+	if s := shows[0]; s.Title != "Firefly" || !strings.HasPrefix(s.Summary, "Captain") || s.ExternalIDs["tmdb"] != "1437" ||
+		!slices.Contains(s.Genres, "Western") {
+		t.Errorf("show %+v", s)
+	}
+}
