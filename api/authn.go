@@ -187,8 +187,8 @@ func (s *Server) authorize(r *http.Request, a Access, c *caller) error {
 	} else if !errors.Is(err, party.ErrNotFound) {
 		return err
 	}
-	if admin {
-		return nil
+	if admin || (a == PartyHost && p.OwnerID == c.user.ID) {
+		return nil // the owner keeps host rights even after leaving
 	}
 	if c.member == nil {
 		return errForbidden
@@ -199,7 +199,7 @@ func (s *Server) authorize(r *http.Request, a Access, c *caller) error {
 			return errForbidden
 		}
 	case PartyHost:
-		if c.member.Role != party.RoleHost && p.OwnerID != c.user.ID {
+		if c.member.Role != party.RoleHost {
 			return errForbidden
 		}
 	}
