@@ -310,7 +310,7 @@ func TestSlashCommandStartsPartyWithEmbedAndStageAudio(t *testing.T) {
 	if r := e.command(t, host, "party", sub("stop")); !strings.Contains(r.Content, "ended") {
 		t.Fatalf("stop response = %+v", r)
 	}
-	st = e.wait(t, "final embed and leave", func(s *discordtest.State) bool {
+	e.wait(t, "final embed and leave", func(s *discordtest.State) bool {
 		ms := s.MessagesIn(e.o.TextChannelID)
 		return len(ms) == 1 && ms[0].Embeds[0].Title == "Party ended" && len(ms[0].Buttons) == 0 &&
 			len(s.VoiceJoins) >= 2 && s.VoiceJoins[len(s.VoiceJoins)-1].ChannelID == ""

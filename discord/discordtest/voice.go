@@ -21,7 +21,6 @@ type voiceSession struct {
 	mode                          string
 	key                           [32]byte
 	seq                           int // last sequence number sent
-	counter                       uint32
 }
 
 // voiceConn is the current voice websocket.

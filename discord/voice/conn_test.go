@@ -120,13 +120,13 @@ func TestPauseSendsFiveSilenceFramesThenStops(t *testing.T) {
 	h := start(t, discordtest.Options{}, stage)
 	h.wait(t, "audio", func(s *discordtest.State) bool { return len(s.AudioPackets()) >= 10 })
 	h.src.SetPaused(true)
-	st := h.wait(t, "speaking off", func(s *discordtest.State) bool {
+	h.wait(t, "speaking off", func(s *discordtest.State) bool {
 		return len(s.Speaking) >= 2 && s.Speaking[len(s.Speaking)-1] == 0
 	})
 	time.Sleep(100 * time.Millisecond) // let in-flight UDP land
 	n := len(h.fake.Snapshot().Packets)
 	time.Sleep(200 * time.Millisecond) // nothing more may arrive while paused
-	st = h.fake.Snapshot()
+	st := h.fake.Snapshot()
 	if len(st.Packets) != n {
 		t.Fatalf("%d packets arrived while paused", len(st.Packets)-n)
 	}
