@@ -27,7 +27,7 @@ trap stop INT TERM EXIT
 lib="$PWD/data/library"
 bin/sfu --dev & pids+=($!)
 bin/ingest --dev --media.roots "$lib" & pids+=($!)
-bin/api --dev --data "$PWD/data" --library.roots "movies=$lib/movies,shows=$lib/shows,music=$lib/music" & pids+=($!)
+bin/api --dev --data_dir "$PWD/data" --library.roots "$lib" --library.scan_on_start & pids+=($!)
 
 for url in http://127.0.0.1:7880/healthz http://127.0.0.1:8090/healthz http://127.0.0.1:8080/healthz; do
   for _ in $(seq 1 100); do
