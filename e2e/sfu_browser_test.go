@@ -171,4 +171,16 @@ func TestSFUBrowserPublishSubscribeReconnect(t *testing.T) {
 		t.Errorf("viewer disconnected %d times", disconnected)
 	}
 	view.Screenshot("sfu-viewer-after-reconnect")
+
+	// Full reconnect: a fresh join with the same identity replaces the old
+	// participant; the viewer subscribes again and decodes again.
+	if err := view.Eval(`room.simulateScenario("full-reconnect")`, nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `state.reconnected >= 2`)
+	view.WaitTrue(ctx, `framesDecoded().then(n => n > 30)`)
+	if n := s.joins(t, "rtc_v1", "ok"); n != 3 {
+		t.Errorf("/rtc/v1 joins after full reconnect = %v, want 3", n)
+	}
+	view.Screenshot("sfu-viewer-after-full-reconnect")
 }
