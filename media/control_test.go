@@ -71,6 +71,13 @@ func TestPauseResumeSeek(t *testing.T) {
 	if paused.Position != lastBefore.Position {
 		t.Fatalf("paused at %v, last frame shown %v", paused.Position, lastBefore.Position)
 	}
+	// A viewer joining while paused asks for a keyframe and gets the
+	// paused frame.
+	pl.RequestKeyframe(0)
+	still := waitFrame(t, ch, func(Frame) bool { return true })
+	if !still.Keyframe || still.Position != paused.Position {
+		t.Fatalf("still frame key=%v at %v, want keyframe at %v", still.Keyframe, still.Position, paused.Position)
+	}
 	for len(ch) > 0 {
 		<-ch
 	}
@@ -81,6 +88,9 @@ func TestPauseResumeSeek(t *testing.T) {
 		t.Fatalf("resumed with key=%v at %v, want keyframe at %v", resumed.Keyframe, resumed.Position, paused.Position)
 	}
 	st := waitState(t, pl, StatePlaying)
+	if int32(resumed.Timestamp-still.Timestamp) <= 0 {
+		t.Fatal("resume stamped earlier than the still frame")
+	}
 	if int32(resumed.Timestamp-lastBefore.Timestamp) < int32(400*VideoClockRate/1000) {
 		t.Fatalf("RTP timestamp moved %d across a 400 ms pause", int32(resumed.Timestamp-lastBefore.Timestamp))
 	}

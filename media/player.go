@@ -310,6 +310,26 @@ func (r *run) handle(c control) error {
 		if r.venc != nil {
 			r.venc.forceKeyframe(c.layer)
 		}
+		if !r.playing {
+			return r.sendStill(c.layer)
+		}
+	}
+	return nil
+}
+
+// sendStill answers a keyframe request while paused (a viewer joining a
+// paused party) with the paused frame, prepared as a keyframe, stamped
+// now: RTP time keeps moving forward and resume stamps it later again.
+func (r *run) sendStill(layer int) error {
+	ts := r.pl.p.Timeline.VideoTS(time.Now())
+	for _, e := range r.queue {
+		if e.layer < 0 || !e.key || e.pos != r.segPos || layer >= 0 && e.layer != layer {
+			continue
+		}
+		f := Frame{Layer: e.layer, Data: e.data, Keyframe: true, Position: e.pos, Timestamp: ts}
+		if err := r.pl.p.Sink.WriteVideo(f); err != nil {
+			return fmt.Errorf("%w: %w", ErrSink, err)
+		}
 	}
 	return nil
 }

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/go-logr/logr"
+	protolog "github.com/livekit/protocol/logger"
+	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/marquee-party/marquee/ingest/ingestbench"
 	"github.com/marquee-party/marquee/internal/config"
@@ -53,6 +56,7 @@ func runBench(args []string) int {
 		return 2
 	}
 	astiav.SetLogLevel(astiav.LogLevelError)
+	lksdk.SetLogger(protolog.LogRLogger(logr.Discard()))
 	src := cfg.Source
 	if src == "" {
 		if src, err = testmedia.Path(testmedia.Bench1080p); err != nil {

@@ -12,6 +12,9 @@ import (
 	"os"
 
 	"github.com/asticode/go-astiav"
+	"github.com/go-logr/logr"
+	protolog "github.com/livekit/protocol/logger"
+	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/marquee-party/marquee/ingest"
 	"github.com/marquee-party/marquee/internal/config"
@@ -45,6 +48,7 @@ func run() int {
 	}
 	// libav's own log goes to stderr unstructured; keep only errors.
 	astiav.SetLogLevel(astiav.LogLevelError)
+	lksdk.SetLogger(protolog.LogRLogger(logr.FromSlogHandler(log.With("component", "livekit-sdk").Handler())))
 	reg := obs.NewRegistry()
 	srv, err := ingest.New(ingest.Params{
 		Config: cfg.ingest(),
