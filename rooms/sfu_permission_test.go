@@ -13,6 +13,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/marquee-party/marquee/rooms"
 )
 
 // expiredToken signs a token that expired two minutes ago (past go-jose's
@@ -225,5 +226,57 @@ func TestMalformedSignal(t *testing.T) {
 	other.ping(1)
 	if n := counter(t, s.reg, "marquee_sfu_signal_errors_total"); n < float64(len(bad)) {
 		t.Errorf("signal errors counted %v, want ≥ %d", n, len(bad))
+	}
+}
+
+// TestRoomLifecycle: a client that vanishes without a leave is dropped
+// after the resume grace, and the emptied room closes after its timeout.
+func TestRoomLifecycle(t *testing.T) {
+	s := startSFU(t, func(c *rooms.Config) {
+		c.ReconnectGrace = 100 * time.Millisecond
+		c.EmptyTimeout = time.Second
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _ := dialRaw(t, s, token(t, "ghost", &auth.VideoGrant{RoomJoin: true, Room: "brief"}), "")
+	if got := counter(t, s.reg, "marquee_sfu_rooms"); got != 1 {
+		t.Fatalf("rooms = %v, want 1", got)
+	}
+	_ = c.ws.CloseNow()
+	eventually(t, ctx, "participant dropped", func() bool { return counter(t, s.reg, "marquee_sfu_participants") == 0 })
+	eventually(t, ctx, "room closed", func() bool { return counter(t, s.reg, "marquee_sfu_rooms") == 0 })
+	rs := lksdk.NewRoomServiceClient(httpURL(s), testKey, testSecret)
+	if list, err := rs.ListRooms(ctx, &livekit.ListRoomsRequest{}); err != nil || len(list.Rooms) != 0 {
+		t.Fatalf("ListRooms = %v, %v", list, err)
+	}
+}
+
+// TestDataDestinations: a packet naming destination identities reaches
+// only them.
+func TestDataDestinations(t *testing.T) {
+	s := startSFU(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "dm"} }
+	alice, bob := &sdkRecorder{}, &sdkRecorder{}
+	joinSDK(t, s, "alice", grant(), alice.callback())
+	joinSDK(t, s, "bob", grant(), bob.callback())
+	sender := joinSDK(t, s, "host", grant(), lksdk.NewRoomCallback())
+	send := func(payload string, to []string) {
+		if err := sender.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: []byte(payload)},
+			lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishDestination(to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("for alice", []string{"alice"})
+	send("for all", nil)
+	// Reliable packets from one sender arrive in order, so once bob has the
+	// broadcast he would also have had the first one.
+	eventually(t, ctx, "bob gets the broadcast", func() bool { _, _, d := bob.snapshot(); return d == 1 })
+	eventually(t, ctx, "alice gets both", func() bool { _, _, d := alice.snapshot(); return d == 2 })
+	bob.mu.Lock()
+	defer bob.mu.Unlock()
+	if string(bob.data[0].Payload) != "for all" {
+		t.Fatalf("bob got %q", bob.data[0].Payload)
 	}
 }
