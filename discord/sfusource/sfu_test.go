@@ -1,0 +1,139 @@
+package sfusource_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/marquee-party/marquee/discord/sfusource"
+	"github.com/marquee-party/marquee/rooms"
+)
+
+const (
+	apiKey    = "devkey"
+	apiSecret = "secret-for-tests"
+)
+
+// startSFU runs Marquee's SFU (package rooms) on loopback.
+func startSFU(t *testing.T) string {
+	t.Helper()
+	cfg := rooms.DefaultConfig()
+	cfg.ApplyDev()
+	cfg.Keys = map[string]string{apiKey: apiSecret}
+	cfg.RTC.UDPPort = 0
+	srv, err := rooms.NewServer(rooms.Params{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() {
+		ts.CloseClientConnections()
+		_ = srv.Close()
+		ts.Close()
+	})
+	return "ws" + strings.TrimPrefix(ts.URL, "http")
+}
+
+// opusFrame is a valid 20 ms Opus packet (TOC 0xFC) carrying its index.
+func opusFrame(i int) []byte {
+	b := []byte{0xFC, 0, 0, 0, 0, 0x55, 0xAA}
+	binary.BigEndian.PutUint32(b[1:], uint32(i))
+	return b
+}
+
+// TestForwardsIngestAudioFromTheSFU: an SDK participant playing the ingest
+// publishes an Opus track named "audio" and a paused playback packet; the
+// hidden subscriber delivers the same Opus bytes, in order, then a pause
+// marker.
+func TestForwardsIngestAudioFromTheSFU(t *testing.T) {
+	url := startSFU(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	at := auth.NewAccessToken(apiKey, apiSecret).SetIdentity("ingest-s1").SetName("Marquee").
+		SetAttributes(map[string]string{"marquee.role": "ingest"}).
+		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: "party-1"}).SetValidFor(time.Hour)
+	tok, err := at.ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest, err := lksdk.ConnectToRoomWithToken(url, tok, lksdk.NewRoomCallback())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ingest.Disconnect()
+	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "audio"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	pctx, stopPub := context.WithCancel(ctx)
+	defer stopPub()
+	wg.Go(func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-pctx.Done():
+				return
+			case <-tick.C:
+			}
+			_ = track.WriteSample(media.Sample{Data: opusFrame(i), Duration: 20 * time.Millisecond}, nil)
+		}
+	})
+
+	sources, err := sfusource.New(sfusource.Config{URL: url, APIKey: apiKey, APISecret: apiSecret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := sources.Open(ctx, "party-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+
+	last := -1
+	for n := 0; n < 50; n++ {
+		f, err := src.NextFrame(ctx)
+		if err != nil {
+			t.Fatalf("NextFrame after %d frames: %v", n, err)
+		}
+		if f.Pause || len(f.Opus) != 7 || !bytes.Equal(f.Opus[5:], []byte{0x55, 0xAA}) || f.Opus[0] != 0xFC {
+			t.Fatalf("frame %d = %+v, want the published Opus bytes", n, f)
+		}
+		i := int(binary.BigEndian.Uint32(f.Opus[1:]))
+		if i <= last {
+			t.Fatalf("frame index %d after %d", i, last)
+		}
+		last = i
+	}
+
+	if err := ingest.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Topic: "marquee.playback",
+		Payload: []byte(`{"type":"playback","state":"paused","positionMs":1000}`)}, lksdk.WithDataPublishReliable(true)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := src.NextFrame(ctx)
+		if err != nil {
+			t.Fatalf("no pause marker: %v", err)
+		}
+		if f.Pause {
+			break
+		}
+	}
+	stopPub()
+}
