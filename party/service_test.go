@@ -274,9 +274,11 @@ func TestWorkerLossRecoversAtLastPosition(t *testing.T) {
 	if _, err := f.svc.Seek(ctx, p.ID, 300); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "heartbeat at 300 s", func() bool {
+	// Wait for a heartbeat sent after the seek (the seek itself records
+	// exactly 300; a heartbeat sent before it may still be in flight).
+	eventually(t, "heartbeat past 300 s", func() bool {
 		ws, _ := f.svc.WorkerState(ctx, p.ID)
-		return ws.PositionSeconds >= 300 && f.status(t, p.ID) == StatusPlaying
+		return ws.PositionSeconds > 300.001 && f.status(t, p.ID) == StatusPlaying
 	})
 	p, _ = f.svc.Get(ctx, p.ID)
 	oldSession := p.WorkerSessionID
@@ -305,7 +307,7 @@ func TestWorkerLossRecoversAtLastPosition(t *testing.T) {
 		t.Fatal("recovery reused the lost session id")
 	}
 	ses, ok := f.worker.Session(p.WorkerSessionID)
-	if !ok || ses.QueueEntryID != fmt.Sprint(e1.ID) || ses.StartSeconds < last {
+	if !ok || ses.QueueEntryID != fmt.Sprint(e1.ID) || ses.StartSeconds < last || ses.StartSeconds < 300 {
 		t.Fatalf("recovered session = %+v (last position %.2f)", ses, last)
 	}
 	eventually(t, "playing again", func() bool { return f.status(t, p.ID) == StatusPlaying })
