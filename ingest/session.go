@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -279,14 +278,4 @@ func (s *session) emitFor(it *item, typ string, pos time.Duration, state, errMsg
 		Error: errMsg, AtMs: time.Now().UnixMilli(),
 	})
 	s.metrics.events.WithLabelValues(typ).Inc()
-}
-
-// errorMessage is the lastError text for err: the pipeline's sentence,
-// without Go wrapping noise where possible.
-func errorMessage(err error) string {
-	var api *APIError
-	if errors.As(err, &api) {
-		return api.Message
-	}
-	return err.Error()
 }

@@ -88,20 +88,6 @@ func (g *filterGraph) free() {
 	}
 }
 
-// videoSrcArgs describes decoded frames of st to a "buffer" source.
-func videoSrcArgs(cc *astiav.CodecContext, tb astiav.Rational) astiav.FilterArgs {
-	sar := cc.SampleAspectRatio()
-	if sar.Num() <= 0 || sar.Den() <= 0 {
-		sar = astiav.NewRational(1, 1)
-	}
-	return astiav.FilterArgs{
-		"video_size":   fmt.Sprintf("%dx%d", cc.Width(), cc.Height()),
-		"pix_fmt":      strconv.Itoa(int(cc.PixelFormat())),
-		"time_base":    tb.String(),
-		"pixel_aspect": sar.String(),
-	}
-}
-
 // scaleChain scales to w×h 8-bit 4:2:0, the only format WebRTC decoders
 // take; 10-bit and 4:2:2 sources are converted here.
 func scaleChain(w, h int) string {

@@ -176,11 +176,6 @@ func (s *source) position(st *astiav.Stream, pts int64) time.Duration {
 	return tsToDuration(pts, st.TimeBase()) - s.startTime
 }
 
-// ptsFor converts a media position to a pts in tb.
-func (s *source) ptsFor(pos time.Duration, tb astiav.Rational) int64 {
-	return durationToTs(pos+s.startTime, tb)
-}
-
 func tsToDuration(ts int64, tb astiav.Rational) time.Duration {
 	return time.Duration(float64(ts) * float64(tb.Num()) / float64(tb.Den()) * float64(time.Second))
 }
