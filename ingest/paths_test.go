@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -60,4 +61,36 @@ func TestResolveSource(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzResolveSource: whatever the control plane sends, a local result is
+// a regular file inside the root.
+func FuzzResolveSource(f *testing.F) {
+	root := f.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "films"), 0o755); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "films", "a.mp4"), []byte("x"), 0o644); err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range []string{"films/a.mp4", "../../etc/passwd", "/etc/passwd", "concat:a|b", "http://x/y", "file:///etc/passwd", ""} {
+		f.Add(s)
+	}
+	realRoot, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		got, err := resolveSource([]string{root}, src)
+		if err != nil {
+			return
+		}
+		if strings.HasPrefix(got, "http://") || strings.HasPrefix(got, "https://") {
+			return
+		}
+		p, ok := strings.CutPrefix(got, "file:")
+		if !ok || !within(realRoot, p) {
+			t.Fatalf("resolveSource(%q) = %q escapes %s", src, got, realRoot)
+		}
+	})
 }

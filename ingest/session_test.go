@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -309,6 +311,17 @@ func TestPlayEndsAndAdvances(t *testing.T) {
 	if last.HasVideo() || !last.HasAudio {
 		t.Fatalf("music published %+v", last)
 	}
+
+	// A film without sound publishes video only.
+	h.play("s1", "e3", testmedia.Generate(t, testmedia.VideoOnly), "", 3)
+	h.waitEvent("s1", EventStarted)
+	h.waitEvent("s1", EventEnded)
+	room.mu.Lock()
+	last = room.infos[len(room.infos)-1]
+	room.mu.Unlock()
+	if !last.HasVideo() || last.HasAudio {
+		t.Fatalf("silent film published %+v", last)
+	}
 }
 
 func TestFallbackAndFailures(t *testing.T) {
@@ -316,6 +329,20 @@ func TestFallbackAndFailures(t *testing.T) {
 	notFound := httptest.NewServer(http.NotFoundHandler())
 	defer notFound.Close()
 	mp4 := testmedia.Generate(t, testmedia.H264AAC)
+	data, err := os.ReadFile(mp4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Promise the whole file, send 40%, then cut the connection.
+		w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+		_, _ = w.Write(data[:len(data)*4/10])
+		w.(http.Flusher).Flush()
+		if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			_ = c.Close()
+		}
+	}))
+	defer dropping.Close()
 
 	h.create("fb")
 	h.play("fb", "e1", notFound.URL+"/Videos/1/stream.mp4?api_key=secret", mp4, 3)
@@ -329,6 +356,7 @@ func TestFallbackAndFailures(t *testing.T) {
 		{"zero length", testmedia.Generate(t, testmedia.Empty), "", "cannot open media"},
 		{"unsupported codec", testmedia.Generate(t, testmedia.UnsupportedCodec), "", "unsupported"},
 		{"404", notFound.URL + "/x.mp4", "", "404"},
+		{"dropped mid-stream", dropping.URL + "/film.mp4", "", "media stopped while playing"},
 		{"outside roots", "/etc/passwd", "", "not allowed"},
 	}
 	for _, tt := range tests {

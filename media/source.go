@@ -56,6 +56,10 @@ func openSource(ctx context.Context, url string, cfg Config) (*source, error) {
 		_ = opts.Set("timeout", us, 0)
 		_ = opts.Set("reconnect", "0", 0)
 		_ = opts.Set("user_agent", "Marquee-ingest", 0)
+		// An HLS or DASH playlist must not point FFmpeg at local files.
+		_ = opts.Set("protocol_whitelist", "http,https,tcp,tls,crypto", 0)
+	} else {
+		_ = opts.Set("protocol_whitelist", "file", 0)
 	}
 	if err := s.fc.OpenInput(url, nil, opts); err != nil {
 		// OpenInput frees the context on failure.
@@ -97,8 +101,8 @@ func (s *source) pickStreams(lang string) error {
 			continue
 		}
 		if cp.MediaType() == astiav.MediaTypeVideo {
-			if cp.CodecID() == astiav.CodecIDMjpeg || cp.CodecID() == astiav.CodecIDPng {
-				continue // cover art of a music file
+			if (cp.CodecID() == astiav.CodecIDMjpeg || cp.CodecID() == astiav.CodecIDPng) && st.NbFrames() <= 1 {
+				continue // cover art of a music file (an attached picture)
 			}
 			videos = append(videos, st)
 		} else {
@@ -137,9 +141,12 @@ func newDecoder(st *astiav.Stream) (*decoder, error) {
 	}
 	d.cc.SetTimeBase(st.TimeBase())
 	if st.CodecParameters().MediaType() == astiav.MediaTypeVideo {
-		// Frame threads add a frame of delay each; slice threads do not.
+		// Two frame threads: decoding forward to a seek target (up to a
+		// GOP of frames) is what bounds seek time, and most files have one
+		// slice per frame, so slice threads alone would not help. The cost
+		// is one frame of decoder delay, well inside the lookahead.
 		d.cc.SetThreadCount(2)
-		d.cc.SetThreadType(astiav.ThreadTypeSlice)
+		d.cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
 	}
 	if err := d.cc.Open(codec, nil); err != nil {
 		d.free()
