@@ -1,6 +1,7 @@
 package discordtest
 
 import (
+	"encoding/binary"
 	"context"
 	"sync"
 	"time"
@@ -10,7 +11,8 @@ import (
 
 // OpusClip is a test audio source: valid 20 ms Opus packets (TOC 0xFC, CELT
 // fullband 20 ms stereo, one frame; RFC 6716 §3.1) paced in real time, and
-// one pause marker when paused.
+// one pause marker when paused. Each packet carries the time it was due, so
+// ClipLatency can tell how long it took to reach the fake.
 type OpusClip struct {
 	mu     sync.Mutex
 	paused bool
@@ -85,6 +87,16 @@ func (c *OpusClip) NextFrame(ctx context.Context) (voice.Frame, error) {
 			return voice.Frame{}, ctx.Err()
 		case <-time.After(time.Until(at)):
 		}
-		return voice.Frame{Opus: []byte{0xFC, 0x01, 0x02, 0x03, 0x04, byte(ts)}, Timestamp: ts}, nil
+		opus := binary.BigEndian.AppendUint64([]byte{0xFC}, uint64(at.UnixNano()))
+		return voice.Frame{Opus: opus, Timestamp: ts}, nil
 	}
+}
+
+// ClipLatency is how long after its due time an OpusClip packet arrived.
+func ClipLatency(p Packet) (time.Duration, bool) {
+	if len(p.Opus) != 9 || p.Opus[0] != 0xFC {
+		return 0, false
+	}
+	due := time.Unix(0, int64(binary.BigEndian.Uint64(p.Opus[1:])))
+	return p.Arrival.Sub(due), true
 }

@@ -21,6 +21,11 @@ const (
 	silenceFrames = 5
 	// underrunSlots is how many empty slots while playing count as a break.
 	underrunSlots = 3
+	// standingSlots: when two or more frames have waited this many slots in
+	// a row, the queue is a standing delay, not jitter; one frame is dropped.
+	standingSlots = 50
+	// phaseGuard places the send ticks after the expected frame arrivals.
+	phaseGuard = frameDuration / 2
 )
 
 // silenceFrame is the Opus silence frame of "Voice Data Interpolation".
@@ -35,6 +40,7 @@ type sender struct {
 	playing bool
 	silence int // silence frames still to send before going idle
 	empty   int // consecutive slots without a frame while playing
+	backlog int // consecutive slots with two or more frames queued
 	hdr     []byte
 	pkt     []byte
 }
@@ -58,8 +64,10 @@ func (c *Conn) send(ctx context.Context, frames <-chan Frame) {
 			if !ok {
 				return
 			}
-			s.start(ctx, f)
-			next = time.Now().Add(frameDuration)
+			s.start(ctx, f, frames)
+			// Tick half a frame after the frames' arrival phase, so arrival
+			// jitter up to ±10 ms neither misses a slot nor queues a frame.
+			next = time.Now().Add(frameDuration + phaseGuard)
 			continue
 		}
 		timer.Reset(time.Until(next))
@@ -90,8 +98,15 @@ func (s *sender) waitAudio(ctx context.Context, frames <-chan Frame) (Frame, boo
 	}
 }
 
-// start leaves idle: speaking on, timestamp advanced over the gap, send f.
-func (s *sender) start(ctx context.Context, f Frame) {
+// start leaves idle: speaking on, timestamp advanced over the gap, send the
+// newest frame (older ones queued while idle or connecting are stale).
+func (s *sender) start(ctx context.Context, f Frame, frames <-chan Frame) {
+	for len(frames) > 0 {
+		if g := <-frames; !g.Pause && len(g.Opus) > 0 {
+			f = g
+			s.c.m.framesDropped.Inc()
+		}
+	}
 	if !s.lastTS.IsZero() {
 		if slots := time.Since(s.lastTS)/frameDuration - 1; slots > 0 {
 			s.ts += uint32(slots) * samplesPerFrame
@@ -118,6 +133,13 @@ func (s *sender) tick(ctx context.Context, frames <-chan Frame) {
 	for len(frames) > maxQueueDepth {
 		<-frames
 		s.c.m.framesDropped.Inc()
+	}
+	if s.backlog++; len(frames) < 2 {
+		s.backlog = 0
+	} else if s.backlog >= standingSlots {
+		<-frames
+		s.c.m.framesDropped.Inc()
+		s.backlog = 0
 	}
 	select {
 	case f := <-frames:
