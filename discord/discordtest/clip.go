@@ -1,8 +1,8 @@
 package discordtest
 
 import (
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"sync"
 	"time"
 
