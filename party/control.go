@@ -111,6 +111,7 @@ func (s *Service) startEntry(ctx context.Context, p *Party, e Entry, start float
 	if err != nil {
 		return s.workerFailed(ctx, p, &ws, err)
 	}
+	s.commanded(p.ID)
 	entryID := e.ID
 	ws.QueueEntryID = &entryID
 	ws.PositionSeconds, ws.DurationSeconds = start, t.Playback.DurationSeconds
@@ -224,6 +225,9 @@ func (s *Service) control(ctx context.Context, partyID int64, ev Event, req Cont
 	if err := s.worker.Control(ctx, p.WorkerSessionID, req); err != nil {
 		s.metrics.workerErrors.Inc()
 		return p, err
+	}
+	if req.PositionSeconds != nil {
+		s.commanded(partyID)
 	}
 	if ev != "" {
 		if err := s.setStatus(ctx, s.db, &p, ev); err != nil {

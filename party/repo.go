@@ -180,6 +180,9 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 		return fmt.Errorf("party: delete: %w", err)
 	}
 	s.broker.closeParty(id)
+	s.mu.Lock()
+	delete(s.cmdAt, id)
+	s.mu.Unlock()
 	return nil
 }
 

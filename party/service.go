@@ -92,6 +92,9 @@ type Service struct {
 
 	mu    sync.Mutex
 	locks map[int64]*partyLock
+	// cmdAt is when each party's last play or seek was accepted by the
+	// worker: positions in events stamped earlier are stale.
+	cmdAt map[int64]int64
 }
 
 type partyLock struct {
@@ -122,7 +125,8 @@ func New(p Params) (*Service, error) {
 	}
 	return &Service{db: p.DB, worker: p.Worker, callback: p.CallbackURL, rooms: p.Rooms, lk: p.LiveKit,
 		resolver: p.Resolver, catalog: p.Catalog, interval: p.HeartbeatInterval, lostAft: p.LostAfter,
-		now: p.Now, log: p.Log, metrics: m, broker: newBroker(), started: p.Now(), locks: map[int64]*partyLock{}}, nil
+		now: p.Now, log: p.Log, metrics: m, broker: newBroker(), started: p.Now(), locks: map[int64]*partyLock{},
+		cmdAt: map[int64]int64{}}, nil
 }
 
 func (s *Service) nowMs() int64 { return s.now().UnixMilli() }
@@ -146,6 +150,22 @@ func (s *Service) lock(id int64) func() {
 		}
 		s.mu.Unlock()
 	}
+}
+
+// commanded records that the worker accepted a play or seek just now.
+func (s *Service) commanded(partyID int64) {
+	s.mu.Lock()
+	s.cmdAt[partyID] = s.nowMs()
+	s.mu.Unlock()
+}
+
+// stale reports whether an event stamped atMs predates the party's last
+// play or seek. Worker and API clocks are compared: on one host they are
+// the same; across hosts a skew only delays position updates by the skew.
+func (s *Service) stale(partyID, atMs int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return atMs > 0 && atMs <= s.cmdAt[partyID]
 }
 
 // Run watches worker heartbeats until ctx ends: a party whose worker has

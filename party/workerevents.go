@@ -60,7 +60,9 @@ func (s *Service) HandleWorkerEvent(ctx context.Context, ev WorkerEvent) error {
 		s.event(ctx, partyID, "worker.back", map[string]any{"workerSessionId": ev.SessionID})
 	}
 	ws.Status, ws.LastHeartbeatMs = WorkerActive, s.nowMs()
-	if current {
+	// An event sent before our last play or seek carries an old position.
+	fresh := current && !s.stale(partyID, ev.AtMs)
+	if fresh {
 		ws.PositionSeconds, ws.PlaybackState = ev.PositionSeconds, ev.PlaybackState
 	}
 	if ev.Error != "" {
@@ -74,10 +76,10 @@ func (s *Service) HandleWorkerEvent(ctx context.Context, ev WorkerEvent) error {
 	}
 	switch ev.Type {
 	case WorkerHeartbeat:
-		if current && ev.PlaybackState == "playing" && p.Status == StatusConnecting {
+		if fresh && ev.PlaybackState == "playing" && p.Status == StatusConnecting {
 			_ = s.setStatus(ctx, s.db, &p, EvStarted)
 		}
-		if current {
+		if fresh {
 			s.recordProgress(ctx, p, *p.CurrentEntryID, ev.PositionSeconds, ws.DurationSeconds, false)
 		}
 		// Ephemeral: position updates go to live subscribers, not the log.
