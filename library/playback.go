@@ -73,7 +73,7 @@ func (s *Service) resolveRemote(ctx context.Context, lib Library, it Item, opt R
 	}
 	tg.Playback.ItemID = strconv.FormatInt(tg.Item.ID, 10)
 	if tg.Title == "" {
-		tg.Title = DisplayTitle(tg.Item)
+		tg.Title = s.partyTitle(ctx, tg.Item)
 	}
 	if tg.MediaType == "" {
 		tg.MediaType = mediaType(tg.Item.Kind)
@@ -127,7 +127,28 @@ func (s *Service) ResolvePlayback(ctx context.Context, id int64, opt ResolveOpti
 	if it.ProbeError != "" {
 		return Target{}, fmt.Errorf("%w: item %d: %s", ErrNotPlayable, it.ID, it.ProbeError)
 	}
-	return LocalTarget(it), nil
+	tg := LocalTarget(it)
+	tg.Title = s.partyTitle(ctx, it)
+	return tg, nil
+}
+
+// partyTitle names a playable item for a party's queue: "Show – S01E02 –
+// Name" for episodes, "Artist – Title" for tracks, the title otherwise.
+func (s *Service) partyTitle(ctx context.Context, it Item) string {
+	title := DisplayTitle(it)
+	var top string
+	switch it.Kind {
+	case ItemEpisode, ItemTrack: // episode → season → show; track → album → artist
+		if parent, err := s.Item(ctx, it.ParentID); err == nil && parent.ParentID != 0 {
+			if grand, err := s.Item(ctx, parent.ParentID); err == nil {
+				top = grand.Title
+			}
+		}
+	}
+	if top == "" {
+		return title
+	}
+	return top + " – " + title
 }
 
 // LocalTarget builds the target of a playable local item.
@@ -149,8 +170,9 @@ func mediaType(k ItemKind) string {
 	return "movie"
 }
 
-// DisplayTitle is the title shown in a party: "Show – S01E02 – Name" for
-// episodes, the title otherwise.
+// DisplayTitle is an item's title with its place: "S01E02 – Name" for
+// episodes, the title otherwise. ResolvePlayback's Target.Title adds the
+// show (or, for tracks, the artist) in front.
 func DisplayTitle(it Item) string {
 	if it.Kind == ItemEpisode && it.EpisodeNumber > 0 {
 		return fmt.Sprintf("S%02dE%02d – %s", it.SeasonNumber, it.EpisodeNumber, it.Title)

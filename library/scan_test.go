@@ -161,7 +161,7 @@ func TestScanShows(t *testing.T) {
 	}
 	// A show resolves to its first unplayed regular episode.
 	tg, err := svc.ResolvePlayback(ctx, ff.ID, ResolveOptions{})
-	if err != nil || tg.Item.ID != eps[0].ID || tg.MediaType != "episode" || !strings.Contains(tg.Title, "S01E01") {
+	if err != nil || tg.Item.ID != eps[0].ID || tg.MediaType != "episode" || tg.Title != "Firefly – S01E01 – Serenity" {
 		t.Fatalf("resolve show: %+v %v", tg, err)
 	}
 	played := map[int64]bool{eps[0].ID: true}
@@ -227,7 +227,7 @@ func TestScanMusic(t *testing.T) {
 		t.Errorf("embedded cover %dx%d", w, h)
 	}
 	tg, err := svc.ResolvePlayback(ctx, artists["Some Artist"].ID, ResolveOptions{})
-	if err != nil || tg.Item.ID != tracks[0].ID || tg.MediaType != "track" {
+	if err != nil || tg.Item.ID != tracks[0].ID || tg.MediaType != "track" || tg.Title != "Some Artist – First" {
 		t.Fatalf("resolve artist: %+v %v", tg, err)
 	}
 	f, err := svc.PosterFile(ctx, tagged.ID)
