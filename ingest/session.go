@@ -203,6 +203,9 @@ func (s *session) handle(ctx context.Context, c command) error {
 	switch c.kind {
 	case cmdPlay:
 		if err := s.ensureRoom(ctx); err != nil {
+			// The control plane advances its queue on "failed".
+			s.update(func(st *SessionStatus) { st.LastError = err.Error() })
+			s.emitFor(&item{req: c.play}, EventFailed, 0, string(media.StateStopped), err.Error())
 			return err
 		}
 		s.startItem(ctx, c.play)
