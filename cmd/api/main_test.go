@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/marquee-party/marquee/internal/config"
+	"github.com/marquee-party/marquee/internal/obs"
+)
+
+func TestConfigValidate(t *testing.T) {
+	dev := func() apiConfig {
+		c := defaultConfig()
+		applyDev(&c)
+		return c
+	}
+	tests := []struct {
+		name   string
+		mutate func(*apiConfig)
+		errKey string // "" means valid
+	}{
+		{"dev defaults", func(*apiConfig) {}, ""},
+		{"no secrets without dev", func(c *apiConfig) { *c = defaultConfig() }, "sfu.api_key"},
+		{"short worker secret", func(c *apiConfig) { c.Worker.Secret = "short" }, "worker.secret"},
+		{"short invite secret", func(c *apiConfig) { c.Invite.Secret = "short" }, "invite.secret"},
+		{"bad listen", func(c *apiConfig) { c.Listen = "8080" }, "listen"},
+		{"bad public url", func(c *apiConfig) { c.PublicURL = "ftp://x" }, "public_url"},
+		{"jellyfin half set", func(c *apiConfig) { c.Jellyfin.URL = "http://jf" }, "jellyfin.url"},
+		{"zero heartbeat", func(c *apiConfig) { c.Worker.Heartbeat = 0 }, "worker.heartbeat"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := dev()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.errKey == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.PublicURL != "http://127.0.0.1:8080" || c.Worker.CallbackURL != "http://127.0.0.1:8080/internal/worker/events" {
+					t.Fatalf("derived urls: %q %q", c.PublicURL, c.Worker.CallbackURL)
+				}
+				return
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), tt.errKey) {
+				t.Fatalf("err = %v, want one naming %s", err, tt.errKey)
+			}
+		})
+	}
+}
+
+func TestLoadFlagsAndHelp(t *testing.T) {
+	var out bytes.Buffer
+	cfg := defaultConfig()
+	_, err := config.Load(&cfg, config.Options{Name: "api", Dev: applyDev, Output: &out, Environ: []string{}},
+		[]string{"--dev", "--listen", "127.0.0.1:9999", "--library.roots", "a,b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PublicURL != "http://127.0.0.1:9999" || len(cfg.Library.Roots) != 2 || cfg.Invite.Secret != devInviteSecret {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	cfg = defaultConfig()
+	if _, err := config.Load(&cfg, config.Options{Name: "api", Output: &out, Environ: []string{}}, []string{"--help"}); err != config.ErrHelp {
+		t.Fatalf("--help: %v", err)
+	}
+}
+
+// TestFirstStartLinkOnStdoutOnly checks the first admin's login secret is
+// printed for the operator and never reaches the structured log.
+func TestFirstStartLinkOnStdoutOnly(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "library", "movies"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := defaultConfig()
+	applyDev(&cfg)
+	cfg.DataDir = dir
+	cfg.Library.Roots = []string{filepath.Join(dir, "library")}
+	cfg.Library.ScanOnStart = false
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var logs, stdout bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	a, err := build(context.Background(), cfg, log, obs.NewRegistry(), &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	if !strings.Contains(stdout.String(), "http://127.0.0.1:8080/login/mql_") {
+		t.Fatalf("stdout = %q", stdout.String())
+	}
+	if strings.Contains(logs.String(), "mql_") {
+		t.Fatalf("login secret in the logs: %s", logs.String())
+	}
+	if !strings.Contains(logs.String(), "library registered") {
+		t.Fatalf("movies folder not registered: %s", logs.String())
+	}
+	// A second start creates nothing and prints nothing.
+	stdout.Reset()
+	a, err = build(context.Background(), cfg, log, obs.NewRegistry(), &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+	if stdout.Len() != 0 {
+		t.Fatalf("second start printed %q", stdout.String())
+	}
+}
