@@ -151,7 +151,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: 200}
 		err := s.serve(sw, r, rt)
 		if err != nil {
-			if ctxErr := r.Context().Err(); ctxErr == nil || sw.wrote == false {
+			if !sw.wrote { // a stream that already started cannot turn into an error
 				writeError(sw, err)
 			}
 			if sw.status >= 500 {
