@@ -47,6 +47,7 @@ type Bot struct {
 	wg      sync.WaitGroup
 	parties map[string]*partySession // by guild id
 	botID   string
+	readies int // READY and DISCONNECT events: a new gateway session drops voice
 }
 
 // New validates the config and builds a Bot; it does not connect.
@@ -112,7 +113,12 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.s.AddHandler(b.onInteraction),
 		b.s.AddHandler(b.onVoiceState),
 		b.s.AddHandler(b.onVoiceServer),
-		b.s.AddHandler(func(*discordgo.Session, *discordgo.Disconnect) { b.log.Warn("gateway disconnected; reconnecting") }),
+		b.s.AddHandler(func(*discordgo.Session, *discordgo.Disconnect) {
+			b.mu.Lock()
+			b.readies++
+			b.mu.Unlock()
+			b.log.Warn("gateway disconnected; reconnecting")
+		}),
 		b.s.AddHandler(func(*discordgo.Session, *discordgo.Resumed) { b.log.Info("gateway resumed") }),
 	}
 	defer func() {
@@ -202,6 +208,7 @@ func (b *Bot) goWork(fn func(ctx context.Context)) {
 func (b *Bot) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 	b.mu.Lock()
 	b.botID = r.User.ID
+	b.readies++
 	b.mu.Unlock()
 	b.log.Info("discord gateway ready", "guilds", len(r.Guilds))
 }
@@ -250,6 +257,15 @@ func (b *Bot) partyInGuild(guildID string) *partySession {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.parties[guildID]
+}
+
+// gatewaySessions counts gateway disconnects and READY events; when it
+// changed during a voice session, a 4014 may come from the gateway session
+// being dropped rather than from a kick.
+func (b *Bot) gatewaySessions() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.readies
 }
 
 func (b *Bot) botUserID() string {

@@ -343,6 +343,28 @@ func TestGatewayReconnectKeepsTheParty(t *testing.T) {
 	}
 }
 
+func TestGatewayNewSessionRejoinsVoice(t *testing.T) {
+	e := newEnv(t)
+	e.startParty(t, e.o.StageChannelID)
+	e.wait(t, "audio", func(s *discordtest.State) bool { return len(s.AudioPackets()) >= 10 })
+	if err := e.fake.InvalidateSession(); err != nil {
+		t.Fatal(err)
+	}
+	st := e.wait(t, "second identify and voice rejoin", func(s *discordtest.State) bool {
+		return s.Identifies == 2 && len(s.VoiceJoins) >= 2 && s.VoiceIdentifies >= 2
+	})
+	n := len(st.AudioPackets())
+	st = e.wait(t, "audio after rejoin", func(s *discordtest.State) bool { return len(s.AudioPackets()) >= n+25 })
+	if len(st.VoiceCloses) == 0 || st.VoiceCloses[0] != 4014 {
+		t.Errorf("voice closes = %v, want 4014 first", st.VoiceCloses)
+	}
+	for _, m := range st.MessagesIn(e.o.TextChannelID) {
+		if strings.Contains(m.Content, "disconnected") {
+			t.Errorf("a routine gateway re-identify was reported to the channel: %q", m.Content)
+		}
+	}
+}
+
 func TestNormalVoiceChannelGetsStageAdvice(t *testing.T) {
 	e := newEnv(t)
 	e.startParty(t, e.o.VoiceChannelID)

@@ -30,9 +30,16 @@ func (ps *partySession) voiceLoop(ctx context.Context) {
 	attempts := 0
 	for ctx.Err() == nil {
 		started := time.Now()
+		sessions := ps.b.gatewaySessions()
 		err := ps.voiceSession(ctx, src)
 		if ctx.Err() != nil {
 			return
+		}
+		if errors.Is(err, ErrVoiceDisconnected) && ps.b.gatewaySessions() != sessions {
+			// The gateway identified again, which drops voice sessions
+			// ("4014 ... the main gateway session was dropped"): rejoin.
+			ps.log.Info("gateway session changed; rejoining voice")
+			continue
 		}
 		switch {
 		case errors.Is(err, ErrDAVERequired):

@@ -101,7 +101,12 @@ func (s *Server) handleGateway(ctx context.Context, g *gatewayConn, op int, d js
 		s.st.Identifies++
 		s.st.Intents = id.Intents
 		s.changed()
+		vc := s.voice
 		s.mu.Unlock()
+		if vc != nil {
+			// A new gateway session drops the old one's voice connection.
+			s.voiceClose(vc, 4014, "Disconnected")
+		}
 		if err := g.dispatch(ctx, "READY", s.readyPayload()); err != nil {
 			return err
 		}
@@ -234,4 +239,16 @@ func (s *Server) DropGateway() {
 	if g != nil {
 		g.ws.CloseNow()
 	}
+}
+
+// InvalidateSession sends opcode 9 Invalid Session (not resumable) on the
+// main gateway, so the bot identifies again with a new session.
+func (s *Server) InvalidateSession() error {
+	s.mu.Lock()
+	g := s.gw
+	s.mu.Unlock()
+	if g == nil {
+		return fmt.Errorf("discordtest: no gateway connection")
+	}
+	return g.send(context.Background(), map[string]any{"op": 9, "d": false})
 }
