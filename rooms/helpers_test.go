@@ -2,6 +2,7 @@ package rooms_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -115,12 +116,28 @@ func eventually(t *testing.T, ctx context.Context, what string, cond func() bool
 // vp8Clip encodes a short VP8 IVF test clip with the ffmpeg CLI.
 func vp8Clip(t *testing.T) string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "clip.ivf")
-	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
-		"-i", "testsrc=size=320x180:rate=30", "-t", "20", "-c:v", "libvpx", "-deadline", "realtime",
-		"-cpu-used", "8", "-g", "30", "-b:v", "300k", "-y", out)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("ffmpeg: %v: %s", err, b)
+	return vp8ClipSized(t, 320, 180, 30, 20)
+}
+
+// vp8ClipSized encodes a w×h VP8 IVF clip of secs seconds with a key frame
+// every half second.
+func vp8ClipSized(t *testing.T, w, h, fps, secs int) string {
+	t.Helper()
+	out, err := encodeVP8(t.TempDir(), w, h, fps, secs)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
+}
+
+// encodeVP8 is vp8ClipSized for use off the test goroutine.
+func encodeVP8(dir string, w, h, fps, secs int) (string, error) {
+	out := filepath.Join(dir, fmt.Sprintf("clip-%dx%d.ivf", w, h))
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",
+		"-i", fmt.Sprintf("testsrc=size=%dx%d:rate=%d", w, h, fps), "-t", fmt.Sprint(secs), "-c:v", "libvpx",
+		"-deadline", "realtime", "-cpu-used", "8", "-g", fmt.Sprint(fps/2), "-b:v", fmt.Sprintf("%dk", w/2), "-y", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("ffmpeg: %w: %s", err, b)
+	}
+	return out, nil
 }
