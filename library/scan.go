@@ -17,10 +17,13 @@ const maxReportedErrors = 50
 // batchSize is how many analysed files one write transaction holds.
 const batchSize = 64
 
-// walk lists the media files under the library root. Unreadable folders are
-// reported and skipped; an unreadable root fails the scan.
+// walk lists the media files under the library root. A file's fingerprint
+// mtime is the newest of its own and of the sidecars (.nfo, pictures) in
+// its folder. Unreadable folders are reported and skipped; an unreadable
+// root fails the scan.
 func walk(ctx context.Context, lib Library) (files []fileEntry, problems []string, err error) {
 	root := filepath.Clean(lib.Location)
+	sidecars := map[string]int64{} // folder → newest sidecar mtime
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, nil, fmt.Errorf("%w: library root %q is not a readable folder", ErrInvalid, root)
 	}
@@ -42,7 +45,17 @@ func walk(ctx context.Context, lib Library) (files []fileEntry, problems []strin
 			}
 			return nil
 		}
-		if d.IsDir() || !isMediaName(lib.Kind, name) {
+		if d.IsDir() {
+			return nil
+		}
+		if isSidecarName(name) {
+			if fi, err := d.Info(); err == nil {
+				dir := filepath.Dir(p)
+				sidecars[dir] = max(sidecars[dir], fi.ModTime().UnixNano())
+			}
+			return nil
+		}
+		if !isMediaName(lib.Kind, name) {
 			return nil
 		}
 		fi, err := os.Stat(p) // follows symlinks, unlike d.Info
@@ -55,7 +68,20 @@ func walk(ctx context.Context, lib Library) (files []fileEntry, problems []strin
 	if err != nil {
 		return nil, nil, fmt.Errorf("library: walk %s: %w", root, err)
 	}
+	// A changed .nfo or poster beside a file makes the file count as changed.
+	for i, f := range files {
+		files[i].mtimeNs = max(f.mtimeNs, sidecars[filepath.Dir(f.abs)])
+	}
 	return files, problems, nil
+}
+
+// isSidecarName reports metadata and picture files that sit beside media.
+func isSidecarName(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".nfo", ".jpg", ".jpeg", ".png":
+		return true
+	}
+	return false
 }
 
 func relTo(root, p string) string {

@@ -98,6 +98,19 @@ func TestScanMovies(t *testing.T) {
 		strings.Join(it.Edited, ",") != "title,year" {
 		t.Errorf("after rescan %+v", it)
 	}
+	// A changed sidecar counts as a change; edits still win over it.
+	nfo := filepath.Join(filepath.Dir(inception), "movie.nfo")
+	writeFile(t, root, "Inception (2010)/movie.nfo", []byte(`<movie><title>Inception</title><plot>New plot.</plot></movie>`))
+	later = later.Add(time.Hour)
+	if err := os.Chtimes(nfo, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if p = scanNow(t, svc, lib.ID); p.Updated != 1 {
+		t.Fatalf("rescan after .nfo change %+v", p)
+	}
+	if it, err = svc.Item(ctx, inc.ID); err != nil || it.Summary != "New plot." || it.Title != title {
+		t.Fatalf("after .nfo change %+v %v", it, err)
+	}
 	if it, err = svc.ResetEdits(ctx, inc.ID); err != nil || it.Title != "Inception" || len(it.Edited) != 0 {
 		t.Errorf("reset edits: %+v, %v", it, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,54 @@ func TestScanMissingRootLosesNothing(t *testing.T) {
 	}
 	if items, _ := svc.Items(ctx, Query{}); len(items) != 5 {
 		t.Fatalf("%d items left, want 5", len(items))
+	}
+}
+
+// TestEditsDuringScan: API-side reads and edits proceed while a scan
+// writes (short write batches, WAL, busy timeout), and the edits stick.
+func TestEditsDuringScan(t *testing.T) {
+	ctx := context.Background()
+	svc, _ := newTestService(t)
+	root := stubLibrary(t, 300)
+	lib, err := svc.CreateLibrary(ctx, "busy", root, KindMovies)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scanNow(t, svc, lib.ID)
+	items, err := svc.Items(ctx, Query{Limit: 50})
+	if err != nil || len(items) != 50 {
+		t.Fatalf("items %d %v", len(items), err)
+	}
+	// Touch every file so the next scan rewrites them all.
+	later := time.Now().Add(time.Hour)
+	entries, _ := os.ReadDir(root)
+	for _, e := range entries {
+		if err := os.Chtimes(filepath.Join(root, e.Name()), later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := NewScanner(ScannerParams{Service: svc, Workers: 2})
+	defer sc.Close()
+	if err := sc.Scan(ctx, lib.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i, it := range items {
+		title := fmt.Sprintf("Edited %d", i)
+		if _, err := svc.EditItem(ctx, it.ID, Edit{Title: &title}); err != nil {
+			t.Fatalf("edit during scan: %v", err)
+		}
+		if _, err := svc.Items(ctx, Query{Search: "stub", Limit: 10}); err != nil {
+			t.Fatalf("read during scan: %v", err)
+		}
+	}
+	p, err := sc.Wait(ctx, lib.ID)
+	if err != nil || p.State != StateDone || p.Updated != 300 {
+		t.Fatalf("scan %+v %v", p, err)
+	}
+	for i, it := range items {
+		got, err := svc.Item(ctx, it.ID)
+		if err != nil || got.Title != fmt.Sprintf("Edited %d", i) {
+			t.Fatalf("edit lost: %+v %v", got, err)
+		}
 	}
 }
