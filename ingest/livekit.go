@@ -56,7 +56,12 @@ func (c *LiveKitConnector) Join(ctx context.Context, p JoinParams) (Room, error)
 	done := make(chan result, 1)
 	go func() {
 		room, err := lksdk.ConnectToRoomWithToken(c.URL, token, &lksdk.RoomCallback{
-			OnDisconnected: func() { r.log.Warn("disconnected from the SFU") },
+			OnDisconnected: func() {
+				r.log.Warn("disconnected from the SFU")
+				if p.OnDisconnected != nil {
+					p.OnDisconnected()
+				}
+			},
 		}, lksdk.WithAutoSubscribe(false))
 		done <- result{room, err}
 	}()

@@ -31,6 +31,9 @@ type JoinParams struct {
 	// OnKeyframe is called, from any goroutine, when the SFU asks for a
 	// keyframe of video layer i (PLI or FIR).
 	OnKeyframe func(layer int)
+	// OnDisconnected is called, from any goroutine, when the connection
+	// to the SFU is lost for good (the SDK's own resume gave up).
+	OnDisconnected func()
 }
 
 // Connector joins rooms on the SFU.

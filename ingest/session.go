@@ -23,12 +23,15 @@ type session struct {
 
 	cmds     chan command
 	statusCh chan itemStatus
+	lost     chan int // generation of a room whose connection dropped
 	cancel   context.CancelFunc
 	done     chan struct{}
 
 	// Owned by run.
-	room Room
-	cur  *item
+	room    Room
+	roomGen int              // incremented on every join
+	rejoin  <-chan time.Time // pending rejoin attempt after a drop
+	cur     *item
 
 	mu   sync.Mutex
 	snap SessionStatus
@@ -63,6 +66,7 @@ func newSession(id, room string, cfg Config, conn Connector, n *notifier, log *s
 		timeline: media.NewTimeline(time.Now()),
 		cmds:     make(chan command, 16),
 		statusCh: make(chan itemStatus, 64),
+		lost:     make(chan int, 4),
 		done:     make(chan struct{}),
 		snap:     SessionStatus{SessionID: id, WorkerStatus: WorkerStarting, PlaybackState: string(media.StateStopped)},
 	}
@@ -143,7 +147,7 @@ func (s *session) run(ctx context.Context) {
 	defer playback.Stop()
 	for {
 		var result <-chan error
-		if s.cur != nil {
+		if s.cur != nil && !s.cur.pending {
 			result = s.cur.result
 		}
 		select {
@@ -156,6 +160,12 @@ func (s *session) run(ctx context.Context) {
 			s.onStatus(st)
 		case err := <-result:
 			s.onItemDone(ctx, err)
+		case gen := <-s.lost:
+			if gen == s.roomGen && s.room != nil {
+				s.reconnect(ctx)
+			}
+		case <-s.rejoin:
+			s.reconnect(ctx)
 		case <-heartbeat.C:
 			s.emit(EventHeartbeat, "")
 		case <-playback.C:
@@ -171,9 +181,16 @@ func (s *session) ensureRoom(ctx context.Context) error {
 	}
 	jctx, cancel := context.WithTimeout(ctx, s.cfg.JoinTimeout)
 	defer cancel()
+	gen := s.roomGen + 1
 	room, err := s.conn.Join(jctx, JoinParams{
 		Room: s.roomName, Identity: IdentityPrefix + s.id,
 		OnKeyframe: s.requestKeyframe,
+		OnDisconnected: func() {
+			select {
+			case s.lost <- gen:
+			default:
+			}
+		},
 	})
 	if err != nil {
 		err = fmt.Errorf("%w: joining %q: %w", ErrRoom, s.roomName, err)
@@ -181,7 +198,7 @@ func (s *session) ensureRoom(ctx context.Context) error {
 		s.update(func(st *SessionStatus) { st.WorkerStatus, st.LastError = WorkerFailed, err.Error() })
 		return err
 	}
-	s.room = room
+	s.room, s.roomGen = room, gen
 	s.update(func(st *SessionStatus) { st.WorkerStatus = WorkerReady })
 	s.log.Info("joined room")
 	return nil

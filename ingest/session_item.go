@@ -22,6 +22,10 @@ type item struct {
 	result  chan error
 	started bool // "started" was emitted
 	paused  bool // "paused" was emitted, "resumed" not yet
+	// pending: the room dropped and the item waits, stopped, for a rejoin.
+	pending      bool
+	pendingPos   time.Duration
+	pendingPause bool
 }
 
 // startItem replaces the current item with req and starts its first source.
@@ -76,14 +80,15 @@ func (s *session) startSource(ctx context.Context, it *item, pos time.Duration) 
 	s.mu.Lock()
 	s.play = it.player
 	s.mu.Unlock()
+	pl, result := it.player, it.result // it is rewritten on a restart
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
 				s.metrics.panics.Inc()
-				it.result <- fmt.Errorf("internal error in the pipeline: %v", r)
+				result <- fmt.Errorf("internal error in the pipeline: %v", r)
 			}
 		}()
-		it.result <- it.player.Run(pctx)
+		result <- pl.Run(pctx)
 	}()
 	return true
 }
@@ -237,4 +242,56 @@ func (r roomSink) WriteVideo(f media.Frame) error {
 func (r roomSink) WriteAudio(f media.Frame) error {
 	r.metrics.audioFrames.Inc()
 	return r.room.WriteAudio(f)
+}
+
+// rejoinDelay spaces attempts to rejoin a room after the SFU went away.
+const rejoinDelay = 2 * time.Second
+
+// reconnect replaces a dropped room connection and resumes the current
+// item, from where it was, into the new one.
+func (s *session) reconnect(ctx context.Context) {
+	s.rejoin = nil
+	if s.room != nil {
+		s.room.Close()
+		s.room = nil
+	}
+	s.log.Warn("room connection lost, rejoining")
+	var resume *item
+	var pos time.Duration
+	var paused bool
+	if it := s.cur; it != nil {
+		st := it.player.Status()
+		resume, pos, paused = it, st.Position, st.State == media.StatePaused
+		s.stopItem()
+	}
+	if err := s.ensureRoom(ctx); err != nil {
+		s.rejoin = time.After(rejoinDelay)
+		if resume != nil {
+			// Keep the item; it restarts when the room is back.
+			s.cur = resume
+			s.cur.pendingPos, s.cur.pendingPause, s.cur.pending = pos, paused, true
+		}
+		return
+	}
+	if resume == nil {
+		return
+	}
+	if resume.pending {
+		pos, paused = resume.pendingPos, resume.pendingPause
+	}
+	s.restartItem(ctx, resume, pos, paused)
+}
+
+// restartItem plays it again from pos on the source that was playing.
+func (s *session) restartItem(ctx context.Context, it *item, pos time.Duration, paused bool) {
+	it.pending = false
+	it.next = max(it.next-1, 0)
+	s.cur = it
+	if !s.startSource(ctx, it, pos) {
+		s.failItem(it)
+		return
+	}
+	if paused {
+		it.player.Pause()
+	}
 }

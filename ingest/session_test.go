@@ -40,6 +40,7 @@ type fakeRoom struct {
 	closed    bool
 	onVideo   func(media.Frame) // may panic, to test isolation
 	keyframes func(int)
+	drop      func() // simulates losing the SFU
 }
 
 func (r *fakeRoom) Configure(i media.Info) error {
@@ -103,7 +104,7 @@ type fakeConnector struct {
 func (c *fakeConnector) Join(_ context.Context, p JoinParams) (Room, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	r := &fakeRoom{keyframes: p.OnKeyframe}
+	r := &fakeRoom{keyframes: p.OnKeyframe, drop: p.OnDisconnected}
 	if c.setup != nil {
 		c.setup(p.Identity, r)
 	}
@@ -464,4 +465,42 @@ func TestControl(t *testing.T) {
 	if last.HasVideo() || last.HasAudio {
 		t.Fatalf("stop left tracks published: %+v", last)
 	}
+}
+
+func TestRejoinAfterSFULoss(t *testing.T) {
+	h := newHarness(t)
+	h.create("r")
+	h.play("r", "e1", testmedia.Generate(t, testmedia.H264AAC), "", 1)
+	h.waitEvent("r", EventStarted)
+	first := h.conn.room("r")
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		for i := 0; !cond(); i++ {
+			if i > 3000 {
+				t.Fatalf("timed out: %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	eventually("frames before the drop", func() bool { v, _ := first.counts(); return v > 10 })
+	first.mu.Lock()
+	lastPos := first.video[len(first.video)-1].Position
+	first.mu.Unlock()
+	first.drop()
+	eventually("a new room", func() bool { return h.conn.room("r") != first })
+	second := h.conn.room("r")
+	eventually("frames in the new room", func() bool { v, _ := second.counts(); return v > 0 })
+	second.mu.Lock()
+	f := second.video[0]
+	second.mu.Unlock()
+	if !f.Keyframe || f.Position < lastPos-500*time.Millisecond {
+		t.Fatalf("resumed in the new room with key=%v at %v; was at %v", f.Keyframe, f.Position, lastPos)
+	}
+	first.mu.Lock()
+	closed := first.closed
+	first.mu.Unlock()
+	if !closed {
+		t.Fatal("the dropped room was not closed")
+	}
+	h.waitEvent("r", EventEnded)
 }
