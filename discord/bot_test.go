@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/goleak"
 
 	"github.com/marquee-party/marquee/discord"
@@ -139,6 +140,7 @@ func (f *backend) snapshot() backend {
 }
 
 type env struct {
+	reg  *prometheus.Registry
 	fake *discordtest.Server
 	bot  *discord.Bot
 	be   *backend
@@ -161,7 +163,8 @@ func newEnv(t *testing.T) *env {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	bot, err := discord.New(discord.Params{Config: cfg, Parties: be, Info: be, Audio: be, Problems: be, Logger: log,
+	reg := prometheus.NewRegistry()
+	bot, err := discord.New(discord.Params{Config: cfg, Parties: be, Info: be, Audio: be, Problems: be, Logger: log, Registry: reg,
 		HTTPClient: fake.HTTPClient(), TLSConfig: fake.TLSConfig()})
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +178,7 @@ func newEnv(t *testing.T) *env {
 		}
 		fake.Close()
 	})
-	e := &env{fake: fake, bot: bot, be: be, o: o}
+	e := &env{reg: reg, fake: fake, bot: bot, be: be, o: o}
 	e.wait(t, "command registration", func(s *discordtest.State) bool { return len(s.Commands) == 8 })
 	return e
 }
@@ -201,6 +204,29 @@ func (e *env) command(t *testing.T, m discordtest.Member, name string, opts ...d
 	})
 	r := st.Responses[id]
 	return r[len(r)-1]
+}
+
+// counter sums a counter's series whose label has value.
+func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					sum += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return sum
 }
 
 func sub(name string, opts ...discordtest.Option) discordtest.Option {
@@ -431,6 +457,9 @@ func TestForbiddenUserIsRefused(t *testing.T) {
 	}
 	if got := e.be.snapshot(); len(got.started) != 0 || len(got.controls) != 0 {
 		t.Errorf("backend was called: started %v, controls %v", got.started, got.controls)
+	}
+	if got := counter(t, e.reg, "marquee_discord_commands_total", "outcome", "refused"); got != 3 {
+		t.Errorf("refused commands metric = %v, want 3", got)
 	}
 	// Reading commands stay open to everyone.
 	if r := e.command(t, stranger, "invite"); !strings.Contains(r.Content, "no party") {

@@ -2,8 +2,12 @@ package discord
 
 import (
 	"errors"
+	"io"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/marquee-party/marquee/internal/config"
 
 	"github.com/bwmarrin/discordgo"
 )
@@ -100,5 +104,35 @@ func TestProgressLine(t *testing.T) {
 				t.Errorf("progressLine = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// root mimics cmd/api's config with a discord section.
+type root struct {
+	Discord Config `yaml:"discord"`
+}
+
+func (r root) Validate() error { return r.Discord.Validate() }
+
+// TestConfigLoads checks the struct tags with the shared loader: flags,
+// maps of guild roles and durations.
+func TestConfigLoads(t *testing.T) {
+	cfg := root{Discord: DefaultConfig()}
+	_, err := config.Load(&cfg, config.Options{Name: "api", Output: io.Discard}, []string{
+		"--discord.token=abc", "--discord.application_id=42", "--discord.control_roles=1=10|11,2=20",
+		"--discord.embed_interval=7s", "--discord.voice.modes=aead_xchacha20_poly1305_rtpsize",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := cfg.Discord
+	if d.Token != "abc" || d.ApplicationID != "42" || d.ControlRoles["1"] != "10|11" || d.ControlRoles["2"] != "20" ||
+		d.EmbedInterval != 7*time.Second || len(d.Voice.Modes) != 1 || !d.Voice.Enabled {
+		t.Errorf("loaded %+v", d)
+	}
+	bad := root{Discord: DefaultConfig()}
+	if _, err := config.Load(&bad, config.Options{Name: "api", Output: io.Discard}, []string{"--discord.token=abc"}); err == nil ||
+		!strings.Contains(err.Error(), "discord.application_id") {
+		t.Errorf("missing application id: %v", err)
 	}
 }
