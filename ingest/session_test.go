@@ -393,9 +393,14 @@ func TestSessionsIsolated(t *testing.T) {
 		t.Fatalf("bad session error %q", ev.Error)
 	}
 	v0, _ := h.conn.room("good").counts()
-	time.Sleep(300 * time.Millisecond)
-	if v1, _ := h.conn.room("good").counts(); v1 <= v0 {
-		t.Fatal("the good session stopped sending when the bad one failed")
+	for i := 0; ; i++ {
+		if v1, _ := h.conn.room("good").counts(); v1 > v0 {
+			break
+		}
+		if i > 1000 {
+			t.Fatal("the good session stopped sending when the bad one failed")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	h.waitEvent("good", EventEnded)
 	if code := h.call("DELETE", "/sessions/bad", nil, nil); code != http.StatusNoContent {
@@ -448,9 +453,11 @@ func TestControl(t *testing.T) {
 	if code := h.control("c", "rewind", nil); code != http.StatusBadRequest {
 		t.Fatalf("unknown action: %d", code)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if st := h.status("c"); st.PositionSeconds < 2 {
-		t.Fatalf("position %v after seek to 2", st.PositionSeconds)
+	for i := 0; h.status("c").PositionSeconds < 2; i++ {
+		if i > 1000 {
+			t.Fatalf("position %v after seek to 2", h.status("c").PositionSeconds)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if code := h.control("c", ActionSkip, nil); code != http.StatusOK {
 		t.Fatalf("skip: %d", code)
