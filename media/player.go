@@ -377,7 +377,9 @@ func (r *run) maybeStartSegment(now time.Time) {
 	if !r.playing || r.segStarted || len(r.queue) == 0 {
 		return
 	}
-	if r.info.HasVideo() && !r.hasQueuedVideo() && !r.eof {
+	// Wait for the first video frame, unless the video yields nothing
+	// while seconds of audio pile up (broken video: play the sound).
+	if r.info.HasVideo() && !r.hasQueuedVideo() && !r.eof && r.queuedAudio-r.segPos < noVideoPatience {
 		return
 	}
 	r.segStarted = true
@@ -452,7 +454,7 @@ func (r *run) needMore(now time.Time) bool {
 	if !r.playing || !r.segStarted {
 		// Decode until the segment's first frames are ready.
 		if r.info.HasVideo() {
-			return !r.hasQueuedVideo()
+			return !r.hasQueuedVideo() && r.queuedAudio-r.segPos < noVideoPatience
 		}
 		return len(r.queue) == 0
 	}
@@ -467,6 +469,10 @@ func (r *run) needMore(now time.Time) bool {
 	ahead := max(r.queuedVideo, r.queuedAudio)
 	return lead-pos < r.cfg.Lookahead && ahead-pos < 5*time.Second
 }
+
+// noVideoPatience is how much audio may be decoded ahead while waiting
+// for a segment's first video frame.
+const noVideoPatience = 3 * time.Second
 
 // earlyEnd: a source that ends this much before its declared duration
 // was cut short.
