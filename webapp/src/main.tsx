@@ -30,7 +30,14 @@ function App() {
     }
   }, [user, needsUser]);
 
-  if (route.name === "join") return <JoinPage token={route.params.token} user={user ?? null} />;
+  if (route.name === "join") {
+    return (
+      <>
+        <Header user={user ?? null} onUser={setUser} />
+        <JoinPage token={route.params.token} user={user ?? null} onJoined={setUser} />
+      </>
+    );
+  }
   if (user === undefined) {
     return (
       <main class="center-page">

@@ -13,6 +13,7 @@ import {
   Track,
 } from "livekit-client";
 import { Observable } from "./store";
+import { DelayAligner, roomTarget } from "./aligner";
 import {
   AUDIO_CLOCK,
   ClockSkew,
@@ -109,7 +110,13 @@ export interface Stats {
   delayMs: number | null;
   joinStartedAtMs: number;
   firstFrameAtMs: number | null;
+  /** firstFrameSinceConnectAtMs is when media first showed after the latest (re)join. */
+  firstFrameSinceConnectAtMs: number | null;
   reconnects: number;
+  /** bufferMs is the jitter buffer target the aligner set. */
+  bufferMs: number;
+  /** targetMs is the room's delay target this viewer steers to. */
+  targetMs: number;
   layer: string;
 }
 
@@ -156,13 +163,18 @@ export class PartySession {
   private framesShown = 0;
   private lastFrameAtMs = 0;
   private firstFrameAtMs: number | null = null;
+  private firstFrameSinceConnectAtMs: number | null = null;
   private joinStartedAtMs = Date.now();
   private reconnects = 0;
-  private remoteSync = new Map<string, { delayMs: number; state: ViewerState; atMs: number }>();
+  private remoteSync = new Map<string, { delayMs: number; naturalMs: number; state: ViewerState; atMs: number }>();
   private timers: number[] = [];
   private seq = 0;
   private retryTimer = 0;
   private frameCbHandle = 0;
+  private aligner = new DelayAligner();
+  private bufferMs = 0;
+  private ticks = 0;
+  private playingSinceMs = 0;
 
   constructor(private params: SessionParams) {}
 
@@ -257,7 +269,10 @@ export class PartySession {
       delayMs: st.delayMs,
       joinStartedAtMs: this.joinStartedAtMs,
       firstFrameAtMs: this.firstFrameAtMs,
+      firstFrameSinceConnectAtMs: this.firstFrameSinceConnectAtMs,
       reconnects: this.reconnects,
+      bufferMs: this.bufferMs,
+      targetMs: this.aligner.targetMs(),
       layer,
     };
   }
@@ -292,6 +307,8 @@ export class PartySession {
         return;
       }
       if (attempt > 0) this.reconnects++;
+      this.firstFrameSinceConnectAtMs = null;
+      this.aligner.reset();
       this.state.update({
         conn: "connected",
         attempt: 0,
@@ -351,6 +368,7 @@ export class PartySession {
       .on(RoomEvent.Reconnected, () => {
         if (this.room !== room) return;
         this.reconnects++;
+        this.firstFrameSinceConnectAtMs = null;
         this.state.update({ conn: "connected", error: null });
       })
       .on(RoomEvent.Disconnected, (reason) => {
@@ -407,10 +425,12 @@ export class PartySession {
     this.framesShown++;
     this.lastFrameAtMs = shownAt;
     if (this.firstFrameAtMs === null) this.firstFrameAtMs = shownAt;
+    if (this.firstFrameSinceConnectAtMs === null) this.firstFrameSinceConnectAtMs = shownAt;
     const pb = this.state.get().playback;
     const rtp = (meta as VideoFrameCallbackMetadata & { rtpTimestamp?: number }).rtpTimestamp;
     if (!pb?.videoRtp || rtp === undefined) return;
     this.displayed = { positionMs: mediaPositionMs(rtp, pb.videoRtp, VIDEO_CLOCK), atMs: shownAt };
+    if (pb.state === "playing") this.aligner.observe(delayMs(pb, this.displayed, this.skew));
   }
 
   /**
@@ -428,8 +448,10 @@ export class PartySession {
     if (this.lastFrameAtMs !== at) {
       this.lastFrameAtMs = at;
       if (this.firstFrameAtMs === null) this.firstFrameAtMs = at;
+      if (this.firstFrameSinceConnectAtMs === null) this.firstFrameSinceConnectAtMs = at;
     }
     this.displayed = { positionMs: mediaPositionMs(src.rtpTimestamp, pb.audioRtp, AUDIO_CLOCK), atMs: at };
+    if (pb.state === "playing") this.aligner.observe(delayMs(pb, this.displayed, this.skew));
   }
 
   private onData(payload: Uint8Array, participant: RemoteParticipant | undefined, topic?: string): void {
@@ -456,8 +478,8 @@ export class PartySession {
       case TOPIC.sync:
         if (participant) {
           const state = (["connected", "buffering", "reconnecting"] as const).find((s) => s === msg.state) ?? "connected";
-          const d = typeof msg.delayMs === "number" && Number.isFinite(msg.delayMs) ? msg.delayMs : NaN;
-          this.remoteSync.set(participant.identity, { delayMs: d, state, atMs: Date.now() });
+          const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : NaN);
+          this.remoteSync.set(participant.identity, { delayMs: num(msg.delayMs), naturalMs: num(msg.naturalMs), state, atMs: Date.now() });
           this.refreshViewers();
         }
         break;
@@ -480,7 +502,24 @@ export class PartySession {
     const prev = this.state.get().playback;
     if (prev && pb.sentAtMs < prev.sentAtMs) return; // an older attribute after a newer message
     this.skew.observe(pb.sentAtMs, Date.now());
+    if (pb.state === "playing" && prev?.state !== "playing") this.playingSinceMs = Date.now();
+    if (prev) this.freeze(pb.state === "paused" && prev.state !== "paused" ? true : pb.state === "playing" && prev.state !== "playing" ? false : null);
     this.state.update({ playback: pb });
+  }
+
+  /**
+   * freeze holds the picture and sound the moment a pause is announced
+   * (true) and lets them run again on resume (false); null changes nothing.
+   * Every viewer is aligned to the same delay, so all hold the same frame,
+   * at once, instead of playing out their buffers for another few hundred ms.
+   */
+  private freeze(on: boolean | null): void {
+    if (on === null) return;
+    for (const el of [this.videoEl, this.audioEl]) {
+      if (!el) continue;
+      if (on) el.pause();
+      else void el.play().catch(() => this.state.update({ audioBlocked: el === this.audioEl }));
+    }
   }
 
   private addChat(from: string, text: string, sentAtMs: number, mine: boolean): void {
@@ -507,11 +546,15 @@ export class PartySession {
     const room = this.room;
     if (!room || room.state !== ConnectionState.Connected) return;
     const d = this.state.get().delayMs;
+    const natural = this.aligner.natural();
     void this.publish(TOPIC.sync, {
       type: "sync",
       identity: room.localParticipant.identity,
       delayMs: d === null ? null : Math.round(d),
       state: this.localState(),
+      // naturalMs (an addition to the contract's fields) lets every viewer
+      // compute the same room target; see aligner.ts.
+      naturalMs: natural === null ? null : Math.round(natural),
     }).catch(() => undefined);
   }
 
@@ -525,15 +568,37 @@ export class PartySession {
     const st = this.state.get();
     const pb = st.playback;
     if (pb && !st.hasVideo) this.sampleAudio(pb);
-    const delay = pb && this.displayed ? delayMs(pb, this.displayed, this.skew) : null;
+    if (++this.ticks % 2 === 0) this.align();
+    const delay = this.aligner.delay();
     const playing = pb?.state === "playing" && (st.hasVideo || st.hasAudio);
-    const sinceFrame = Date.now() - this.lastFrameAtMs;
+    // Frames are expected from the later of the last frame and the resume.
+    const sinceFrame = Date.now() - Math.max(this.lastFrameAtMs, this.playingSinceMs);
     const buffering = playing && this.lastFrameAtMs > 0 && sinceFrame > BUFFERING_AFTER_MS;
     if (delay !== st.delayMs || buffering !== st.buffering) this.state.update({ delayMs: delay, buffering });
     if (!this.room || st.conn !== "connected") return;
     const ended = [this.videoTrack, this.audioTrack].some((t) => t?.mediaStreamTrack.readyState === "ended");
     if (ended) this.restart("media track ended");
     else if (playing && this.lastFrameAtMs > 0 && sinceFrame > STALL_RECONNECT_MS) this.restart("media stalled");
+  }
+
+  /**
+   * align steers this viewer's delay to the room target (the slowest fresh
+   * natural delay, ours included, plus a margin) through both receivers'
+   * jitter buffer target.
+   */
+  private align(): void {
+    if (this.state.get().playback?.state !== "playing") return;
+    const now = Date.now();
+    const naturals = [this.aligner.natural() ?? NaN];
+    for (const s of this.remoteSync.values()) {
+      if (now - s.atMs < STALE_VIEWER_MS && s.state === "connected") naturals.push(s.naturalMs);
+    }
+    this.aligner.setTarget(roomTarget(naturals));
+    const target = this.aligner.step();
+    this.bufferMs = target;
+    for (const r of [this.videoTrack?.receiver, this.audioTrack?.receiver]) {
+      if (r && "jitterBufferTarget" in r) r.jitterBufferTarget = target;
+    }
   }
 
   private refreshViewers(): void {

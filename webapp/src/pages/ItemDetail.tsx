@@ -23,9 +23,9 @@ function AudioTracks({ tracks }: { tracks: AudioStream[] }) {
     <section aria-labelledby="audio-h">
       <h2 id="audio-h">Audio tracks</h2>
       <ul class="tracks">
-        {tracks.map((a) => (
+        {tracks.map((a, i) => (
           <li key={a.index}>
-            <strong>{a.title || language(a.language)}</strong>
+            <strong>{a.title || (a.language && a.language !== "und" ? language(a.language) : `Track ${i + 1}`)}</strong>
             <span class="muted">
               {" "}
               {[a.codec.toUpperCase(), channels(a.channels), a.sampleRate ? `${a.sampleRate / 1000} kHz` : ""].filter(Boolean).join(" · ")}
@@ -45,9 +45,9 @@ function Subtitles({ tracks }: { tracks: SubtitleStream[] }) {
         <p class="muted">None</p>
       ) : (
         <ul class="tracks">
-          {tracks.map((s) => (
+          {tracks.map((s, i) => (
             <li key={s.index}>
-              <strong>{s.title || language(s.language)}</strong>
+              <strong>{s.title || (s.language && s.language !== "und" ? language(s.language) : `Subtitle ${i + 1}`)}</strong>
               <span class="muted"> {s.codec}</span>
             </li>
           ))}

@@ -6,7 +6,7 @@ import { PartyView } from "./Party";
 const NAME_KEY = "marquee.displayName";
 
 /** JoinPage is /join/<token>: a display name, then the party at once. */
-export function JoinPage({ token, user }: { token: string; user: User | null }) {
+export function JoinPage({ token, user, onJoined }: { token: string; user: User | null; onJoined: (u: User) => void }) {
   const [name, setName] = useState(() => localStorage.getItem(NAME_KEY) || user?.displayName || "");
   const [access, setAccess] = useState<RoomAccess | null>(null);
   const [error, setError] = useState("");
@@ -23,6 +23,7 @@ export function JoinPage({ token, user }: { token: string; user: User | null }) 
       localStorage.setItem(NAME_KEY, displayName);
       history.replaceState(null, "", `/party/${encodeURIComponent(a.partyId)}`);
       setAccess(a);
+      if (a.user) onJoined(a.user);
     } catch (err) {
       const status = err instanceof ApiError ? err.status : 0;
       setError(

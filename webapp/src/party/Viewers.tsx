@@ -1,5 +1,5 @@
 import type { Viewer } from "../session";
-import { Icon } from "../ui";
+import { IconButton } from "../ui";
 
 const STATE_LABEL = { connected: "Connected", buffering: "Buffering", reconnecting: "Reconnecting" };
 
@@ -30,9 +30,7 @@ export function Viewers({ viewers, isHost, onHandHost }: { viewers: Viewer[]; is
               </span>
             </span>
             {isHost && !v.isLocal && v.role !== "host" && (
-              <button type="button" class="btn ghost small" aria-label={`Make ${v.name} the host`} onClick={() => onHandHost(v)}>
-                <Icon name="crown" size={16} /> Make host
-              </button>
+              <IconButton icon="crown" size={18} label={`Make ${v.name} the host`} onClick={() => onHandHost(v)} />
             )}
           </li>
         ))}
