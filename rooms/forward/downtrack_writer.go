@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -19,7 +20,15 @@ type segment struct {
 	picOffset uint16 // VP8 PictureID, mod 2^15
 	tl0Offset uint8  // VP8 TL0PICIDX, mod 2^8
 	synthPic  bool   // input has no PictureID: count pictures instead
+	sent      uint32 // packets forwarded in this segment
 }
+
+// longSegment is the packet count after which a segment's start is too far
+// behind for 16-bit sequence comparisons with it to mean anything.
+const longSegment = 0x4000
+
+// long reports whether the segment has outgrown its start point.
+func (s *segment) long() bool { return s.sent >= longSegment }
 
 // maxSegments is how many past segments NACKs can still reach.
 const maxSegments = 8
@@ -39,6 +48,7 @@ type writerState struct {
 	synthTS     uint32
 	synthValid  bool
 	lastSR      time.Time
+	hdr         rtp.Header
 	scratch     [1600]byte
 }
 
@@ -111,7 +121,7 @@ func (d *DownTrack) forward(it queued) {
 		return
 	}
 	seg := w.seg()
-	if seg.layer != p.layer || int16(p.hdr.SequenceNumber-seg.inStart) < 0 {
+	if seg.layer != p.layer || (!seg.long() && int16(p.hdr.SequenceNumber-seg.inStart) < 0) {
 		return // from before the switch point
 	}
 	if d.beforeWrite != nil {
@@ -192,7 +202,8 @@ func (d *DownTrack) tsOffsetFor(p *inPacket) uint32 {
 // Retransmissions do not move the stream's state or the counters.
 func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) bool {
 	w := &d.w
-	h := p.hdr
+	w.hdr = p.hdr // reused: passing a local to WriteRTP would allocate
+	h := &w.hdr
 	h.SSRC, h.PayloadType = b.ssrc, b.pt
 	h.SequenceNumber = p.hdr.SequenceNumber + s.seqOffset
 	h.Timestamp = p.hdr.Timestamp + s.tsOffset
@@ -212,7 +223,7 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 		n += copy(w.scratch[n:], p.payload[p.vp8.size:])
 		payload = w.scratch[:n]
 	}
-	if n, err := b.writer.WriteRTP(&h, payload); err != nil || n == 0 {
+	if n, err := b.writer.WriteRTP(h, payload); err != nil || n == 0 {
 		return false
 	}
 	if retransmit {
@@ -229,6 +240,9 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 		if p.vp8.hasTL0 {
 			w.lastTL0 = p.vp8.tl0PicIdx + s.tl0Offset
 		}
+	}
+	if s.sent < longSegment {
+		s.sent++
 	}
 	d.stats.packets.Add(1)
 	d.stats.octets.Add(uint64(len(payload)))
@@ -269,18 +283,20 @@ func (d *DownTrack) answerNACK(seqs []uint16) {
 	}
 }
 
-// segmentFor finds the segment that sent output sequence number out.
+// segmentFor finds the segment that sent output sequence number out, or
+// nil if out is newer than anything sent or too old.
 func (d *DownTrack) segmentFor(out uint16) *segment {
 	w := &d.w
-	if int16(out-w.lastSeq) > 0 {
+	if uint16(w.lastSeq-out) >= 0x8000 {
 		return nil
 	}
-	n := min(w.nsegs, maxSegments)
-	for i := range n {
+	end := w.lastSeq + 1
+	for i := range min(w.nsegs, maxSegments) {
 		s := &w.segs[(w.nsegs-1-i)%maxSegments]
-		if int16(out-s.outStart) >= 0 {
+		if s.long() || uint16(out-s.outStart) < uint16(end-s.outStart) {
 			return s
 		}
+		end = s.outStart
 	}
 	return nil
 }

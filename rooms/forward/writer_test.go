@@ -1,0 +1,111 @@
+package forward
+
+import (
+	"testing"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+)
+
+// captureWriter records what a DownTrack wrote.
+type captureWriter struct {
+	seqs []uint16
+	pics []uint16
+}
+
+func (w *captureWriter) WriteRTP(h *rtp.Header, p []byte) (int, error) {
+	w.seqs = append(w.seqs, h.SequenceNumber)
+	d, _ := parseVP8Descriptor(p)
+	w.pics = append(w.pics, d.picID)
+	return len(p) + 12, nil
+}
+
+func (w *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+type captureContext struct {
+	fakeContext
+	w *captureWriter
+}
+
+func (c captureContext) WriteStream() webrtc.TrackLocalWriter { return c.w }
+
+// TestLongSegmentAndNACKMapping drives the writer synchronously through
+// more than 2^15 packets on one layer (sequence numbers wrap), a switch,
+// and NACKs that reach back across the switch.
+func TestLongSegmentAndNACKMapping(t *testing.T) {
+	r := NewReceiver(ReceiverParams{Kind: webrtc.RTPCodecTypeVideo, Codec: vp8Codec, SharedClock: true})
+	defer r.Close()
+	high, low := &layer{quality: QualityHigh, ssrc: 3}, &layer{quality: QualityLow, ssrc: 1}
+	r.layers[2], r.layers[0] = high, low
+	d := NewDownTrack(r, DownTrackParams{SubscriberID: "s"})
+	_ = d.Close() // drive the writer from the test
+	w := &captureWriter{}
+	if _, err := d.Bind(captureContext{fakeContext: fakeContext{codec: vp8Codec}, w: w}); err != nil {
+		t.Fatal(err)
+	}
+	packet := func(l *layer, seq uint16, frame int, key bool) *inPacket {
+		pl := vp8Frame(testLayers[l.quality], int(l.quality), uint16(frame), uint8(frame), key)[0]
+		raw, err := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(frame) * 3000},
+			Payload: pl}).Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, ok := r.parse(l, raw)
+		if !ok {
+			t.Fatal("parse")
+		}
+		l.cache.put(p)
+		return p
+	}
+
+	d.w.target = 2
+	const n = 40000
+	for i := range n {
+		d.forward(queued{p: packet(high, uint16(60000+i), i, i == 0)})
+	}
+	if len(w.seqs) != n {
+		t.Fatalf("wrote %d of %d packets on one long segment", len(w.seqs), n)
+	}
+	last := w.seqs[n-1]
+
+	d.w.target = 0
+	d.forward(queued{p: packet(low, 500, n, false)}) // not a key frame: ignored
+	d.forward(queued{p: packet(low, 501, n+1, true)})
+	if len(w.seqs) != n+1 || w.seqs[n] != last+1 {
+		t.Fatalf("switch wrote seqs %v after %d", w.seqs[n:], last)
+	}
+	if w.pics[n] != (w.pics[n-1]+1)&0x7fff {
+		t.Fatalf("PictureID %d after %d", w.pics[n], w.pics[n-1])
+	}
+
+	tests := []struct {
+		name  string
+		out   uint16
+		layer int8
+		found bool
+	}{
+		{"newest packet", last + 1, 0, true},
+		{"last of the long segment", last, 2, true},
+		{"deep in the long segment", last - 300, 2, true},
+		{"not sent yet", last + 2, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := d.segmentFor(tt.out)
+			if (s != nil) != tt.found || (s != nil && s.layer != tt.layer) {
+				t.Fatalf("segmentFor(%d) = %+v", tt.out, s)
+			}
+		})
+	}
+
+	before := len(w.seqs)
+	d.answerNACK([]uint16{last - 300, last, last + 1, last - 5000})
+	got := w.seqs[before:]
+	// last-5000 was evicted from the 512-packet cache.
+	if len(got) != 3 || got[0] != last-300 || got[1] != last || got[2] != last+1 {
+		t.Fatalf("retransmitted %v", got)
+	}
+	if st := d.Stats(); st.NACKsAnswered != 3 || st.Packets != n+1 || st.LayerSwitches != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
