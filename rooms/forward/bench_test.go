@@ -28,7 +28,9 @@ type fakeContext struct {
 	w     *discardWriter
 }
 
-func (c fakeContext) CodecParameters() []webrtc.RTPCodecParameters { return []webrtc.RTPCodecParameters{c.codec} }
+func (c fakeContext) CodecParameters() []webrtc.RTPCodecParameters {
+	return []webrtc.RTPCodecParameters{c.codec}
+}
 func (c fakeContext) HeaderExtensions() []webrtc.RTPHeaderExtensionParameter {
 	return nil
 }
