@@ -40,14 +40,15 @@ type Bot struct {
 	s    *discordgo.Session
 	http *http.Client
 
-	mu      sync.Mutex
-	ctx     context.Context // Run's context, for work started by events
-	cancel  context.CancelFunc
-	done    chan struct{}
-	wg      sync.WaitGroup
-	parties map[string]*partySession // by guild id
-	botID   string
-	readies int // READY and DISCONNECT events: a new gateway session drops voice
+	mu       sync.Mutex
+	ctx      context.Context // Run's context, for work started by events
+	cancel   context.CancelFunc
+	done     chan struct{}
+	wg       sync.WaitGroup
+	parties  map[string]*partySession // by guild id
+	botID    string
+	readies  int  // READY and DISCONNECT events: a new gateway session drops voice
+	stopping bool // Run is shutting down: no new work
 }
 
 // New validates the config and builds a Bot; it does not connect.
@@ -127,10 +128,15 @@ func (b *Bot) Run(ctx context.Context) error {
 		}
 	}()
 	if err := b.open(ctx); err != nil {
+		b.mu.Lock()
+		b.stopping = true
+		b.mu.Unlock()
+		b.wg.Wait()
 		return nil // ctx ended while retrying
 	}
 	<-ctx.Done()
 	b.mu.Lock()
+	b.stopping = true
 	parties := make([]*partySession, 0, len(b.parties))
 	for _, ps := range b.parties {
 		parties = append(parties, ps)
@@ -194,14 +200,15 @@ func (b *Bot) Problem(partyID string) error {
 	return nil
 }
 
-// goWork runs fn in a tracked goroutine under Run's context.
+// goWork runs fn in a tracked goroutine under Run's context; nothing starts
+// once Run is stopping (so wg.Add never races wg.Wait).
 func (b *Bot) goWork(fn func(ctx context.Context)) {
 	b.mu.Lock()
-	ctx := b.ctx
-	b.mu.Unlock()
-	if ctx == nil || ctx.Err() != nil {
+	defer b.mu.Unlock()
+	if b.ctx == nil || b.stopping {
 		return
 	}
+	ctx := b.ctx
 	b.wg.Go(func() { fn(ctx) })
 }
 

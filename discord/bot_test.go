@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -496,5 +497,34 @@ func TestQueueSeekAndRateLimitedEdits(t *testing.T) {
 	}
 	if got := e.be.snapshot().controls; len(got) != 5 || got[4].Position != time.Hour+2*time.Minute+3*time.Second {
 		t.Errorf("controls = %+v", got)
+	}
+}
+
+func TestAttachFollowsAWebAppParty(t *testing.T) {
+	e := newEnv(t)
+	e.be.mu.Lock()
+	e.be.np = discord.NowPlaying{Item: catalog[2], State: "playing", Duration: 5 * time.Minute, Viewers: 1}
+	e.be.mu.Unlock()
+	p := discord.Party{ID: "party-1", Room: "room-party-1", InviteURL: inviteURL}
+	if err := e.bot.Attach(p, "guild", e.o.StageChannelID, e.o.TextChannelID); !errors.Is(err, discord.ErrConfig) {
+		t.Errorf("Attach with a bad guild id = %v, want ErrConfig", err)
+	}
+	if err := e.bot.Attach(p, e.o.GuildID, e.o.StageChannelID, e.o.TextChannelID); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.bot.Attach(p, e.o.GuildID, e.o.StageChannelID, e.o.TextChannelID); err == nil {
+		t.Error("second Attach in the same guild succeeded")
+	}
+	st := e.wait(t, "embed and audio", func(s *discordtest.State) bool {
+		ms := s.MessagesIn(e.o.TextChannelID)
+		return len(ms) == 1 && len(s.AudioPackets()) >= 10
+	})
+	m := st.MessagesIn(e.o.TextChannelID)[0]
+	if m.Embeds[0].Title != "Blue in Green" || len(m.Buttons) != 1 || m.Buttons[0].URL != inviteURL {
+		t.Errorf("embed = %+v, buttons %+v (invite falls back to the party's)", m.Embeds[0], m.Buttons)
+	}
+	e.bot.PartyChanged("party-1")
+	if err := e.bot.Problem("party-1"); err != nil {
+		t.Errorf("Problem = %v", err)
 	}
 }

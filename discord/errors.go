@@ -18,6 +18,9 @@ var (
 	// ErrVoiceDisconnected means Discord ended the voice connection (4014):
 	// the bot was moved, kicked or the channel was deleted.
 	ErrVoiceDisconnected = errors.New("discord: disconnected from the voice channel")
+	// ErrNotRunning means the bot is not connected (Run not called or
+	// stopping).
+	ErrNotRunning = errors.New("discord: bot is not running")
 )
 
 // PublicError is implemented by errors whose message may be shown to

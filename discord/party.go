@@ -59,25 +59,46 @@ func (b *Bot) startParty(ctx context.Context, i *discordgo.Interaction, opts []*
 	if err != nil {
 		return reply{}, err
 	}
-	ps := &partySession{b: b, id: party.ID, room: party.Room, guildID: i.GuildID, voiceChannelID: vc, textChannel: i.ChannelID,
-		invite: party.InviteURL, voiceEvents: make(chan voiceEvent, 16), dirty: make(chan struct{}, 1),
-		ended: make(chan struct{}), done: make(chan struct{}), notified: map[string]bool{},
-		log: b.log.With("party", party.ID, "guild", i.GuildID)}
-	b.mu.Lock()
-	if b.parties[i.GuildID] != nil {
-		b.mu.Unlock()
+	if err := b.attach(party, i.GuildID, vc, i.ChannelID); err != nil {
 		_ = b.p.Parties.Stop(ctx, party.ID)
-		return reply{}, userErr("A party is already running here.")
+		return reply{}, err
 	}
-	b.parties[i.GuildID] = ps
-	b.mu.Unlock()
-	b.m.parties.Inc()
-	b.goWork(ps.run)
 	msg := "Party started: **" + itemLabel(item) + "**. Join in your browser: " + party.InviteURL
 	if vc == "" {
 		msg += "\nJoin a Stage channel and pass channel: to also hear it in Discord."
 	}
 	return reply{content: msg, invite: party.InviteURL}, nil
+}
+
+// Attach makes the bot follow a party that has Discord channels but was not
+// started by a slash command (started in the web app, or running when the
+// API restarted): it posts the embed in textChannelID and, when
+// voiceChannelID is set, plays the audio there. It fails with ErrBusy when
+// the guild already has a party, and ErrNotRunning when Run is not serving.
+func (b *Bot) Attach(p Party, guildID, voiceChannelID, textChannelID string) error {
+	if !isSnowflake(guildID) || !isSnowflake(textChannelID) || (voiceChannelID != "" && !isSnowflake(voiceChannelID)) {
+		return fmt.Errorf("%w: guild and channel ids must be Discord snowflakes", ErrConfig)
+	}
+	return b.attach(p, guildID, voiceChannelID, textChannelID)
+}
+
+func (b *Bot) attach(p Party, guildID, vc, tc string) error {
+	ps := &partySession{b: b, id: p.ID, room: p.Room, guildID: guildID, voiceChannelID: vc, textChannel: tc,
+		invite: p.InviteURL, voiceEvents: make(chan voiceEvent, 16), dirty: make(chan struct{}, 1),
+		ended: make(chan struct{}), done: make(chan struct{}), notified: map[string]bool{},
+		log: b.log.With("party", p.ID, "guild", guildID)}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.parties[guildID] != nil {
+		return userErr("A party is already running here. End it with /party stop first.")
+	}
+	if b.ctx == nil || b.stopping {
+		return ErrNotRunning
+	}
+	b.parties[guildID] = ps
+	b.m.parties.Inc()
+	b.wg.Go(func() { ps.run(b.ctx) })
+	return nil
 }
 
 // run keeps the embed current and the voice publisher going until the party
