@@ -32,7 +32,7 @@ func runScan(args []string) int {
 		fs.Usage()
 		return 2
 	}
-	cfg, _, code := loadConfig("api scan", "Scan a library folder into the database.", fs.Args()[1:])
+	cfg, _, code := loadConfig("api scan", "Scan a library folder into the database.", trimDashes(fs.Args()[1:]))
 	if code >= 0 {
 		return code
 	}
@@ -93,7 +93,7 @@ func runLoginLink(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitFlag(err)
 	}
-	cfg, _, code := loadConfig("api login-link", "Print a one-time login link.", fs.Args())
+	cfg, _, code := loadConfig("api login-link", "Print a one-time login link.", trimDashes(fs.Args()))
 	if code >= 0 {
 		return code
 	}
@@ -123,6 +123,14 @@ func runLoginLink(args []string) int {
 	}
 	fmt.Fprintf(os.Stderr, "login-link: no user %q\n", *user)
 	return 1
+}
+
+// trimDashes drops a "--" separating sub-command flags from api flags.
+func trimDashes(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
 }
 
 func exitFlag(err error) int {
