@@ -114,10 +114,11 @@ func (s *Service) fileIndex(ctx context.Context, libraryID int64) (map[string]fi
 	return out, rows.Err()
 }
 
-// scan runs one scan of lib, reporting through upd. Changed files are
+// scan runs one scan of lib, reporting through upd; full re-reads
+// unchanged files too. Changed files are
 // probed by workers in parallel; one writer saves them in short batches so
 // the database is never locked while libav works.
-func (s *Service) scan(ctx context.Context, lib Library, workers int, upd func(func(*Progress))) error {
+func (s *Service) scan(ctx context.Context, lib Library, workers int, full bool, upd func(func(*Progress))) error {
 	if lib.Source != SourceLocal {
 		return fmt.Errorf("%w: library %d is a %s library; import it instead", ErrInvalid, lib.ID, lib.Source)
 	}
@@ -134,7 +135,7 @@ func (s *Service) scan(ctx context.Context, lib Library, workers int, upd func(f
 	var todo []fileEntry
 	for _, f := range files {
 		seen[f.rel] = true
-		if k, ok := known[f.rel]; ok && k.size == f.size && k.mtimeNs == f.mtimeNs {
+		if k, ok := known[f.rel]; ok && !full && k.size == f.size && k.mtimeNs == f.mtimeNs {
 			continue
 		}
 		todo = append(todo, f)

@@ -92,11 +92,16 @@ type Scanner struct {
 
 	mu         sync.Mutex
 	closed     bool
-	pending    []int64
+	pending    []scanRequest
 	progress   map[int64]*Progress
 	running    int64
 	cancelScan context.CancelFunc
 	subs       map[*subscription]struct{}
+}
+
+type scanRequest struct {
+	libraryID int64
+	full      bool
 }
 
 type subscription struct {
@@ -122,10 +127,22 @@ func NewScanner(p ScannerParams) *Scanner {
 	return s
 }
 
-// Scan queues a scan of a library. It returns ErrScanRunning if one is
-// already queued or running, ErrNotFound for an unknown library and
-// ErrClosed after Close.
+// Scan queues an incremental scan of a library. It returns ErrScanRunning
+// if one is already queued or running, ErrNotFound for an unknown library
+// and ErrClosed after Close.
 func (s *Scanner) Scan(ctx context.Context, libraryID int64) error {
+	return s.queue(ctx, scanRequest{libraryID: libraryID})
+}
+
+// ScanFull queues a scan that re-reads every file, changed or not: it
+// refreshes metadata after a provider was added or was unreachable.
+// Manual edits are kept. Errors are those of Scan.
+func (s *Scanner) ScanFull(ctx context.Context, libraryID int64) error {
+	return s.queue(ctx, scanRequest{libraryID: libraryID, full: true})
+}
+
+func (s *Scanner) queue(ctx context.Context, req scanRequest) error {
+	libraryID := req.libraryID
 	lib, err := s.svc.Library(ctx, libraryID)
 	if err != nil {
 		return err
@@ -141,7 +158,7 @@ func (s *Scanner) Scan(ctx context.Context, libraryID int64) error {
 	if p := s.progress[libraryID]; p != nil && (p.State == StateQueued || p.State == StateRunning) {
 		return fmt.Errorf("%w: library %d", ErrScanRunning, libraryID)
 	}
-	s.pending = append(s.pending, libraryID)
+	s.pending = append(s.pending, req)
 	s.progress[libraryID] = &Progress{LibraryID: libraryID, State: StateQueued}
 	s.notifyLocked(libraryID)
 	select {
@@ -160,8 +177,8 @@ func (s *Scanner) Cancel(libraryID int64) bool {
 		s.cancelScan()
 		return true
 	}
-	for i, id := range s.pending {
-		if id == libraryID {
+	for i, req := range s.pending {
+		if req.libraryID == libraryID {
 			s.pending = append(s.pending[:i], s.pending[i+1:]...)
 			p := s.progress[libraryID]
 			p.State, p.FinishedAt = StateCanceled, s.svc.now()
@@ -244,11 +261,11 @@ func (s *Scanner) run(ctx context.Context) {
 		case <-s.wake:
 		}
 		for {
-			id, ok := s.next()
+			req, ok := s.next()
 			if !ok {
 				break
 			}
-			s.runOne(ctx, id)
+			s.runOne(ctx, req)
 			if ctx.Err() != nil {
 				break
 			}
@@ -256,18 +273,19 @@ func (s *Scanner) run(ctx context.Context) {
 	}
 }
 
-func (s *Scanner) next() (int64, bool) {
+func (s *Scanner) next() (scanRequest, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.pending) == 0 {
-		return 0, false
+		return scanRequest{}, false
 	}
-	id := s.pending[0]
+	req := s.pending[0]
 	s.pending = s.pending[1:]
-	return id, true
+	return req, true
 }
 
-func (s *Scanner) runOne(ctx context.Context, id int64) {
+func (s *Scanner) runOne(ctx context.Context, req scanRequest) {
+	id := req.libraryID
 	scanCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	start := s.svc.now()
@@ -280,7 +298,7 @@ func (s *Scanner) runOne(ctx context.Context, id int64) {
 	var err error
 	lib, err := s.svc.Library(scanCtx, id)
 	if err == nil {
-		err = s.svc.scan(scanCtx, lib, s.workers, func(f func(*Progress)) { s.update(id, f) })
+		err = s.svc.scan(scanCtx, lib, s.workers, req.full, func(f func(*Progress)) { s.update(id, f) })
 	}
 	state := StateDone
 	switch {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/marquee-party/marquee/library"
 )
@@ -114,8 +117,14 @@ func (c *Client) importView(ctx context.Context, svc *library.Service, uid strin
 	return imp, nil
 }
 
+// posterWorkers is how many images an import fetches at once.
+const posterWorkers = 4
+
 // fetchPosters stores the primary image of items that have none yet.
 func (c *Client) fetchPosters(ctx context.Context, svc *library.Service, items []Item, imp *Imported) {
+	var mu sync.Mutex
+	var g errgroup.Group
+	g.SetLimit(posterWorkers)
 	for _, it := range items {
 		tag := it.ImageTags["Primary"]
 		id := imp.IDs[it.ID]
@@ -125,16 +134,22 @@ func (c *Client) fetchPosters(ctx context.Context, svc *library.Service, items [
 		if cur, err := svc.Item(ctx, id); err != nil || cur.HasPoster {
 			continue
 		}
-		img, err := c.PrimaryImage(ctx, it.ID, tag)
-		if err == nil {
-			err = svc.SetPosterImage(ctx, id, bytes.NewReader(img))
-		}
-		if err != nil {
-			imp.PosterErrors++
-			continue
-		}
-		imp.Posters++
+		g.Go(func() error {
+			img, err := c.PrimaryImage(ctx, it.ID, tag)
+			if err == nil {
+				err = svc.SetPosterImage(ctx, id, bytes.NewReader(img))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				imp.PosterErrors++
+			} else {
+				imp.Posters++
+			}
+			return nil
+		})
 	}
+	_ = g.Wait()
 }
 
 func base(it Item, kind library.ItemKind) library.RemoteItem {

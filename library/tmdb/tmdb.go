@@ -110,22 +110,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		q.Set("api_key", c.cfg.APIKey)
 	}
 	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := c.do(ctx, path, u.String())
 	if err != nil {
-		return fmt.Errorf("tmdb: GET %s: %w", path, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if c.cfg.BearerToken != "" {
-		req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
-	}
-	resp, err := c.cfg.HTTPClient.Do(req)
-	if err != nil {
-		// *url.Error carries the URL, and with it the api_key: keep only the cause.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return fmt.Errorf("tmdb: GET %s: %w", path, err)
+		return err
 	}
 	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, 4<<20)
@@ -144,6 +131,51 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) er
 		return fmt.Errorf("tmdb: GET %s: decode: %w", path, err)
 	}
 	return nil
+}
+
+// maxRetryAfter caps how long a rate-limited request waits before its
+// one retry.
+const maxRetryAfter = 10 * time.Second
+
+// do sends a GET, retrying once after HTTP 429 (TMDB's rate limit) when
+// Retry-After asks for at most maxRetryAfter.
+func (c *Client) do(ctx context.Context, path, rawURL string) (*http.Response, error) {
+	for attempt := 0; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("tmdb: GET %s: %w", path, err)
+		}
+		req.Header.Set("Accept", "application/json")
+		if c.cfg.BearerToken != "" {
+			req.Header.Set("Authorization", "Bearer "+c.cfg.BearerToken)
+		}
+		resp, err := c.cfg.HTTPClient.Do(req)
+		if err != nil {
+			// *url.Error carries the URL, and with it the api_key: keep only the cause.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err
+			}
+			return nil, fmt.Errorf("tmdb: GET %s: %w", path, err)
+		}
+		if resp.StatusCode != http.StatusTooManyRequests || attempt > 0 {
+			return resp, nil
+		}
+		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		wait := time.Duration(secs) * time.Second
+		if err != nil || secs < 0 || wait > maxRetryAfter {
+			return resp, nil
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("tmdb: GET %s: %w", path, ctx.Err())
+		case <-t.C:
+		}
+	}
 }
 
 // MovieResult is one hit of /search/movie.

@@ -95,6 +95,19 @@ func TestClient(t *testing.T) {
 			t.Fatalf("no credentials: %v", err)
 		}
 	})
+	t.Run("rate limit", func(t *testing.T) {
+		c := newClient(t, srv, tmdb.Config{APIKey: tmdbtest.APIKey})
+		srv.RateLimit(1)
+		if m, err := c.Movie(ctx, 603); err != nil || m.Title != "The Matrix" {
+			t.Fatalf("after one 429: %+v %v", m, err)
+		}
+		srv.RateLimit(2)
+		_, err := c.Movie(ctx, 603)
+		var apiErr *tmdb.APIError
+		if !errors.As(err, &apiErr) || apiErr.HTTPStatus != 429 || apiErr.Code != 25 {
+			t.Fatalf("after two 429s: %v", err)
+		}
+	})
 	t.Run("transport error hides key", func(t *testing.T) {
 		c, err := tmdb.New(tmdb.Config{APIKey: "secret-key-123", BaseURL: "http://127.0.0.1:1/3",
 			HTTPClient: &http.Client{Timeout: 2 * time.Second}})
@@ -236,5 +249,53 @@ func TestScanShowWithProvider(t *testing.T) {
 	if s := shows[0]; s.Title != "Firefly" || !strings.HasPrefix(s.Summary, "Captain") || s.ExternalIDs["tmdb"] != "1437" ||
 		!slices.Contains(s.Genres, "Western") {
 		t.Errorf("show %+v", s)
+	}
+}
+
+// TestScanFullAddsProviderMetadata: files scanned before a provider was
+// configured get its metadata from a full rescan; edits are kept.
+func TestScanFullAddsProviderMetadata(t *testing.T) {
+	srv := tmdbtest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "Inception (2010).mkv"), []byte("stub"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "db"), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dataDir := t.TempDir()
+	plain, err := library.New(library.Params{DB: db, DataDir: dataDir, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := library.RunScanCLI(ctx, io.Discard, library.ScanCLIParams{Service: plain, Path: root, Kind: library.KindMovies}); err != nil {
+		t.Fatal(err)
+	}
+	items, _ := plain.Items(ctx, library.Query{})
+	genres := []string{"Mine"}
+	if _, err := plain.EditItem(ctx, items[0].ID, library.Edit{Genres: &genres}); err != nil {
+		t.Fatal(err)
+	}
+	withTMDB, err := library.New(library.Params{DB: db, DataDir: dataDir, Logger: log,
+		Providers: []library.Provider{newClient(t, srv, tmdb.Config{APIKey: tmdbtest.APIKey})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := library.NewScanner(library.ScannerParams{Service: withTMDB, Logger: log})
+	defer sc.Close()
+	if err := sc.ScanFull(ctx, items[0].LibraryID); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := sc.Wait(ctx, items[0].LibraryID); err != nil || p.Updated != 1 {
+		t.Fatalf("full scan %+v %v", p, err)
+	}
+	it, err := withTMDB.Item(ctx, items[0].ID)
+	if err != nil || !strings.HasPrefix(it.Summary, "Cobb") || !it.HasPoster || strings.Join(it.Genres, ",") != "Mine" {
+		t.Fatalf("after full scan %+v %v", it, err)
 	}
 }

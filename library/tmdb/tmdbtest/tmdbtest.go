@@ -55,6 +55,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	requests []string
+	limited  int
 }
 
 // NewServer starts the fake on 127.0.0.1 with a small catalogue.
@@ -89,6 +90,14 @@ func (s *Server) BaseURL() string { return s.URL + "/3" }
 // ImageBaseURL is the image root to give tmdb.Config.ImageBaseURL.
 func (s *Server) ImageBaseURL() string { return s.URL + "/t/p/" }
 
+// RateLimit makes the next n API requests fail with HTTP 429, status_code
+// 25 and "Retry-After: 0", as TMDB does when a client goes too fast.
+func (s *Server) RateLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limited = n
+}
+
 // Requests returns the paths requested so far (without query strings).
 func (s *Server) Requests() []string {
 	s.mu.Lock()
@@ -99,7 +108,16 @@ func (s *Server) Requests() []string {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.requests = append(s.requests, r.URL.Path)
+	limited := s.limited > 0 && !strings.HasPrefix(r.URL.Path, "/t/p/")
+	if limited {
+		s.limited--
+	}
 	s.mu.Unlock()
+	if limited {
+		w.Header().Set("Retry-After", "0")
+		writeError(w, http.StatusTooManyRequests, 25, "Your request count (41) is over the allowed limit of 40.")
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/t/p/") {
 		w.Header().Set("Content-Type", "image/jpeg")
 		_, _ = w.Write(placeholderJPEG())
