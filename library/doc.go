@@ -34,6 +34,7 @@
 //	sc := library.NewScanner(library.ScannerParams{Service: svc, Logger: log})
 //	defer sc.Close()                            // cancels a running scan, waits
 //	err := sc.Scan(ctx, lib.ID)                 // ErrScanRunning if queued/running
+//	err = sc.ScanFull(ctx, lib.ID)              // re-read every file (e.g. TMDB just enabled)
 //	p := sc.Progress(lib.ID)                    // snapshot: state, percent, files, current file, errors
 //	ch, stop := sc.Subscribe(lib.ID)            // latest-wins stream of Progress, for SSE
 //	sc.Cancel(lib.ID)
@@ -49,7 +50,8 @@
 // Metadata comes from file names (ParseMovie, ParseEpisode, ParseTrack),
 // Kodi/Jellyfin .nfo sidecars (ParseNFO), container tags (music), and
 // optional Providers (library/tmdb), which are off unless configured.
-// Posters come from sidecar pictures, embedded cover art, a provider, or a
+// A changed .nfo or picture in a file's folder counts as a change of
+// the file. Posters come from sidecar pictures, embedded cover art, a provider, or a
 // frame grabbed at 10% of the runtime and scaled to 300 px, cached in
 // DataDir/posters/<item id>.jpg.
 //
