@@ -43,7 +43,7 @@ var inviteKey = []byte("test-invite-key")
 // world is a real API over real HTTP and real SQLite, with the fake ingest
 // worker speaking the real worker contract.
 type world struct {
-	t       *testing.T
+	t       testing.TB
 	db      *sql.DB
 	srv     *Server
 	http    *httptest.Server
@@ -60,7 +60,7 @@ type worldOpts struct {
 	now       func() time.Time
 }
 
-func newWorld(t *testing.T, o worldOpts) *world {
+func newWorld(t testing.TB, o worldOpts) *world {
 	t.Helper()
 	if o.heartbeat == 0 {
 		o.heartbeat = time.Second
@@ -140,7 +140,7 @@ type resp struct {
 	header http.Header
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decode %s: %v", r.body, err)
