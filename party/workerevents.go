@@ -74,13 +74,19 @@ func (s *Service) HandleWorkerEvent(ctx context.Context, ev WorkerEvent) error {
 	if !current && ev.Type != WorkerHeartbeat {
 		return nil
 	}
+	return s.applyWorkerEvent(ctx, &p, ws, ev, fresh)
+}
+
+// applyWorkerEvent moves the party on an event of its current session.
+func (s *Service) applyWorkerEvent(ctx context.Context, p *Party, ws WorkerState, ev WorkerEvent, fresh bool) error {
+	partyID := p.ID
 	switch ev.Type {
 	case WorkerHeartbeat:
 		if fresh && ev.PlaybackState == "playing" && p.Status == StatusConnecting {
-			_ = s.setStatus(ctx, s.db, &p, EvStarted)
+			_ = s.setStatus(ctx, s.db, p, EvStarted)
 		}
 		if fresh {
-			s.recordProgress(ctx, p, *p.CurrentEntryID, ev.PositionSeconds, ws.DurationSeconds, false)
+			s.recordProgress(ctx, *p, *p.CurrentEntryID, ev.PositionSeconds, ws.DurationSeconds, false)
 		}
 		// Ephemeral: position updates go to live subscribers, not the log.
 		s.broker.publish(PartyEvent{PartyID: partyID, Type: "worker.heartbeat", CreatedAtMs: s.nowMs(),
@@ -88,11 +94,11 @@ func (s *Service) HandleWorkerEvent(ctx context.Context, ev WorkerEvent) error {
 				"queueEntryId": ev.QueueEntryID}})
 		return nil
 	case WorkerStarted, WorkerResumed:
-		if err := s.setStatus(ctx, s.db, &p, EvStarted); err != nil {
+		if err := s.setStatus(ctx, s.db, p, EvStarted); err != nil {
 			s.log.Debug("worker event ignored", "party", partyID, "type", ev.Type, "err", err)
 		}
 	case WorkerPaused:
-		if err := s.setStatus(ctx, s.db, &p, EvPaused); err != nil {
+		if err := s.setStatus(ctx, s.db, p, EvPaused); err != nil {
 			s.log.Debug("worker event ignored", "party", partyID, "type", ev.Type, "err", err)
 		}
 	case WorkerEnded, WorkerFailed:
@@ -100,11 +106,11 @@ func (s *Service) HandleWorkerEvent(ctx context.Context, ev WorkerEvent) error {
 		if ev.Type == WorkerFailed {
 			done = EntryFailed
 		} else {
-			s.recordProgress(ctx, p, *p.CurrentEntryID, ev.PositionSeconds, ws.DurationSeconds, true)
+			s.recordProgress(ctx, *p, *p.CurrentEntryID, ev.PositionSeconds, ws.DurationSeconds, true)
 		}
 		s.event(ctx, partyID, "worker."+ev.Type, map[string]any{"entryId": *p.CurrentEntryID,
 			"positionSeconds": ev.PositionSeconds, "error": ev.Error})
-		if err := s.advance(ctx, &p, done); err != nil && !errors.Is(err, ErrWorker) {
+		if err := s.advance(ctx, p, done); err != nil && !errors.Is(err, ErrWorker) {
 			return err
 		}
 		return nil
