@@ -33,4 +33,5 @@ type APIError struct {
 	Message string `json:"message"`
 }
 
+// Error implements error.
 func (e *APIError) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }

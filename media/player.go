@@ -162,7 +162,7 @@ type run struct {
 	dropBefore               time.Duration // decoded frames before this are dropped (seek)
 
 	// Encoder timestamps (90 kHz) only grow, across seeks.
-	encBase, encSegPosTs, lastEncPts int64
+	encBase, encSegPosTS, lastEncPts int64
 
 	lastVideo, lastAudio     time.Duration // last emitted positions
 	queuedVideo, queuedAudio time.Duration // last queued positions
@@ -352,7 +352,7 @@ func (r *run) seek(pos time.Duration) error {
 		r.aenc.resetGraph()
 	}
 	r.encBase = r.lastEncPts + VideoClockRate/10
-	r.encSegPosTs = durationToTs(pos, videoClock)
+	r.encSegPosTS = durationToTS(pos, videoClock)
 	return nil
 }
 
@@ -399,7 +399,7 @@ func (r *run) maybeStartSegment(now time.Time) {
 
 // encTime is the wall offset an unpaced run gives pos: encoder time.
 func (r *run) encTime(pos time.Duration) time.Duration {
-	return time.Duration((r.encBase + durationToTs(pos, videoClock) - r.encSegPosTs) * int64(time.Second) / VideoClockRate)
+	return time.Duration((r.encBase + durationToTS(pos, videoClock) - r.encSegPosTS) * int64(time.Second) / VideoClockRate)
 }
 
 func (r *run) hasQueuedVideo() bool {
@@ -560,7 +560,7 @@ func (r *run) encodeVideo(d *decoder) ([]encoded, error) {
 	if pos < r.dropBefore-time.Millisecond/2 {
 		return nil, nil // decoding forward to the exact seek target
 	}
-	encPts := r.encBase + durationToTs(pos, videoClock) - r.encSegPosTs
+	encPts := r.encBase + durationToTS(pos, videoClock) - r.encSegPosTS
 	if encPts <= r.lastEncPts {
 		encPts = r.lastEncPts + 1
 	}

@@ -187,7 +187,7 @@ func tsToDuration(ts int64, tb astiav.Rational) time.Duration {
 	return time.Duration(float64(ts) * float64(tb.Num()) / float64(tb.Den()) * float64(time.Second))
 }
 
-func durationToTs(d time.Duration, tb astiav.Rational) int64 {
+func durationToTS(d time.Duration, tb astiav.Rational) int64 {
 	return int64(d.Seconds()*float64(tb.Den())/float64(tb.Num()) + 0.5)
 }
 
@@ -213,7 +213,7 @@ func (s *source) read() (*astiav.Packet, *decoder, error) {
 
 // seek moves to the keyframe at or before pos and re-creates the decoders.
 func (s *source) seek(pos time.Duration) error {
-	ts := durationToTs(pos+s.startTime, astiav.TimeBaseQ)
+	ts := durationToTS(pos+s.startTime, astiav.TimeBaseQ)
 	if err := s.fc.SeekFrame(-1, ts, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
 		return fmt.Errorf("%w: seek to %v: %w", ErrRead, pos, err)
 	}
