@@ -114,9 +114,14 @@ func eventually(t *testing.T, ctx context.Context, what string, cond func() bool
 }
 
 // vp8Clip encodes a short VP8 IVF test clip with the ffmpeg CLI.
+// It is encoded once per test binary and shared (readers only read it).
 func vp8Clip(t *testing.T) string {
 	t.Helper()
-	return vp8ClipSized(t, 320, 180, 30, 20)
+	sharedClipOnce.Do(func() { sharedClip, sharedClipErr = encodeVP8(clipDir, 320, 180, 30, 20) })
+	if sharedClipErr != nil {
+		t.Fatal(sharedClipErr)
+	}
+	return sharedClip
 }
 
 // vp8ClipSized encodes a w×h VP8 IVF clip of secs seconds with a key frame

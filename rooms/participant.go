@@ -49,7 +49,8 @@ type participant struct {
 
 type publication struct {
 	info *livekit.TrackInfo
-	cid  string
+	cid  string // the client's track id (msid), shared by simulcast layers
+	mid  string // the m-section the media arrives on
 	fwd  trackForwarder
 }
 

@@ -99,13 +99,67 @@ func (p *participant) onRemoteTrack(remote *webrtc.TrackRemote, recv *webrtc.RTP
 	if err := fwd.AddLayer(remote, recv); err != nil {
 		p.log.Warn("add layer", "rid", remote.RID(), "err", err)
 	}
-	p.published[info.Sid] = &publication{info: info, cid: remote.ID(), fwd: fwd}
+	p.published[info.Sid] = &publication{info: info, cid: remote.ID(), fwd: fwd, mid: p.midOf(recv)}
 	p.info.Tracks = append(p.info.Tracks, proto.Clone(info).(*livekit.TrackInfo))
 	p.info.IsPublisher = true
 	p.log.Info("track published", "track", info.Sid, "name", info.Name, "mime", info.MimeType, "rid", remote.RID())
 	t := &roomTrack{info: proto.Clone(info).(*livekit.TrackInfo), publisher: p, fwd: fwd}
 	p.changed()
 	p.room.post(func() { p.room.trackPublished(t) })
+}
+
+// midOf finds the m-section a receiver belongs to.
+func (p *participant) midOf(recv *webrtc.RTPReceiver) string {
+	for _, tr := range p.pub.pc.GetTransceivers() {
+		if tr.Receiver() == recv {
+			return tr.Mid()
+		}
+	}
+	return ""
+}
+
+// reapUnpublished unpublishes the tracks whose m-section the client's new
+// offer no longer sends on: LiveKit clients unpublish by removing the
+// sender and renegotiating (RFC 8829 §5.2.2 direction attributes).
+func (p *participant) reapUnpublished(offer webrtc.SessionDescription) {
+	parsed, err := offer.Unmarshal()
+	if err != nil {
+		return
+	}
+	sends := map[string]bool{}
+	for _, m := range parsed.MediaDescriptions {
+		mid, _ := m.Attribute("mid")
+		_, recvonly := m.Attribute("recvonly")
+		_, inactive := m.Attribute("inactive")
+		sends[mid] = !recvonly && !inactive && m.MediaName.Port.Value != 0
+	}
+	for sid, pub := range p.published {
+		if pub.mid != "" && !sends[pub.mid] {
+			p.unpublish(sid)
+		}
+	}
+}
+
+// unpublish removes one of this participant's tracks from the room.
+func (p *participant) unpublish(sid string) {
+	pub, ok := p.published[sid]
+	if !ok {
+		return
+	}
+	delete(p.published, sid)
+	tracks := p.info.Tracks[:0]
+	for _, t := range p.info.Tracks {
+		if t.Sid != sid {
+			tracks = append(tracks, t)
+		}
+	}
+	p.info.Tracks = tracks
+	p.log.Info("track unpublished", "track", sid)
+	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_TrackUnpublished{
+		TrackUnpublished: &livekit.TrackUnpublishedResponse{TrackSid: sid}}})
+	p.changed()
+	fwd := pub.fwd
+	p.room.post(func() { p.room.unpublish(sid, fwd) })
 }
 
 func (p *participant) matchPending(remote *webrtc.TrackRemote) (string, *livekit.TrackInfo) {

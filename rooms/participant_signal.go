@@ -84,6 +84,7 @@ func (p *participant) handleOffer(sd *livekit.SessionDescription) error {
 	if err := p.pub.handleOffer(desc, id); err != nil {
 		return err
 	}
+	p.reapUnpublished(desc)
 	if p.singlePC {
 		p.requested = [2]int{}
 		p.requestSections(false)

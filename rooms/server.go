@@ -317,7 +317,7 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request, single bool) 
 // readLoop hands each client message to the participant in order.
 func (s *Server) readLoop(conn *signalConn, p *participant) {
 	defer func() {
-		conn.close(websocket.StatusNormalClosure, "")
+		conn.abort()
 		<-conn.done
 		p.post(func() { p.connLost(conn) })
 	}()

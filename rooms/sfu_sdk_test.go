@@ -151,3 +151,37 @@ func TestDuplicateIdentity(t *testing.T) {
 		t.Fatalf("old participant left with %v", leave.Reason)
 	}
 }
+
+// TestSDKUnpublish: a publisher that removes its track (as the ingest does
+// between a film and an album) is seen to unpublish by subscribers.
+func TestSDKUnpublish(t *testing.T) {
+	s := startSFU(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "unpub"} }
+	pub := joinSDK(t, s, "ingest-4", grant(), lksdk.NewRoomCallback())
+	track, err := lksdk.NewLocalFileTrack(vp8Clip(t), lksdk.ReaderTrackWithFrameDuration(33*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lp, err := pub.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "video"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	unpublished := 0
+	rec := &sdkRecorder{}
+	cb := rec.callback()
+	cb.OnTrackUnpublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) {
+		mu.Lock()
+		unpublished++
+		mu.Unlock()
+	}
+	joinSDK(t, s, "viewer-4", grant(), cb)
+	eventually(t, ctx, "packets", func() bool { n, _, _ := rec.snapshot(); return n > 10 })
+	if err := pub.LocalParticipant.UnpublishTrack(lp.SID()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "viewer sees the unpublish", func() bool { mu.Lock(); defer mu.Unlock(); return unpublished == 1 })
+	eventually(t, ctx, "track count drops", func() bool { return counter(t, s.reg, "marquee_sfu_published_tracks") == 0 })
+}

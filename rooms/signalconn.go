@@ -124,10 +124,30 @@ func (c *signalConn) flushAndClose(reason string) {
 	_ = c.ws.Close(websocket.StatusNormalClosure, reason)
 }
 
+// abort drops the socket at once (the peer is gone) and wakes the writer.
+func (c *signalConn) abort() {
+	c.mu.Lock()
+	c.closed = true
+	c.q = nil
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	_ = c.ws.CloseNow()
+}
+
+// close shuts the socket without flushing and wakes the writer so it
+// exits.
 func (c *signalConn) close(code websocket.StatusCode, reason string) {
 	c.mu.Lock()
 	c.closed = true
+	c.q = nil
 	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
 	_ = c.ws.Close(code, reason)
 }
 
