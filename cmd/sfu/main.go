@@ -8,18 +8,31 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/marquee-party/marquee/internal/config"
 	"github.com/marquee-party/marquee/internal/lifecycle"
 	"github.com/marquee-party/marquee/internal/obs"
+	"github.com/marquee-party/marquee/internal/sfubench"
 	"github.com/marquee-party/marquee/rooms"
 )
 
 const summary = `Marquee's SFU: LiveKit signalling on /rtc (two peer connections) and
 /rtc/v1 (one), LiveKit's Twirp RoomService under /twirp, media on one muxed
-UDP port. --dev binds 127.0.0.1 with the key pair devkey/secret.`
+UDP port. --dev binds 127.0.0.1 with the key pair devkey/secret.
+"sfu bench --help" describes the load benchmark sub-command.`
 
-func main() { os.Exit(run()) }
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "bench" {
+		// `sfu bench`: run this SFU in a child process under load (see --help).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := sfubench.Main(ctx, os.Args[2:], os.Stdout)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(run())
+}
 
 func run() int {
 	cfg := defaultConfig()
