@@ -78,6 +78,7 @@ type Server struct {
 	routes  []Route
 	mux     *http.ServeMux
 	metrics *metrics
+	logins  *loginLimiter
 }
 
 // Route is one registered endpoint; tests walk them to check the API
@@ -107,7 +108,7 @@ func New(p Params) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux()}
+	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux(), logins: newLoginLimiter(p.Now)}
 	if u, err := url.Parse(p.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
 	}

@@ -394,3 +394,21 @@ func TestInviteErrors(t *testing.T) {
 	// The genuine token still works before expiry.
 	w.browser().must(200, "POST", "/api/join", map[string]string{"token": inv.Token, "displayName": "ok"}, nil)
 }
+
+func TestLoginThrottle(t *testing.T) {
+	now := time.Unix(1_900_000_000, 0)
+	w := newWorld(t, worldOpts{now: func() time.Time { return now }})
+	w.user("vic", auth.RoleMember)
+	b := w.browser()
+	for i := range LoginFailures {
+		if r := b.do("POST", "/api/auth/login", map[string]string{"username": "vic", "password": "wrong-guess"}); r.status != 401 {
+			t.Fatalf("attempt %d = %d", i, r.status)
+		}
+	}
+	// Even the right password is refused while throttled.
+	if r := b.do("POST", "/api/auth/login", map[string]string{"username": "VIC", "password": testPassword}); r.status != 429 || r.code() != "too_many_attempts" {
+		t.Fatalf("throttled login = %d %s", r.status, r.body)
+	}
+	now = now.Add(LoginWindow + time.Second)
+	b.must(200, "POST", "/api/auth/login", map[string]string{"username": "vic", "password": testPassword}, nil)
+}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -59,10 +60,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	key := limiterKey(r, in.Username)
+	if !s.logins.allow(key) {
+		return errTooManyAttempts
+	}
 	u, err := s.p.Auth.Login(r.Context(), in.Username, in.Password)
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		s.logins.fail(key)
+	}
 	if err != nil {
 		return err
 	}
+	s.logins.succeed(key)
 	if err := s.signIn(w, r, u); err != nil {
 		return err
 	}
@@ -75,7 +84,14 @@ func (s *Server) loginLink(w http.ResponseWriter, r *http.Request, _ *caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	key := limiterKey(r, "\x00link")
+	if !s.logins.allow(key) {
+		return errTooManyAttempts
+	}
 	u, err := s.p.Auth.ConsumeLoginLink(r.Context(), in.Token)
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		s.logins.fail(key)
+	}
 	if err != nil {
 		return err
 	}

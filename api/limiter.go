@@ -1,0 +1,83 @@
+package api
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Login throttling: after LoginFailures wrong passwords or link secrets for
+// one (username, client address) within LoginWindow, further attempts get
+// 429 until the window passes. argon2id already makes each guess cost
+// ~0.1-0.2 s of server CPU; this caps online guessing per target.
+const (
+	LoginFailures = 5
+	LoginWindow   = 10 * time.Minute
+)
+
+type loginLimiter struct {
+	now func() time.Time
+	mu  sync.Mutex
+	// fails maps a key to the times of its recent failures.
+	fails map[string][]time.Time
+}
+
+func newLoginLimiter(now func() time.Time) *loginLimiter {
+	return &loginLimiter{now: now, fails: map[string][]time.Time{}}
+}
+
+func limiterKey(r *http.Request, username string) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return strings.ToLower(username) + "\x00" + host
+}
+
+// recent drops failures older than the window and returns the rest.
+func (l *loginLimiter) recent(key string) []time.Time {
+	cut := l.now().Add(-LoginWindow)
+	f := l.fails[key]
+	i := 0
+	for i < len(f) && f[i].Before(cut) {
+		i++
+	}
+	f = f[i:]
+	if len(f) == 0 {
+		delete(l.fails, key)
+		return nil
+	}
+	l.fails[key] = f
+	return f
+}
+
+// allow reports whether another attempt may be made for key.
+func (l *loginLimiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent(key)) < LoginFailures
+}
+
+// fail records a failed attempt; success clears the key.
+func (l *loginLimiter) fail(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fails[key] = append(l.recent(key), l.now())
+	if len(l.fails) > 100_000 { // bound memory under a spray of keys
+		for k := range l.fails {
+			delete(l.fails, k)
+			break
+		}
+	}
+}
+
+func (l *loginLimiter) succeed(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.fails, key)
+}
+
+var errTooManyAttempts = apiErr(http.StatusTooManyRequests, "too_many_attempts",
+	"too many failed sign-in attempts; wait a few minutes")
