@@ -35,10 +35,14 @@ func (n *Node) fill(w http.ResponseWriter, r *http.Request, key string, f *fligh
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !cacheable(resp.Header) {
 		f.outcome = fillUncacheable
+		f.release()
 		n.relay(w, r, resp)
 		return
 	}
 
+	if resp.ContentLength < 0 || resp.ContentLength > n.waitMax {
+		f.release()
+	}
 	hdr := objectHeader{Key: key, Header: storedHeaders(resp), Stored: n.now().Unix()}
 	sink := n.startFile(key, hdr, resp.ContentLength)
 	copyHeaders(w.Header(), resp)

@@ -189,9 +189,19 @@ type result struct {
 
 func (h *harness) do(method, rawURL string, hdr http.Header) result {
 	h.t.Helper()
+	r := h.doNoWait(method, rawURL, hdr)
+	// The viewer has every byte before the fill publishes the object; wait
+	// for that so the next request sees a settled cache.
+	waitFor(h.t, "fills to settle", func() bool { return counter(h.node.m.fillsInFlight) == 0 })
+	return r
+}
+
+// doNoWait makes a request without waiting for fills to settle; safe to
+// call from any goroutine.
+func (h *harness) doNoWait(method, rawURL string, hdr http.Header) result {
 	req, err := http.NewRequest(method, rawURL, nil)
 	if err != nil {
-		h.t.Fatal(err)
+		return result{err: err}
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
@@ -202,9 +212,6 @@ func (h *harness) do(method, rawURL string, hdr http.Header) result {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	// The viewer has every byte before the fill publishes the object; wait
-	// for that so the next request sees a settled cache.
-	waitFor(h.t, "fills to settle", func() bool { return counter(h.node.m.fillsInFlight) == 0 })
 	return result{status: resp.StatusCode, header: resp.Header, body: b, err: err}
 }
 

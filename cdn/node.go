@@ -21,6 +21,11 @@ import (
 // is empty: posters, HLS fallback and offline downloads.
 var DefaultPrefixes = []string{"/api/posters/", "/api/hls/", "/api/downloads/"}
 
+// defaultWaitMax is the largest object whose fill other viewers wait for
+// rather than fetching it from the origin themselves: about half a second
+// at 1 Gb/s.
+const defaultWaitMax = 64 << 20
+
 // maxPathLen bounds the request paths a node accepts.
 const maxPathLen = 1024
 
@@ -78,6 +83,7 @@ type Node struct {
 	now       func() time.Time
 	m         *metrics
 	cache     *cache
+	waitMax   int64 // largest fill followers wait for; see serve
 	writeLog  burstLog
 	originLog burstLog
 }
@@ -125,6 +131,7 @@ func New(p Params) (*Node, error) {
 	if n.cache, err = openCache(p.CacheDir, p.MaxBytes, n.log, n.m); err != nil {
 		return nil, err
 	}
+	n.waitMax = defaultWaitMax
 	n.writeLog = burstLog{every: time.Minute, now: n.now}
 	n.originLog = burstLog{every: 10 * time.Second, now: n.now}
 	return n, nil
@@ -144,7 +151,22 @@ func defaultClient() *http.Client {
 }
 
 // ServeHTTP checks the method, path and signature, then serves the object.
+//
+// Every answer allows any web origin to read it (CORS, Fetch standard
+// §3.2): the web app on the API's origin fetches HLS segments here with
+// XHR, and the signed URL, not a cookie, is the credential.
 func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Expose-Headers", "Content-Length, Content-Range, ETag, X-Cache")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		h.Set("Access-Control-Allow-Methods", "GET, HEAD")
+		h.Set("Access-Control-Allow-Headers", "Range, If-Range, If-None-Match, If-Modified-Since")
+		h.Set("Access-Control-Max-Age", "86400")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		n.reject(w, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "only GET and HEAD are served")
@@ -255,7 +277,6 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(struct {
 		Code    string `json:"code"`

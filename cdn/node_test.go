@@ -2,7 +2,9 @@ package cdn
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,7 +66,7 @@ func TestConcurrentMissesCoalesce(t *testing.T) {
 	var wg sync.WaitGroup
 	results := make([]result, viewers)
 	for i := range viewers {
-		wg.Go(func() { results[i] = h.get(p) })
+		wg.Go(func() { results[i] = h.doNoWait("GET", h.url(p), nil) })
 	}
 	waitFor(t, "19 followers", func() bool { return counter(h.node.m.coalesced) == viewers-1 })
 	close(gate)
@@ -344,3 +346,119 @@ func TestSecretsNeverLogged(t *testing.T) {
 		t.Errorf("origin credential in logs:\n%s", logs)
 	}
 }
+
+func TestCORS(t *testing.T) {
+	h := newHarness(t, nil)
+	const p = "/api/hls/3/seg1.ts"
+	h.origin.put(p, []byte("ts"), http.Header{"Access-Control-Allow-Origin": {"http://evil.example"}})
+	r := h.do("OPTIONS", h.url(p), http.Header{"Origin": {"http://127.0.0.1:8080"}, "Access-Control-Request-Method": {"GET"},
+		"Access-Control-Request-Headers": {"range"}})
+	if r.status != 204 || r.header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(r.header.Get("Access-Control-Allow-Headers"), "Range") {
+		t.Fatalf("preflight: %d %v", r.status, r.header)
+	}
+	for _, target := range []string{h.url(p), h.url(p), h.srv.URL + p} { // miss, hit, error
+		r := h.do("GET", target, http.Header{"Origin": {"http://127.0.0.1:8080"}})
+		if r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("GET %d: CORS %q nosniff %q", r.status, r.header.Get("Access-Control-Allow-Origin"), r.header.Get("X-Content-Type-Options"))
+		}
+	}
+	if r := h.do("OPTIONS", h.url(p), nil); r.status != 405 {
+		t.Errorf("bare OPTIONS: %d, want 405", r.status)
+	}
+}
+
+func TestLeaderLeavesFollowerServed(t *testing.T) {
+	h := newHarness(t, nil)
+	const p = "/api/hls/4/seg9.ts"
+	body := payload(200_000, 8)
+	gate := make(chan struct{})
+	var calls atomicCounter
+	h.origin.handle = func(w http.ResponseWriter, r *http.Request) {
+		first := calls.add() == 1
+		w.Header().Set("Content-Length", "200000")
+		w.WriteHeader(200)
+		_, _ = w.Write(body[:1000])
+		w.(http.Flusher).Flush()
+		if first {
+			select { // the first fetch stalls until its viewer gives up
+			case <-gate:
+			case <-r.Context().Done():
+			}
+		}
+		_, _ = w.Write(body[1000:])
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	leaderDone := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", h.url(p), nil)
+		resp, err := h.srv.Client().Do(req)
+		if err == nil {
+			_, err = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
+		leaderDone <- err
+	}()
+	waitFor(t, "the leader's fill", func() bool { return counter(h.node.m.fillsInFlight) == 1 })
+	follower := make(chan result, 1)
+	go func() { follower <- h.doNoWait("GET", h.url(p), nil) }()
+	waitFor(t, "the follower", func() bool { return counter(h.node.m.coalesced) == 1 })
+	cancel()
+	if err := <-leaderDone; err == nil {
+		t.Error("leader's request should have been cancelled")
+	}
+	r := <-follower
+	close(gate)
+	waitFor(t, "the refill to settle", func() bool { return counter(h.node.m.fillsInFlight) == 0 })
+	if r.status != 200 || !bytes.Equal(r.body, body) {
+		t.Fatalf("follower: %d, %d bytes", r.status, len(r.body))
+	}
+	if calls.get() != 2 || !h.node.cache.has(p) {
+		t.Errorf("origin calls %d, cached %v; want the follower to refill", calls.get(), h.node.cache.has(p))
+	}
+	assertNoTempFiles(t, h.dir)
+}
+
+func TestFollowersSkipLongFills(t *testing.T) {
+	h := newHarness(t, nil)
+	h.node.waitMax = 100_000 // pretend 200 kB is a whole film
+	const p = "/api/downloads/5/film.mkv"
+	body := payload(200_000, 6)
+	gate := make(chan struct{})
+	var calls atomicCounter
+	h.origin.handle = func(w http.ResponseWriter, r *http.Request) {
+		first := calls.add() == 1
+		w.Header().Set("Content-Length", "200000")
+		w.WriteHeader(200)
+		_, _ = w.Write(body[:1000])
+		w.(http.Flusher).Flush()
+		if first {
+			<-gate
+		}
+		_, _ = w.Write(body[1000:])
+	}
+	leader := make(chan result, 1)
+	go func() { leader <- h.doNoWait("GET", h.url(p), nil) }()
+	waitFor(t, "the leader's fill", func() bool { return calls.get() == 1 })
+	// The leader is stalled; a second viewer is served straight away.
+	if r := h.doNoWait("GET", h.url(p), nil); r.status != 200 || !bytes.Equal(r.body, body) || r.header.Get("X-Cache") != "MISS" {
+		close(gate)
+		t.Fatalf("second viewer: %d %s, %d bytes %.200s", r.status, r.header.Get("X-Cache"), len(r.body), r.body)
+	}
+	close(gate)
+	if r := <-leader; r.status != 200 || !bytes.Equal(r.body, body) {
+		t.Fatalf("leader: %d, %d bytes", r.status, len(r.body))
+	}
+	waitFor(t, "the fill to settle", func() bool { return counter(h.node.m.fillsInFlight) == 0 })
+	if !h.node.cache.has(p) {
+		t.Error("the leader's fill was not cached")
+	}
+}
+
+// atomicCounter counts origin calls from handler goroutines.
+type atomicCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCounter) add() int { c.mu.Lock(); defer c.mu.Unlock(); c.n++; return c.n }
+func (c *atomicCounter) get() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }

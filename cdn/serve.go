@@ -21,7 +21,9 @@ const maxAttempts = 3
 // first) fill the cache; such a miss is answered 200 with the whole body,
 // which RFC 9110 §14.2 allows ("a server MAY ignore the Range header"). A
 // request for any other range, or a HEAD, is passed through on a miss rather
-// than made to wait for a whole film to arrive.
+// than made to wait for a whole film to arrive. Likewise followers wait only
+// for fills of known length up to Node.waitMax; for bigger objects, or ones
+// the origin says not to cache, they go to the origin at once.
 func (n *Node) serve(w http.ResponseWriter, r *http.Request, key string) {
 	lead := r.Method == http.MethodGet && fillsWholeObject(r.Header.Get("Range"))
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -39,6 +41,9 @@ func (n *Node) serve(w http.ResponseWriter, r *http.Request, key string) {
 			n.m.coalesced.Inc()
 			select {
 			case <-f.done:
+			case <-f.long:
+				n.passThrough(w, r, key)
+				return
 			case <-r.Context().Done():
 				return
 			}

@@ -68,12 +68,23 @@ const (
 	fillFailed                     // origin is down or erroring: answer 502 too
 )
 
-// flight is one fill in progress; followers wait on done.
+// flight is one fill in progress; followers wait on done, or stop waiting
+// and ask the origin themselves when the leader closes long.
 type flight struct {
-	done    chan struct{}
-	outcome outcome
-	code    string // error code for fillFailed
-	message string
+	done     chan struct{}
+	long     chan struct{} // closed by the leader: not worth waiting for
+	released bool          // leader-only: long is closed
+	outcome  outcome
+	code     string // error code for fillFailed
+	message  string
+}
+
+// release tells the followers not to wait; called by the leader only.
+func (f *flight) release() {
+	if !f.released {
+		f.released = true
+		close(f.long)
+	}
 }
 
 // tempFile is what a fill writes to; an interface so tests can make the disk
@@ -240,7 +251,7 @@ func (c *cache) acquire(key string, lead bool) (e *entry, f *flight, leader bool
 	if !lead {
 		return nil, nil, false
 	}
-	f = &flight{done: make(chan struct{})}
+	f = &flight{done: make(chan struct{}), long: make(chan struct{})}
 	c.flights[key] = f
 	c.m.fillsInFlight.Inc()
 	return nil, f, true
