@@ -271,8 +271,8 @@ func TestOriginFailures(t *testing.T) {
 		kind   string
 	}{
 		{"500", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }, false, 502, CodeOriginError, "status"},
-		{"503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", 503) }, false, 502, CodeOriginError, "status"},
-		{"token refused", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "who?", 401) }, false, 502, CodeOriginAuth, "auth"},
+		{"503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) }, false, 502, CodeOriginError, "status"},
+		{"token refused", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "who?", http.StatusUnauthorized) }, false, 502, CodeOriginAuth, "auth"},
 		{"down", nil, true, 502, CodeOriginUnreachable, "unreachable"},
 		{"404 relayed", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, false, 404, "", ""},
 	} {
