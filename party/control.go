@@ -145,8 +145,7 @@ func firstNonEmpty[T ~string](a, b T) T {
 
 func (s *Service) newWorkerSession(ctx context.Context, p *Party, ws *WorkerState) error {
 	if p.WorkerSessionID != "" {
-		// Best effort: the old session may still hold resources.
-		_ = s.worker.DeleteSession(ctx, p.WorkerSessionID)
+		s.dropSession(p.ID, p.WorkerSessionID) // the old session may still hold resources
 	}
 	s.createRoom(ctx, p.Room)
 	sid := p.Room + "-" + randomHex(4)
@@ -281,9 +280,7 @@ func (s *Service) Stop(ctx context.Context, partyID int64) (Party, error) {
 		if err := s.worker.Control(ctx, p.WorkerSessionID, ControlRequest{Action: "stop"}); err != nil {
 			s.log.Debug("worker stop", "party", partyID, "err", err)
 		}
-		if err := s.worker.DeleteSession(ctx, p.WorkerSessionID); err != nil {
-			s.log.Warn("worker delete session", "party", partyID, "err", err)
-		}
+		s.dropSession(partyID, p.WorkerSessionID)
 	}
 	if p.CurrentEntryID != nil {
 		if e, err := s.Entry(ctx, partyID, *p.CurrentEntryID); err == nil && e.Status == EntryPlaying {
@@ -340,9 +337,7 @@ func (s *Service) advance(ctx context.Context, p *Party, done EntryStatus) error
 // finish stops a party whose queue ran out and releases its worker session.
 func (s *Service) finish(ctx context.Context, p *Party) error {
 	if p.WorkerSessionID != "" {
-		if err := s.worker.DeleteSession(ctx, p.WorkerSessionID); err != nil {
-			s.log.Warn("worker delete session", "party", p.ID, "err", err)
-		}
+		s.dropSession(p.ID, p.WorkerSessionID)
 	}
 	if _, err := s.db.ExecContext(ctx, `UPDATE worker_state SET status = 'stopped', playback_state = 'stopped',
 		updated_at = ? WHERE party_id = ?`, s.nowMs(), p.ID); err != nil {

@@ -171,9 +171,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	unlock := s.lock(id)
 	defer unlock()
 	if p.WorkerSessionID != "" {
-		if err := s.worker.DeleteSession(ctx, p.WorkerSessionID); err != nil {
-			s.log.Warn("delete worker session", "party", id, "err", err)
-		}
+		s.dropSession(id, p.WorkerSessionID)
 	}
 	s.deleteRoom(ctx, p.Room)
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM parties WHERE id = ?`, id); err != nil {

@@ -90,6 +90,9 @@ type Service struct {
 	broker   *broker
 	started  time.Time
 
+	// drops tracks the goroutines deleting worker sessions; Run waits for them.
+	drops sync.WaitGroup
+
 	mu    sync.Mutex
 	locks map[int64]*partyLock
 	// cmdAt is when each party's last play or seek was accepted by the
@@ -152,6 +155,21 @@ func (s *Service) lock(id int64) func() {
 	}
 }
 
+// dropSession deletes a worker session in the background. It never runs
+// under the party lock: the worker may flush its last events to our
+// callback while it deletes, and those events wait for that lock.
+func (s *Service) dropSession(partyID int64, sessionID string) {
+	s.drops.Add(1)
+	go func() {
+		defer s.drops.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := s.worker.DeleteSession(ctx, sessionID); err != nil {
+			s.log.Warn("worker delete session", "party", partyID, "workerSession", sessionID, "err", err)
+		}
+	}()
+}
+
 // commanded records that the worker accepted a play or seek just now.
 func (s *Service) commanded(partyID int64) {
 	s.mu.Lock()
@@ -173,6 +191,7 @@ func (s *Service) stale(partyID, atMs int64) bool {
 // session at its last known position. It closes live subscriptions on exit.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.broker.closeAll()
+	defer s.drops.Wait()
 	t := time.NewTicker(s.interval / 2)
 	defer t.Stop()
 	s.log.Info("party watchdog started", "heartbeat", s.interval, "lostAfter", s.lostAft)

@@ -201,9 +201,10 @@ func TestPlaybackAutoAdvanceAndHistory(t *testing.T) {
 	sid := p.WorkerSessionID
 	f.worker.End(sid, "")
 	eventually(t, "stopped", func() bool { return f.status(t, p.ID) == StatusStopped })
-	if _, ok := f.worker.Session(sid); ok {
-		t.Fatal("worker session not deleted at the end of the queue")
-	}
+	eventually(t, "worker session deleted at the end of the queue", func() bool {
+		_, ok := f.worker.Session(sid)
+		return !ok
+	})
 	evs, _ := f.svc.Events(ctx, p.ID, 0, 0)
 	if evs[len(evs)-1].Type != "queue.finished" {
 		t.Fatalf("last event %s", evs[len(evs)-1].Type)
@@ -241,9 +242,7 @@ func TestSkipStopAndReplay(t *testing.T) {
 	if _, err := f.svc.Stop(ctx, p.ID); err != nil {
 		t.Fatal(err)
 	}
-	if len(f.worker.Sessions()) != 0 {
-		t.Fatal("stop left a worker session")
-	}
+	eventually(t, "stop to delete the worker session", func() bool { return len(f.worker.Sessions()) == 0 })
 	// Play after stop continues the stopped entry where it was.
 	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); err != nil {
 		t.Fatal(err)
