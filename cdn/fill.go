@@ -63,11 +63,7 @@ func (n *Node) fill(w http.ResponseWriter, r *http.Request, key string, f *fligh
 		f.outcome = fillUncacheable
 		return
 	}
-	if sink.err == nil {
-		if err := sink.f.Close(); err != nil {
-			sink.err = err
-		}
-	}
+	sink.finish()
 	if sink.err != nil {
 		sink.discard()
 		f.outcome = fillUncacheable
@@ -78,7 +74,7 @@ func (n *Node) fill(w http.ResponseWriter, r *http.Request, key string, f *fligh
 	}
 	// finish (deferred) renames the file into place and wakes the followers.
 	tmpName = sink.f.Name()
-	e = newEntry(hdr, objectName(key), sink.bodyOff, sink.bodyOff+sink.written)
+	e = newEntry(hdr, objectName(key), sink.bodyOff, sink.bodyOff+sink.written+trailerLen)
 }
 
 // startFile opens the temp file for a fill and writes the object header. It
@@ -90,7 +86,7 @@ func (n *Node) startFile(key string, hdr objectHeader, length int64) *fileSink {
 		n.log.Debug("not caching", "path", key, "err", err)
 		return nil
 	}
-	limit := n.cache.max - int64(len(prefix))
+	limit := n.cache.max - int64(len(prefix)) - trailerLen
 	if limit <= 0 || length > limit {
 		n.log.Debug("not caching: larger than the cache", "path", key, "length", length)
 		return nil

@@ -210,6 +210,20 @@ func (s *fileSink) write(p []byte) {
 	}
 }
 
+// finish writes the trailer and closes the file, keeping the first error.
+func (s *fileSink) finish() {
+	if s.err != nil {
+		return
+	}
+	if _, err := s.f.Write(encodeTrailer(s.written)); err != nil {
+		s.err = fmt.Errorf("cdn: write %s: %w", s.f.Name(), err)
+		return
+	}
+	if err := s.f.Close(); err != nil {
+		s.err = err
+	}
+}
+
 // discard closes and removes the temp file.
 func (s *fileSink) discard() {
 	if s == nil {

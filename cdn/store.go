@@ -22,13 +22,17 @@ import (
 // On disk every object is one file named hex(sha256(cache key)) — never a
 // name taken from the request — laid out as
 //
-//	"MQC1" | uint32 big-endian n | n bytes of JSON objectHeader | body
+//	"MQC1" | uint32 big-endian n | n bytes of JSON objectHeader | body |
+//	uint64 big-endian body length | "MQCE"
 //
-// so a single rename publishes headers and body together and the index can
-// be rebuilt from the directory alone.
+// so a single rename publishes headers and body together, the index can be
+// rebuilt from the directory alone, and a file cut short by a crash (fills
+// are not fsynced) fails the trailer check and is dropped at start.
 const (
 	fileMagic     = "MQC1"
+	trailerMagic  = "MQCE"
 	prefixLen     = 8
+	trailerLen    = 12
 	maxHeaderLen  = 64 << 10
 	tempPattern   = "fill-*.tmp"
 	tempPrefix    = "fill-"
@@ -55,7 +59,7 @@ type entry struct {
 }
 
 // bodySize is the length of the cached body.
-func (e *entry) bodySize() int64 { return e.size - e.bodyOff }
+func (e *entry) bodySize() int64 { return e.size - e.bodyOff - trailerLen }
 
 // outcome is how a fill ended, which tells the requests that waited on it
 // what to do next.
@@ -192,8 +196,16 @@ func readEntry(dir, name string) (*entry, time.Time, error) {
 		return nil, time.Time{}, errors.New("not a cache object")
 	}
 	n := int64(binary.BigEndian.Uint32(pre[4:]))
-	if n > maxHeaderLen || prefixLen+n > st.Size() {
+	if n > maxHeaderLen || prefixLen+n+trailerLen > st.Size() {
 		return nil, time.Time{}, errors.New("header length out of range")
+	}
+	var tr [trailerLen]byte
+	if _, err := f.ReadAt(tr[:], st.Size()-trailerLen); err != nil {
+		return nil, time.Time{}, err
+	}
+	body := int64(binary.BigEndian.Uint64(tr[:8]))
+	if string(tr[8:]) != trailerMagic || body != st.Size()-prefixLen-n-trailerLen {
+		return nil, time.Time{}, errors.New("incomplete: trailer does not match the file")
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(f, buf); err != nil {
@@ -233,6 +245,14 @@ func encodeHeader(h objectHeader) ([]byte, error) {
 	copy(out, fileMagic)
 	binary.BigEndian.PutUint32(out[4:], uint32(len(js)))
 	return append(out, js...), nil
+}
+
+// encodeTrailer returns the bytes that end an object of body bytes.
+func encodeTrailer(body int64) []byte {
+	out := make([]byte, trailerLen)
+	binary.BigEndian.PutUint64(out, uint64(body))
+	copy(out[8:], trailerMagic)
+	return out
 }
 
 // acquire looks key up. It returns the cached entry (marked most recently

@@ -76,7 +76,7 @@ func TestObjectLargerThanCache(t *testing.T) {
 
 func TestIndexRebuiltFromDisk(t *testing.T) {
 	h := newHarness(t, nil)
-	paths := []string{"/api/posters/1.jpg", "/api/posters/2.jpg", "/api/posters/3.jpg"}
+	paths := []string{"/api/posters/1.jpg", "/api/posters/2.jpg", "/api/posters/3.jpg", "/api/posters/4.jpg"}
 	for i, p := range paths {
 		h.origin.put(p, payload(2000, byte(i)), nil)
 		h.get(p)
@@ -91,16 +91,23 @@ func TestIndexRebuiltFromDisk(t *testing.T) {
 		must(t, os.Chtimes(filepath.Join(h.dir, objectName(p)), tm, tm))
 	}
 	one, _ := h.node.cache.stats()
-	one /= 3
+	one /= 4
+	// A fill cut short by a crash: its trailer no longer matches.
+	cut := filepath.Join(h.dir, objectName(paths[1]))
+	st, err := os.Stat(cut)
+	must(t, err)
+	must(t, os.Truncate(cut, st.Size()-100))
 
-	// Reopen with room for two: the oldest is evicted at start.
+	// Reopen with room for two: the cut file is dropped, the oldest of the
+	// other three evicted.
 	n2 := h.open(func(p *Params) { p.MaxBytes = 2*one + one/2 })
 	defer n2.client.CloseIdleConnections()
 	total, objs := n2.cache.stats()
-	if objs != 2 || total > n2.cache.max || n2.cache.has(paths[0]) || !n2.cache.has(paths[2]) {
-		t.Fatalf("rebuilt index: %d objects, %d bytes, has(1)=%v has(3)=%v", objs, total, n2.cache.has(paths[0]), n2.cache.has(paths[2]))
+	has := func(i int) bool { return n2.cache.has(paths[i]) }
+	if objs != 2 || total > n2.cache.max || has(0) || has(1) || !has(2) || !has(3) {
+		t.Fatalf("rebuilt index: %d objects, %d bytes, has 1..4 = %v %v %v %v", objs, total, has(0), has(1), has(2), has(3))
 	}
-	for _, f := range []string{"fill-123.tmp", strings.Repeat("ab", 32)} {
+	for _, f := range []string{"fill-123.tmp", strings.Repeat("ab", 32), objectName(paths[1])} {
 		if _, err := os.Stat(filepath.Join(h.dir, f)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s should have been removed", f)
 		}
