@@ -124,18 +124,8 @@ func vp8Clip(t *testing.T) string {
 	return sharedClip
 }
 
-// vp8ClipSized encodes a w×h VP8 IVF clip of secs seconds with a key frame
-// every half second.
-func vp8ClipSized(t *testing.T, w, h, fps, secs int) string {
-	t.Helper()
-	out, err := encodeVP8(t.TempDir(), w, h, fps, secs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// encodeVP8 is vp8ClipSized for use off the test goroutine.
+// encodeVP8 encodes a w×h VP8 IVF clip of secs seconds into dir with a
+// key frame every half second; it is safe off the test goroutine.
 func encodeVP8(dir string, w, h, fps, secs int) (string, error) {
 	out := filepath.Join(dir, fmt.Sprintf("clip-%dx%d.ivf", w, h))
 	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi",

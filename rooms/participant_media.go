@@ -62,10 +62,15 @@ func (p *participant) handleAddTrack(req *livekit.AddTrackRequest) error {
 	}
 	info := &livekit.TrackInfo{
 		Sid: guid.New(guid.TrackPrefix), Type: req.Type, Name: req.Name, Muted: req.Muted,
-		Width: req.Width, Height: req.Height, Simulcast: len(req.Layers) > 1, Source: req.Source,
-		Layers: req.Layers, DisableDtx: req.DisableDtx, Stereo: req.Stereo, DisableRed: req.DisableRed,
+		Width: req.Width, Height: req.Height, Source: req.Source, DisableRed: req.DisableRed,
 		Encryption: req.Encryption, Stream: req.Stream, AudioFeatures: req.AudioFeatures,
 	}
+	// Deprecated in livekit_models.proto but still sent by server-sdk-go
+	// v2 and read by clients to size simulcast layers.
+	//lint:ignore SA1019 older clients only fill these
+	info.Simulcast, info.Layers = len(req.Layers) > 1, req.Layers
+	//lint:ignore SA1019 older clients only fill these
+	info.DisableDtx, info.Stereo = req.DisableDtx, req.Stereo
 	for _, c := range req.SimulcastCodecs {
 		info.Codecs = append(info.Codecs, &livekit.SimulcastCodecInfo{MimeType: c.Codec, Cid: c.Cid, Layers: c.Layers})
 	}

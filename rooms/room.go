@@ -261,13 +261,16 @@ func (r *Room) relayData(from *participant, dp *livekit.DataPacket, kind livekit
 	}
 	dp.ParticipantIdentity = identity
 	dp.ParticipantSid = sid
+	//lint:ignore SA1019 clients still read the kind here
 	dp.Kind = kind
 	dests := dp.DestinationIdentities
 	if u := dp.GetUser(); u != nil {
-		u.ParticipantIdentity = identity //nolint:staticcheck // older clients read it here
-		u.ParticipantSid = sid           //nolint:staticcheck
+		// Older clients read and write these deprecated UserPacket fields.
+		//lint:ignore SA1019 compatibility
+		u.ParticipantIdentity, u.ParticipantSid = identity, sid
 		if len(dests) == 0 {
-			dests = u.DestinationIdentities //nolint:staticcheck
+			//lint:ignore SA1019 compatibility
+			dests = u.DestinationIdentities
 		}
 	}
 	b, err := proto.Marshal(dp)

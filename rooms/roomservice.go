@@ -221,8 +221,10 @@ func (rs roomService) MutePublishedTrack(ctx context.Context, req *livekit.MuteR
 func (rs roomService) SendData(ctx context.Context, req *livekit.SendDataRequest) (*livekit.SendDataResponse, error) {
 	err := rs.withRoom(ctx, req.Room, func(r *Room) error {
 		dests := append([]string(nil), req.DestinationIdentities...)
+		//lint:ignore SA1019 still sent by older SDKs
+		sids := req.DestinationSids
 		for _, m := range r.members {
-			if contains(req.DestinationSids, m.p.sid) { //nolint:staticcheck // still sent by older SDKs
+			if contains(sids, m.p.sid) {
 				dests = append(dests, m.p.identity)
 			}
 		}

@@ -96,8 +96,9 @@ func (s *Server) newForwarder(info *livekit.TrackInfo, remote *webrtc.TrackRemot
 	streamID string, sharedClock bool, log *slog.Logger) trackForwarder {
 	return receiverForwarder{r: forward.NewReceiver(forward.ReceiverParams{
 		TrackID: info.Sid, StreamID: streamID, Kind: remote.Kind(), Codec: remote.Codec(),
-		Dimensions: layerDimensions(info.Layers), SharedClock: sharedClock,
-		Metrics: s.fwdMetrics, Logger: log,
+		Dimensions:  layerDimensions(info.Layers), //lint:ignore SA1019 the layer sizes clients send
+		SharedClock: sharedClock,
+		Metrics:     s.fwdMetrics, Logger: log,
 		RequestKeyframe: func(ssrc uint32) {
 			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 		},

@@ -48,7 +48,11 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetIncludeLoopbackCandidate(cfg.LoopbackCandidates)
 	if cfg.NodeIP != "" {
-		se.SetNAT1To1IPs([]string{cfg.NodeIP}, webrtc.ICECandidateTypeHost)
+		// 1:1 NAT: host candidates carry the node IP instead of the local one.
+		if err := se.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
+			External: []string{cfg.NodeIP}, AsCandidateType: webrtc.ICECandidateTypeHost}); err != nil {
+			return nil, fmt.Errorf("rtc.node_ip: %w", err)
+		}
 	}
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
 	var bindIP net.IP
