@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/livekit/protocol/auth"
@@ -65,13 +66,24 @@ func (s *Sources) Open(ctx context.Context, room string) (discord.OpusSource, er
 	}
 	src := newSource(s.log.With("room", room))
 	cb := lksdk.NewRoomCallback()
-	cb.OnTrackPublished = func(pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		if pub.Name() == audioTrackName && isIngest(rp.Identity(), rp.Attributes()) {
-			if err := pub.SetSubscribed(true); err != nil {
-				src.log.Warn("subscribing to the audio track failed", "err", err)
-			}
+	var mu sync.Mutex
+	requested := map[string]bool{} // track SIDs we subscribed to
+	subscribe := func(pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+		if pub.Name() != audioTrackName || !isIngest(rp.Identity(), rp.Attributes()) {
+			return
+		}
+		mu.Lock()
+		seen := requested[pub.SID()]
+		requested[pub.SID()] = true
+		mu.Unlock()
+		if seen {
+			return
+		}
+		if err := pub.SetSubscribed(true); err != nil {
+			src.log.Warn("subscribing to the audio track failed", "err", err)
 		}
 	}
+	cb.OnTrackPublished = subscribe
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		if track.Kind() == webrtc.RTPCodecTypeAudio && pub.Name() == audioTrackName {
 			src.log.Info("forwarding audio", "from", rp.Identity(), "codec", track.Codec().MimeType)
@@ -95,11 +107,11 @@ func (s *Sources) Open(ctx context.Context, room string) (discord.OpusSource, er
 	src.disconnect = r.Disconnect
 	// Tracks published before we joined are announced through
 	// OnTrackPublished too; subscribe to any already listed as well.
+	// (IsSubscribed races inside the SDK, so we remember our own requests.)
 	for _, rp := range r.GetRemoteParticipants() {
 		for _, tp := range rp.TrackPublications() {
-			pub, ok := tp.(*lksdk.RemoteTrackPublication)
-			if ok && pub.Name() == audioTrackName && isIngest(rp.Identity(), rp.Attributes()) && !pub.IsSubscribed() {
-				_ = pub.SetSubscribed(true)
+			if pub, ok := tp.(*lksdk.RemoteTrackPublication); ok {
+				subscribe(pub, rp)
 			}
 		}
 	}

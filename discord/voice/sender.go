@@ -21,9 +21,10 @@ const (
 	silenceFrames = 5
 	// underrunSlots is how many empty slots while playing count as a break.
 	underrunSlots = 3
-	// standingSlots: when two or more frames have waited this many slots in
-	// a row, the queue is a standing delay, not jitter; one frame is dropped.
-	standingSlots = 50
+	// standingSlots is the window over which the smallest queue depth is
+	// taken: frames that stayed queued for a whole window are a standing
+	// delay, not jitter, and are dropped.
+	standingSlots = 25
 	// phaseGuard places the send ticks after the expected frame arrivals.
 	phaseGuard = frameDuration / 2
 )
@@ -33,16 +34,17 @@ var silenceFrame = [3]byte{0xF8, 0xFF, 0xFE}
 
 // sender is the state of the send loop; only send's goroutine touches it.
 type sender struct {
-	c       *Conn
-	seq     uint16
-	ts      uint32
-	lastTS  time.Time // wall time of the last packet sent
-	playing bool
-	silence int // silence frames still to send before going idle
-	empty   int // consecutive slots without a frame while playing
-	backlog int // consecutive slots with two or more frames queued
-	hdr     []byte
-	pkt     []byte
+	c        *Conn
+	seq      uint16
+	ts       uint32
+	lastTS   time.Time // wall time of the last packet sent
+	playing  bool
+	silence  int // silence frames still to send before going idle
+	empty    int // consecutive slots without a frame while playing
+	winMin   int // smallest queue depth seen in this window
+	winSlots int // slots in this window
+	hdr      []byte
+	pkt      []byte
 }
 
 // send paces frames onto the UDP socket every 20 ms on the monotonic clock.
@@ -134,13 +136,7 @@ func (s *sender) tick(ctx context.Context, frames <-chan Frame) {
 		<-frames
 		s.c.m.framesDropped.Inc()
 	}
-	if s.backlog++; len(frames) < 2 {
-		s.backlog = 0
-	} else if s.backlog >= standingSlots {
-		<-frames
-		s.c.m.framesDropped.Inc()
-		s.backlog = 0
-	}
+	s.trimStanding(frames)
 	select {
 	case f := <-frames:
 		if f.Pause {
@@ -159,6 +155,23 @@ func (s *sender) tick(ctx context.Context, frames <-chan Frame) {
 			s.stop()
 		}
 	}
+}
+
+// trimStanding drops frames that stayed queued through a whole window, so
+// the queue holds at most the frame of the coming slot plus jitter.
+func (s *sender) trimStanding(frames <-chan Frame) {
+	depth := len(frames)
+	if s.winSlots == 0 || depth < s.winMin {
+		s.winMin = depth
+	}
+	if s.winSlots++; s.winSlots < standingSlots {
+		return
+	}
+	for extra := s.winMin - 1; extra > 0 && len(frames) > 1; extra-- {
+		<-frames
+		s.c.m.framesDropped.Inc()
+	}
+	s.winSlots = 0
 }
 
 // stop begins the five silence frames that precede a break.
