@@ -180,6 +180,7 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	s.broker.closeParty(id)
 	s.mu.Lock()
 	delete(s.cmdAt, id)
+	delete(s.retryAt, id)
 	s.mu.Unlock()
 	return nil
 }

@@ -98,6 +98,9 @@ type Service struct {
 	// cmdAt is when each party's last play or seek was accepted by the
 	// worker: positions in events stamped earlier are stale.
 	cmdAt map[int64]int64
+	// retryAt holds back the next recovery attempt of a party whose
+	// worker could not be restarted.
+	retryAt map[int64]time.Time
 }
 
 type partyLock struct {
@@ -129,7 +132,7 @@ func New(p Params) (*Service, error) {
 	return &Service{db: p.DB, worker: p.Worker, callback: p.CallbackURL, rooms: p.Rooms, lk: p.LiveKit,
 		resolver: p.Resolver, catalog: p.Catalog, interval: p.HeartbeatInterval, lostAft: p.LostAfter,
 		now: p.Now, log: p.Log, metrics: m, broker: newBroker(), started: p.Now(), locks: map[int64]*partyLock{},
-		cmdAt: map[int64]int64{}}, nil
+		cmdAt: map[int64]int64{}, retryAt: map[int64]time.Time{}}, nil
 }
 
 func (s *Service) nowMs() int64 { return s.now().UnixMilli() }

@@ -146,7 +146,12 @@ func (s *Service) checkWorkers(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		s.recover(ctx, id, cutoff)
+		s.mu.Lock()
+		wait := now.Before(s.retryAt[id])
+		s.mu.Unlock()
+		if !wait {
+			s.recover(ctx, id, cutoff)
+		}
 	}
 }
 
@@ -195,7 +200,10 @@ func (s *Service) recover(ctx context.Context, partyID, cutoff int64) {
 		if errors.Is(err, ErrWorker) {
 			_, _ = s.db.ExecContext(ctx, `UPDATE parties SET status = 'connecting' WHERE id = ?`, partyID)
 		}
-		log.Warn("ingest recovery failed; will retry", "err", err)
+		s.mu.Lock()
+		s.retryAt[partyID] = s.now().Add(s.lostAft)
+		s.mu.Unlock()
+		log.Warn("ingest recovery failed; will retry", "in", s.lostAft, "err", err)
 		return
 	}
 	if wasPaused {
@@ -203,6 +211,9 @@ func (s *Service) recover(ctx context.Context, partyID, cutoff int64) {
 			_ = s.setStatus(ctx, s.db, &p, EvPaused)
 		}
 	}
+	s.mu.Lock()
+	delete(s.retryAt, partyID)
+	s.mu.Unlock()
 	_, _ = s.db.ExecContext(ctx, `UPDATE worker_state SET recoveries = recoveries + 1 WHERE party_id = ?`, partyID)
 	s.metrics.recoveries.Inc()
 	log.Info("ingest recovered", "workerSession", p.WorkerSessionID, "positionSeconds", pos)
