@@ -9,6 +9,12 @@
 // part. Running in the API process keeps one source of truth for parties
 // (PartyControl calls are in-process) and needs no extra service to deploy.
 //
+// Parties started with /party start are followed automatically. The API
+// calls Attach for a party started in the web app with a Discord guild and
+// channels (or on start-up, for parties that were running), PartyChanged to
+// refresh the embed at once, and Problem to show Discord trouble (missing
+// permission, DAVE required) on the party page.
+//
 // # What the API side implements
 //
 //   - PartyControl: start, stop, enqueue, control (pause/resume/seek/skip),

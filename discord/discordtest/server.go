@@ -135,6 +135,7 @@ type rewrite struct {
 	host string
 }
 
+// RoundTrip rewrites the host of discord.com requests.
 func (r *rewrite) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host == "discord.com" {
 		req = req.Clone(req.Context())

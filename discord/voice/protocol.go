@@ -108,6 +108,7 @@ type CloseError struct {
 	Reason string
 }
 
+// Error names the close code and reason.
 func (e *CloseError) Error() string {
 	return fmt.Sprintf("voice: server closed the connection with %d (%s)", e.Code, e.Reason)
 }
