@@ -198,13 +198,13 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n.serve(w, r, r.URL.Path)
 }
 
-// Ping asks the origin's /healthz, for the node's readiness check.
+// Ping asks the origin's /healthz (without credentials), for the node's
+// readiness check.
 func (n *Node) Ping(ctx context.Context) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.originURL("/healthz"), nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+n.token)
 	resp, err := n.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("%w: origin %s unreachable: %v", ErrOrigin, n.origin.Redacted(), err)
