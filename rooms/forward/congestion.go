@@ -21,6 +21,10 @@ type CongestionParams struct {
 	// MinBitrate and MaxBitrate bound the estimate; 0 means 100 kbit/s and
 	// 20 Mbit/s.
 	MinBitrate, MaxBitrate int
+	// DisableEstimator skips send-side estimation (TWCC numbering and GCC
+	// on every forwarded packet); layers then follow REMB or
+	// receiver-report loss. For very large rooms on small machines.
+	DisableEstimator bool
 }
 
 // CongestionControl hands each PeerConnection's bandwidth estimator to
@@ -52,6 +56,20 @@ func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p Con
 		p.MaxBitrate = 20_000_000
 	}
 	c := &CongestionControl{pending: map[string]cc.BandwidthEstimator{}}
+	if !p.DisableEstimator {
+		if err := c.registerEstimator(m, ir, p); err != nil {
+			return nil, err
+		}
+	}
+	if err := registerReceiveSide(m, ir); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// registerEstimator adds TWCC numbering and a GCC estimator per
+// PeerConnection.
+func (c *CongestionControl) registerEstimator(m *webrtc.MediaEngine, ir *interceptor.Registry, p CongestionParams) error {
 	factory, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
 		return gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(p.InitialBitrate),
@@ -61,7 +79,7 @@ func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p Con
 		)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("forward: congestion controller: %w", err)
+		return fmt.Errorf("forward: congestion controller: %w", err)
 	}
 	factory.OnNewPeerConnection(func(id string, e cc.BandwidthEstimator) {
 		c.mu.Lock()
@@ -72,11 +90,16 @@ func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p Con
 	// extension interceptor has numbered the packet.
 	ir.Add(factory)
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
-		return nil, fmt.Errorf("forward: twcc header extension: %w", err)
+		return fmt.Errorf("forward: twcc header extension: %w", err)
 	}
+	return nil
+}
+
+// registerReceiveSide adds what receiving from publishers needs.
+func registerReceiveSide(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
 	gen, err := nack.NewGeneratorInterceptor()
 	if err != nil {
-		return nil, fmt.Errorf("forward: nack generator: %w", err)
+		return fmt.Errorf("forward: nack generator: %w", err)
 	}
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
 	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
@@ -84,16 +107,16 @@ func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p Con
 	ir.Add(gen)
 	rr, err := report.NewReceiverInterceptor()
 	if err != nil {
-		return nil, fmt.Errorf("forward: receiver reports: %w", err)
+		return fmt.Errorf("forward: receiver reports: %w", err)
 	}
 	ir.Add(rr)
 	if err := webrtc.ConfigureTWCCSender(m, ir); err != nil {
-		return nil, fmt.Errorf("forward: twcc feedback: %w", err)
+		return fmt.Errorf("forward: twcc feedback: %w", err)
 	}
 	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
-		return nil, fmt.Errorf("forward: simulcast extensions: %w", err)
+		return fmt.Errorf("forward: simulcast extensions: %w", err)
 	}
-	return c, nil
+	return nil
 }
 
 // Estimator returns (and forgets) the bandwidth estimator of pc, which must

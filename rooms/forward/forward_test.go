@@ -61,6 +61,14 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
+	r := newBenchRig(t)
+	t.Cleanup(r.close)
+	return r
+}
+
+// newBenchRig is newRig for benchmarks too; the caller closes it.
+func newBenchRig(t testing.TB) *rig {
+	t.Helper()
 	r := &rig{reg: prometheus.NewRegistry()}
 	var err error
 	if r.metrics, err = NewMetrics(r.reg); err != nil {
@@ -70,12 +78,13 @@ func newRig(t *testing.T) *rig {
 	r.pub = newPublisher(t, newClientAPI(t, nil), testLayers)
 	r.sfuPub, r.recv = sfuPublisherSide(t, r.sfuAPI, r.pub, ReceiverParams{
 		TrackID: "TR_video", StreamID: "PA_pub", SharedClock: true, Metrics: r.metrics})
-	t.Cleanup(func() {
-		_ = r.recv.Close()
-		r.pub.close()
-		_ = r.sfuPub.GracefulClose()
-	})
 	return r
+}
+
+func (r *rig) close() {
+	_ = r.recv.Close()
+	r.pub.close()
+	_ = r.sfuPub.GracefulClose()
 }
 
 func (r *rig) subscribe(t *testing.T, id string, clientAPI *webrtc.API, tune func(*DownTrackParams)) *subscriber {
