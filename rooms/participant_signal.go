@@ -235,13 +235,24 @@ func (p *participant) onDataMessage(label string, msg webrtc.DataChannelMessage)
 	p.room.post(func() { p.room.relayData(p, dp, kind) })
 }
 
-// setPermission applies a RoomService permission change; revoking
-// canSubscribe drops every subscription.
+// setPermission applies a RoomService permission change (the next
+// participant update tells the client). Revoking canSubscribe drops every
+// subscription; revoking a source unpublishes its tracks, as in LiveKit.
 func (p *participant) setPermission(perm *livekit.ParticipantPermission) {
 	p.info.Permission = proto.Clone(perm).(*livekit.ParticipantPermission)
 	if !perm.CanSubscribe {
 		for sid := range p.subs {
 			p.unsubscribe(sid)
+		}
+	}
+	for sid, pub := range p.published {
+		if !canPublishSource(perm, pub.info.Source) {
+			p.unpublish(sid)
+		}
+	}
+	for cid, info := range p.pending {
+		if !canPublishSource(perm, info.Source) {
+			delete(p.pending, cid)
 		}
 	}
 }

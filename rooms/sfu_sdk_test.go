@@ -184,4 +184,25 @@ func TestSDKUnpublish(t *testing.T) {
 	}
 	eventually(t, ctx, "viewer sees the unpublish", func() bool { mu.Lock(); defer mu.Unlock(); return unpublished == 1 })
 	eventually(t, ctx, "track count drops", func() bool { return counter(t, s.reg, "marquee_sfu_published_tracks") == 0 })
+
+	// Publish again, then have the API revoke canPublish: the server
+	// unpublishes the track itself.
+	again, err := lksdk.NewLocalFileTrack(vp8Clip(t), lksdk.ReaderTrackWithFrameDuration(33*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pub.LocalParticipant.PublishTrack(again, &lksdk.TrackPublicationOptions{Name: "video"}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "second track live", func() bool { return counter(t, s.reg, "marquee_sfu_published_tracks") == 1 })
+	rs := lksdk.NewRoomServiceClient(httpURL(s), testKey, testSecret)
+	if _, err := rs.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: "unpub", Identity: "ingest-4",
+		Permission: &livekit.ParticipantPermission{CanSubscribe: true, CanPublishData: true}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "revoked track unpublished", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return unpublished == 2 && counter(t, s.reg, "marquee_sfu_published_tracks") == 0
+	})
 }
