@@ -523,7 +523,16 @@ func TestAttachFollowsAWebAppParty(t *testing.T) {
 	if m.Embeds[0].Title != "Blue in Green" || len(m.Buttons) != 1 || m.Buttons[0].URL != inviteURL {
 		t.Errorf("embed = %+v, buttons %+v (invite falls back to the party's)", m.Embeds[0], m.Buttons)
 	}
+	// A moderator deletes the embed: the next change posts a new one.
+	e.fake.DeleteMessage(m.ID)
+	e.be.mu.Lock()
+	e.be.np.Viewers = 4
+	e.be.mu.Unlock()
 	e.bot.PartyChanged("party-1")
+	e.wait(t, "a new embed", func(s *discordtest.State) bool {
+		ms := s.MessagesIn(e.o.TextChannelID)
+		return len(ms) == 1 && ms[0].ID != m.ID && strings.Contains(fmt.Sprint(ms[0].Embeds[0].Fields), "Viewers 4")
+	})
 	if err := e.bot.Problem("party-1"); err != nil {
 		t.Errorf("Problem = %v", err)
 	}

@@ -265,8 +265,9 @@ func (e *embedWriter) write(ctx context.Context) bool {
 	if reflect.DeepEqual(embed, e.lastEmbed) {
 		return false
 	}
-	e.put(ctx, embed, []discordgo.MessageComponent{inviteButton(np.InviteURL)})
-	e.lastEmbed = embed
+	if e.put(ctx, embed, []discordgo.MessageComponent{inviteButton(np.InviteURL)}) {
+		e.lastEmbed = embed
+	}
 	return false
 }
 
@@ -275,7 +276,8 @@ func (e *embedWriter) final(ctx context.Context) {
 	e.put(ctx, renderEnded(e.title), []discordgo.MessageComponent{})
 }
 
-func (e *embedWriter) put(ctx context.Context, embed *discordgo.MessageEmbed, comps []discordgo.MessageComponent) {
+// put posts or edits the message and reports whether it worked.
+func (e *embedWriter) put(ctx context.Context, embed *discordgo.MessageEmbed, comps []discordgo.MessageComponent) bool {
 	ps := e.ps
 	var err error
 	if e.messageID == "" {
@@ -291,18 +293,28 @@ func (e *embedWriter) put(ctx context.Context, embed *discordgo.MessageEmbed, co
 			Embeds: &embeds, Components: &comps}, discordgo.WithContext(ctx))
 	}
 	if err != nil {
-		if isForbidden(err) {
+		if isStatus(err, 404) && e.messageID != "" {
+			// Someone deleted the embed: post a fresh one next time.
+			e.messageID = ""
+			ps.markDirty()
+			return false
+		}
+		if isStatus(err, 403) {
 			ps.report(ctx, "embed", fmt.Errorf("%w: Send Messages/Embed Links in the text channel", ErrMissingPermission), "")
-			return
+			return false
 		}
 		ps.log.Warn("writing the embed failed", "err", err)
-		return
+		return false
 	}
 	ps.b.m.embedEdits.Inc()
+	return true
 }
 
 // isForbidden reports a 403 from Discord's REST API.
-func isForbidden(err error) bool {
+func isForbidden(err error) bool { return isStatus(err, 403) }
+
+// isStatus reports a REST error with the given HTTP status.
+func isStatus(err error, status int) bool {
 	var re *discordgo.RESTError
-	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == 403
+	return errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == status
 }
