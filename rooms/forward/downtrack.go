@@ -207,8 +207,8 @@ func (d *DownTrack) Start(sender *webrtc.RTPSender) {
 	})
 }
 
-// SetMaxQuality caps the layer this subscriber receives (QualityOff pauses
-// video). The writer switches at the next key frame.
+// SetMaxQuality caps the layer this subscriber receives; QualityOff pauses
+// the track (audio too). The writer switches at the next key frame.
 func (d *DownTrack) SetMaxQuality(q Quality) {
 	d.maxQuality.Store(int32(q))
 	d.notify()
@@ -273,6 +273,9 @@ func (d *DownTrack) notify() {
 // video, everything up to the next key frame too.
 func (d *DownTrack) enqueue(p *inPacket) {
 	if d.kind != webrtc.RTPCodecTypeVideo {
+		if d.layerMask.Load() == 0 {
+			return // paused (QualityOff)
+		}
 		select {
 		case d.queue <- queued{p: p}:
 		default:

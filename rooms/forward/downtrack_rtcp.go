@@ -15,8 +15,9 @@ const maxRTCPErrors = 100
 func (d *DownTrack) readRTCP(sender *webrtc.RTPSender) {
 	defer d.wg.Done()
 	errs := 0
+	buf := make([]byte, 1500)
 	for {
-		pkts, _, err := sender.ReadRTCP()
+		pkts, err := readRTCP(sender, buf)
 		if err != nil {
 			errs++
 			if d.ctx.Err() != nil || isClosedErr(err) || errs > maxRTCPErrors {
@@ -68,4 +69,14 @@ func (d *DownTrack) handleRTCP(pkt rtcp.Packet) {
 			}
 		}
 	}
+}
+
+// readRTCP reads one compound RTCP packet into buf (reused: ReadRTCP would
+// allocate a buffer per packet) and parses it.
+func readRTCP(sender *webrtc.RTPSender, buf []byte) ([]rtcp.Packet, error) {
+	n, _, err := sender.Read(buf)
+	if err != nil {
+		return nil, err
+	}
+	return rtcp.Unmarshal(buf[:n])
 }

@@ -25,7 +25,12 @@ const (
 // layer being forwarded. Writer goroutine only.
 func (d *DownTrack) selectLayer() {
 	if d.kind != webrtc.RTPCodecTypeVideo {
-		d.layerMask.Store(1)
+		if Quality(d.maxQuality.Load()) == QualityOff {
+			d.layerMask.Store(0)
+			d.w.resume = true // continue the numbering when unpaused
+		} else {
+			d.layerMask.Store(1)
+		}
 		return
 	}
 	w := &d.w

@@ -30,6 +30,9 @@ const longSegment = 0x4000
 // long reports whether the segment has outgrown its start point.
 func (s *segment) long() bool { return s.sent >= longSegment }
 
+// nackRepeatInterval is the least time between two resends of one packet.
+const nackRepeatInterval = 100 * time.Millisecond
+
 // maxSegments is how many past segments NACKs can still reach.
 const maxSegments = 8
 
@@ -47,6 +50,8 @@ type writerState struct {
 	synthPic    uint16
 	synthTS     uint32
 	synthValid  bool
+	resume      bool                   // audio was paused: start a new segment
+	resent      [packetCacheSize]int64 // when each output seq was last resent
 	lastSR      time.Time
 	hdr         rtp.Header
 	scratch     [1600]byte
@@ -114,8 +119,9 @@ func (d *DownTrack) forward(it queued) {
 		case p.layer != w.cur:
 			return
 		}
-	} else if !w.started {
+	} else if !w.started || w.resume {
 		d.startSegment(p)
+		w.resume = false
 	}
 	if !w.started {
 		return
@@ -259,6 +265,7 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 // answerNACK retransmits the requested packets (RFC 4585 §6.2.1) from the
 // layers' caches, mapped through the segment that carried them.
 func (d *DownTrack) answerNACK(seqs []uint16) {
+	w := &d.w
 	b := d.bound.Load()
 	if b == nil || !d.w.started {
 		return
@@ -276,6 +283,13 @@ func (d *DownTrack) answerNACK(seqs []uint16) {
 		if p == nil || (d.r.isVP8 && s.synthPic) {
 			continue
 		}
+		// Resend a packet at most once per nackRepeatInterval: repeated
+		// NACKs for it are already answered, or the path is congested.
+		now := d.r.params.Now().UnixNano()
+		if last := w.resent[out%packetCacheSize]; last != 0 && now-last < int64(nackRepeatInterval) {
+			continue
+		}
+		w.resent[out%packetCacheSize] = now
 		if d.write(b, p, s, true) {
 			d.stats.nacksAnswered.Add(1)
 			d.metrics.nacksAnswered.Inc()

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -107,5 +108,63 @@ func TestLongSegmentAndNACKMapping(t *testing.T) {
 	}
 	if st := d.Stats(); st.NACKsAnswered != 3 || st.Packets != n+1 || st.LayerSwitches != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestAudioPauseResumeAndNACKRepeat pauses an audio DownTrack
+// (QualityOff), resumes it with continuous numbering, and checks a packet
+// is resent once however often it is NACKed within the repeat interval.
+func TestAudioPauseResumeAndNACKRepeat(t *testing.T) {
+	now := time.Unix(5000, 0)
+	opus := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}
+	r := NewReceiver(ReceiverParams{Kind: webrtc.RTPCodecTypeAudio, Codec: opus, Now: func() time.Time { return now }})
+	defer r.Close()
+	l := &layer{quality: QualityLow, ssrc: 7}
+	r.layers[0] = l
+	d := NewDownTrack(r, DownTrackParams{SubscriberID: "s"})
+	_ = d.Close()
+	w := &captureWriter{}
+	if _, err := d.Bind(captureContext{fakeContext: fakeContext{codec: opus}, w: w}); err != nil {
+		t.Fatal(err)
+	}
+	send := func(seq uint16) {
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 960},
+			Payload: []byte{0xfc, 1, 2}}).Marshal()
+		p, ok := r.parse(l, raw)
+		if !ok {
+			t.Fatal("parse")
+		}
+		l.cache.put(p)
+		if d.layerMask.Load() != 0 {
+			d.forward(queued{p: p})
+		}
+	}
+	d.selectLayer()
+	for seq := uint16(100); seq < 110; seq++ {
+		send(seq)
+	}
+	d.SetMaxQuality(QualityOff)
+	d.selectLayer()
+	for seq := uint16(110); seq < 150; seq++ {
+		send(seq) // paused: not forwarded
+	}
+	d.SetMaxQuality(QualityHigh)
+	d.selectLayer()
+	send(150)
+	if len(w.seqs) != 11 || w.seqs[10] != w.seqs[9]+1 {
+		t.Fatalf("after resume wrote seqs %v", w.seqs)
+	}
+	before := len(w.seqs)
+	d.answerNACK([]uint16{105, 105})
+	now = now.Add(50 * time.Millisecond)
+	d.answerNACK([]uint16{105})
+	if got := len(w.seqs) - before; got != 1 {
+		t.Fatalf("resent %d times within the repeat interval, want 1", got)
+	}
+	now = now.Add(nackRepeatInterval)
+	d.answerNACK([]uint16{105})
+	if got := len(w.seqs) - before; got != 2 || w.seqs[len(w.seqs)-1] != 105 {
+		t.Fatalf("resends %v", w.seqs[before:])
 	}
 }
