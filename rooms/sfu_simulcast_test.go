@@ -29,27 +29,24 @@ func keyframeWidth(payload []byte) int {
 	return int(frame[6]) | int(frame[7]&0x3f)<<8
 }
 
-// TestSimulcastQuality: a server-sdk-go publisher sends three VP8 layers
-// (q/h/f); the subscriber receives the top one, then the layer it asks for
-// with UpdateTrackSettings, switched at key frames.
-func TestSimulcastQuality(t *testing.T) {
-	s := startSFU(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "simulcast"} }
-	// Small layers keep the encode quick on a busy machine; the SFU takes
-	// the layer sizes from the AddTrackRequest.
-	layers := []struct {
-		q    livekit.VideoQuality
-		w, h int
-	}{{livekit.VideoQuality_LOW, 160, 90}, {livekit.VideoQuality_MEDIUM, 320, 180}, {livekit.VideoQuality_HIGH, 640, 360}}
-	clips := make([]string, len(layers))
-	errs := make([]error, len(layers))
+// simulcastLayers are small so the encode is quick on a busy machine; the
+// SFU takes the layer sizes from the AddTrackRequest.
+var simulcastLayers = []struct {
+	q    livekit.VideoQuality
+	w, h int
+}{{livekit.VideoQuality_LOW, 160, 90}, {livekit.VideoQuality_MEDIUM, 320, 180}, {livekit.VideoQuality_HIGH, 640, 360}}
+
+// publishSimulcast joins identity and publishes three VP8 layers (q/h/f)
+// encoded in parallel with the ffmpeg CLI.
+func publishSimulcast(t *testing.T, s *sfu, identity string, grant *auth.VideoGrant) {
+	t.Helper()
+	clips := make([]string, len(simulcastLayers))
+	errs := make([]error, len(simulcastLayers))
 	dir := t.TempDir()
 	var wg sync.WaitGroup
-	for i, l := range layers {
+	for i, l := range simulcastLayers {
 		wg.Add(1)
-		go func() { defer wg.Done(); clips[i], errs[i] = encodeVP8(dir, l.w, l.h, 20, 10) }()
+		go func() { defer wg.Done(); clips[i], errs[i] = encodeVP8(dir, l.w, l.h, 20, 8) }()
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -57,11 +54,10 @@ func TestSimulcastQuality(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	pub := joinSDK(t, s, "ingest-3", grant(), lksdk.NewRoomCallback())
+	pub := joinSDK(t, s, identity, grant, lksdk.NewRoomCallback())
 	var tracks []*lksdk.LocalTrack
-	for i, l := range layers {
-		clip := clips[i]
-		tr, err := lksdk.NewLocalFileTrack(clip, lksdk.ReaderTrackWithFrameDuration(50*time.Millisecond),
+	for i, l := range simulcastLayers {
+		tr, err := lksdk.NewLocalFileTrack(clips[i], lksdk.ReaderTrackWithFrameDuration(50*time.Millisecond),
 			lksdk.ReaderTrackWithSampleOptions(lksdk.WithSimulcast("video", &livekit.VideoLayer{
 				Quality: l.q, Width: uint32(l.w), Height: uint32(l.h)})))
 		if err != nil {
@@ -72,17 +68,21 @@ func TestSimulcastQuality(t *testing.T) {
 	if _, err := pub.LocalParticipant.PublishSimulcastTrack(tracks, &lksdk.TrackPublicationOptions{Name: "video"}); err != nil {
 		t.Fatalf("publish simulcast: %v", err)
 	}
+}
 
-	var (
-		mu     sync.Mutex
-		widths []int
-		remote *lksdk.RemoteTrackPublication
-	)
+// keyframeLog records the widths of the VP8 key frames a subscriber gets.
+type keyframeLog struct {
+	mu     sync.Mutex
+	widths []int
+	remote *lksdk.RemoteTrackPublication
+}
+
+func (k *keyframeLog) callback() *lksdk.RoomCallback {
 	cb := lksdk.NewRoomCallback()
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, p *lksdk.RemoteTrackPublication, _ *lksdk.RemoteParticipant) {
-		mu.Lock()
-		remote = p
-		mu.Unlock()
+		k.mu.Lock()
+		k.remote = p
+		k.mu.Unlock()
 		go func() {
 			for {
 				pkt, _, err := track.ReadRTP()
@@ -90,41 +90,54 @@ func TestSimulcastQuality(t *testing.T) {
 					return
 				}
 				if w := keyframeWidth(pkt.Payload); w > 0 {
-					mu.Lock()
-					widths = append(widths, w)
-					mu.Unlock()
+					k.mu.Lock()
+					k.widths = append(k.widths, w)
+					k.mu.Unlock()
 				}
 			}
 		}()
 	}
-	joinSDK(t, s, "viewer-3", grant(), cb)
-	sawWidth := func(w int, from int) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, got := range widths[min(from, len(widths)):] {
-			if got == w {
-				return true
-			}
-		}
-		return false
-	}
-	mark := func() int { mu.Lock(); defer mu.Unlock(); return len(widths) }
+	return cb
+}
 
-	defer func() { mu.Lock(); t.Logf("key frame widths seen: %v", widths); mu.Unlock() }()
-	eventually(t, ctx, "the top layer", func() bool { return sawWidth(640, 0) })
-	for _, step := range []struct {
-		q livekit.VideoQuality
-		w int
-	}{{livekit.VideoQuality_LOW, 160}, {livekit.VideoQuality_MEDIUM, 320}, {livekit.VideoQuality_HIGH, 640}} {
-		from := mark()
-		mu.Lock()
-		p := remote
-		mu.Unlock()
-		if err := p.SetVideoQuality(step.q); err != nil {
+// saw reports a key frame w wide among those logged after index from.
+func (k *keyframeLog) saw(w, from int) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, got := range k.widths[min(from, len(k.widths)):] {
+		if got == w {
+			return true
+		}
+	}
+	return false
+}
+
+func (k *keyframeLog) mark() int { k.mu.Lock(); defer k.mu.Unlock(); return len(k.widths) }
+
+// TestSimulcastQuality: a server-sdk-go publisher sends three VP8 layers
+// (q/h/f); the subscriber receives the top one, then the layer it asks for
+// with UpdateTrackSettings, switched at key frames.
+func TestSimulcastQuality(t *testing.T) {
+	s := startSFU(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "simulcast"} }
+	publishSimulcast(t, s, "ingest-3", grant())
+	kf := &keyframeLog{}
+	joinSDK(t, s, "viewer-3", grant(), kf.callback())
+	defer func() { kf.mu.Lock(); t.Logf("key frame widths seen: %v", kf.widths); kf.mu.Unlock() }()
+
+	eventually(t, ctx, "the top layer", func() bool { return kf.saw(640, 0) })
+	for _, l := range simulcastLayers {
+		from := kf.mark()
+		kf.mu.Lock()
+		p := kf.remote
+		kf.mu.Unlock()
+		if err := p.SetVideoQuality(l.q); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, ctx, fmt.Sprintf("key frames %d wide after asking for %v", step.w, step.q),
-			func() bool { return sawWidth(step.w, from) })
+		eventually(t, ctx, fmt.Sprintf("key frames %d wide after asking for %v", l.w, l.q),
+			func() bool { return kf.saw(l.w, from) })
 	}
 	if n := counter(t, s.reg, "marquee_sfu_published_tracks"); n != 1 {
 		t.Errorf("published tracks = %v, want 1 (three layers, one track)", n)
