@@ -75,6 +75,7 @@ func (n *Node) fill(w http.ResponseWriter, r *http.Request, key string, f *fligh
 	// finish (deferred) renames the file into place and wakes the followers.
 	tmpName = sink.f.Name()
 	e = newEntry(hdr, objectName(key), sink.bodyOff, sink.bodyOff+sink.written+trailerLen)
+	e.touched.Store(n.now().Unix())
 }
 
 // startFile opens the temp file for a fill and writes the object header. It

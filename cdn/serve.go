@@ -89,6 +89,7 @@ func (n *Node) serveHit(w http.ResponseWriter, r *http.Request, e *entry) bool {
 	}
 	h.Set("X-Cache", "HIT")
 	n.m.hits.Inc()
+	n.cache.touch(e, n.now())
 	cw := &countingWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", e.modTime, &bodyReader{f: f, off: e.bodyOff, size: e.bodySize()})
 	n.m.servedBytes.WithLabelValues("hit").Add(float64(cw.n))

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,7 +55,8 @@ type entry struct {
 	bodyOff int64  // where the body starts in the file
 	size    int64  // whole file, which is what counts against the budget
 	header  map[string]string
-	modTime time.Time // the origin's Last-Modified, or zero
+	modTime time.Time    // the origin's Last-Modified, or zero
+	touched atomic.Int64 // unix seconds of the file's mtime, our LRU age on disk
 	elem    *list.Element
 }
 
@@ -218,7 +220,9 @@ func readEntry(dir, name string) (*entry, time.Time, error) {
 	if objectName(h.Key) != name {
 		return nil, time.Time{}, errors.New("key does not match file name")
 	}
-	return newEntry(h, name, prefixLen+n, st.Size()), st.ModTime(), nil
+	e := newEntry(h, name, prefixLen+n, st.Size())
+	e.touched.Store(st.ModTime().Unix())
+	return e, st.ModTime(), nil
 }
 
 // newEntry builds an index entry from a stored header.
@@ -309,6 +313,20 @@ func (c *cache) finish(key string, f *flight, tmp string, e *entry) error {
 	c.removeFiles(victims)
 	c.publish()
 	return err
+}
+
+// touchEvery is how stale a cached file's mtime may get before a hit
+// refreshes it, so that the LRU order survives a restart without a syscall
+// on every hit.
+const touchEvery = time.Hour
+
+// touch records a use of e on disk when its mtime is older than touchEvery.
+func (c *cache) touch(e *entry, now time.Time) {
+	last := e.touched.Load()
+	if now.Unix()-last < int64(touchEvery/time.Second) || !e.touched.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	_ = os.Chtimes(filepath.Join(c.dir, e.name), now, now) // best effort: only the order after a restart suffers
 }
 
 // drop forgets key when its file turned out to be missing.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -191,5 +192,32 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestHitsRefreshDiskAge(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(t0.Unix())
+	h := newHarness(t, func(p *Params) { p.Now = func() time.Time { return time.Unix(clock.Load(), 0) } })
+	a, b := "/api/posters/a.jpg", "/api/posters/b.jpg"
+	h.origin.put(a, payload(3000, 1), nil)
+	h.origin.put(b, payload(3000, 2), nil)
+	h.get(a)
+	h.get(b)
+	h.get(a) // within touchEvery: no disk write
+	before, _ := os.Stat(filepath.Join(h.dir, objectName(a)))
+	clock.Add(int64(2 * touchEvery / time.Second))
+	if r := h.do("GET", h.srv.URL+h.signer.Sign(a, time.Unix(clock.Load(), 0).Add(time.Hour)), nil); r.header.Get("X-Cache") != "HIT" {
+		t.Fatalf("hit after two hours: %d %s", r.status, r.body)
+	}
+	after, _ := os.Stat(filepath.Join(h.dir, objectName(a)))
+	if !after.ModTime().Equal(time.Unix(clock.Load(), 0)) || after.ModTime().Equal(before.ModTime()) {
+		t.Fatalf("mtime %v -> %v, want the hit's time %v", before.ModTime(), after.ModTime(), time.Unix(clock.Load(), 0))
+	}
+	one, _ := h.node.cache.stats()
+	n2 := h.open(func(p *Params) { p.MaxBytes = one / 2 * 3 / 2 }) // room for one
+	defer n2.client.CloseIdleConnections()
+	if !n2.cache.has(a) || n2.cache.has(b) {
+		t.Fatalf("after restart: has(a)=%v has(b)=%v; the recently hit object should survive", n2.cache.has(a), n2.cache.has(b))
 	}
 }
