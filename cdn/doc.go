@@ -14,5 +14,12 @@
 // total bytes): the origin must give each version of an object its own path.
 // Responses marked Cache-Control private or no-store, and anything but 200,
 // pass through uncached; that is how HLS playlists that embed freshly signed
-// segment URLs reach viewers.
+// segment URLs reach viewers: a playlist may list segments relative to
+// itself ("seg00001.ts?exp=…&sig=…"), since the node rejects any query
+// parameter other than exp and sig.
+//
+// MaxBytes bounds published objects (header, body and trailer); fills in
+// progress sit in temp files beside them and are not counted until renamed.
+// Answers carry Access-Control-Allow-Origin: * so the web app can fetch
+// segments with XHR: the signed URL, not a cookie, is the credential.
 package cdn
