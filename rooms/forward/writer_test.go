@@ -168,3 +168,83 @@ func TestAudioPauseResumeAndNACKRepeat(t *testing.T) {
 		t.Fatalf("resends %v", w.seqs[before:])
 	}
 }
+
+// TestH264SwitchesOnlyAtIDR feeds two H.264 layers and checks the writer
+// switches at the first packet of the target layer's key frame (here a
+// STAP-A with SPS/PPS, RFC 6184 §5.7.1), not at a delta frame, and that
+// only the first key-frame packet of an access unit is a switch point.
+func TestH264SwitchesOnlyAtIDR(t *testing.T) {
+	h264 := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, PayloadType: 102}
+	r := NewReceiver(ReceiverParams{Kind: webrtc.RTPCodecTypeVideo, Codec: h264, SharedClock: true})
+	defer r.Close()
+	low, high := &layer{quality: QualityLow, ssrc: 1}, &layer{quality: QualityHigh, ssrc: 3}
+	r.layers[0], r.layers[2] = low, high
+	d := NewDownTrack(r, DownTrackParams{SubscriberID: "s"})
+	_ = d.Close()
+	w := &captureWriter{}
+	if _, err := d.Bind(captureContext{fakeContext: fakeContext{codec: h264}, w: w}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		stapSPS  = []byte{0x78, 0x00, 0x02, 0x67, 0x42, 0x00, 0x02, 0x68, 0xce}
+		fuIDR    = []byte{0x7c, 0x85, 0x88, 0x80}
+		fuIDRend = []byte{0x7c, 0x45, 0x88, 0x80}
+		delta    = []byte{0x41, 0x9a, 0x00}
+	)
+	seqs := map[*layer]uint16{low: 1000, high: 5000}
+	send := func(l *layer, ts uint32, payload []byte) bool {
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seqs[l], Timestamp: ts},
+			Payload: payload}).Marshal()
+		seqs[l]++
+		p, ok := r.parse(l, raw)
+		if !ok {
+			t.Fatal("parse")
+		}
+		n := len(w.seqs)
+		d.forward(queued{p: p})
+		return len(w.seqs) > n
+	}
+	d.w.target = 0
+	if !send(low, 3000, stapSPS) || !send(low, 3000, fuIDR) || !send(low, 3000, fuIDRend) || !send(low, 6000, delta) {
+		t.Fatal("low layer not forwarded from its key frame")
+	}
+	d.w.target = 2
+	steps := []struct {
+		l    *layer
+		ts   uint32
+		pl   []byte
+		want bool
+		name string
+	}{
+		{high, 6000, delta, false, "high delta frame"},
+		{low, 9000, delta, true, "low layer while waiting"},
+		{high, 12000, stapSPS, true, "high key frame start"},
+		{high, 12000, fuIDR, true, "rest of the access unit (IDR not a new switch point)"},
+		{low, 15000, delta, false, "old layer after the switch"},
+		{high, 15000, delta, true, "high delta"},
+	}
+	for _, s := range steps {
+		if got := send(s.l, s.ts, s.pl); got != s.want {
+			t.Fatalf("%s: forwarded=%v, want %v", s.name, got, s.want)
+		}
+	}
+	for i := 1; i < len(w.seqs); i++ {
+		if w.seqs[i] != w.seqs[i-1]+1 {
+			t.Fatalf("seqs not continuous: %v", w.seqs)
+		}
+	}
+	// Switch points: the first key-frame packet of each access unit.
+	for i, c := range []struct {
+		ts   uint32
+		pl   []byte
+		want bool
+	}{{30000, stapSPS, true}, {30000, fuIDR, false}, {33000, fuIDR, true}, {36000, delta, false}} {
+		raw, _ := (&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(i), Timestamp: c.ts},
+			Payload: c.pl}).Marshal()
+		if p, _ := r.parse(high, raw); p.keyframe != c.want {
+			t.Fatalf("packet %d at ts %d: keyframe=%v, want %v", i, c.ts, p.keyframe, c.want)
+		}
+	}
+}
