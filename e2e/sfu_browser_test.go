@@ -184,3 +184,30 @@ func TestSFUBrowserPublishSubscribeReconnect(t *testing.T) {
 	}
 	view.Screenshot("sfu-viewer-after-full-reconnect")
 }
+
+// TestSFUBrowserLateTracks: viewers are in the room before the host
+// publishes (a party starting): the SFU asks the single-PC client to
+// renegotiate, and the late video and audio tracks both arrive.
+func TestSFUBrowserLateTracks(t *testing.T) {
+	s := startTestSFU(t)
+	page := ServeSFUPage(t)
+	b := StartChrome(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "early-birds"} }
+
+	view := b.NewPage(t, "early-viewer", page)
+	view.WaitTrue(ctx, `typeof startViewer === "function"`)
+	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "early", grant())), nil); err != nil {
+		t.Fatal(err)
+	}
+	pub := b.NewPage(t, "late-host", page)
+	pub.WaitTrue(ctx, `typeof startPublisher === "function"`)
+	if err := pub.Eval(fmt.Sprintf(`startPublisher(%q, %q).then(() => publishTone())`, s.url, devToken(t, "host", grant())), nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `state.tracks >= 2`)
+	view.WaitTrue(ctx, `framesDecoded().then(n => n > 30)`)
+	view.WaitTrue(ctx, `audioPacketsReceived().then(n => n > 50)`)
+	view.Screenshot("sfu-early-viewer")
+}

@@ -13,6 +13,7 @@ function watch(room) {
   room.on(E.Disconnected, (reason) => { state.disconnected++; state.disconnectReason = reason; });
   room.on(E.TrackSubscribed, (track) => {
     state.tracks++;
+    if (track.kind === 'audio') state.audio = track;
     if (track.kind === 'video') {
       state.video = track;
       const el = track.attach();
@@ -45,6 +46,17 @@ async function startPublisher(url, token) {
   return room.localParticipant.sid;
 }
 
+// publishTone adds a WebAudio oscillator as a microphone track.
+async function publishTone() {
+  const ctx = new AudioContext();
+  const osc = ctx.createOscillator();
+  const dest = ctx.createMediaStreamDestination();
+  osc.connect(dest);
+  osc.start();
+  const track = dest.stream.getAudioTracks()[0];
+  await room.localParticipant.publishTrack(track, { name: 'audio', source: LivekitClient.Track.Source.Microphone });
+}
+
 async function startViewer(url, token) {
   const room = new LivekitClient.Room();
   window.room = room;
@@ -62,6 +74,14 @@ async function framesDecoded() {
   const stats = await state.video.receiver.getStats();
   let n = 0;
   stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n = s.framesDecoded || 0; });
+  return n;
+}
+
+async function audioPacketsReceived() {
+  if (!state.audio || !state.audio.receiver) return 0;
+  const stats = await state.audio.receiver.getStats();
+  let n = 0;
+  stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'audio') n = s.packetsReceived || 0; });
   return n;
 }
 
