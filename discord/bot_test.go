@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -45,6 +46,7 @@ type backend struct {
 	stopped  bool
 	np       discord.NowPlaying
 	problems []error
+	opens    int
 }
 
 func (f *backend) StartParty(_ context.Context, req discord.StartRequest) (discord.Party, error) {
@@ -125,7 +127,12 @@ func (f *backend) Search(_ context.Context, query string, limit int) ([]discord.
 	return out[:min(len(out), limit)], nil
 }
 
-func (f *backend) Open(context.Context, string) (discord.OpusSource, error) { return f.clip, nil }
+func (f *backend) Open(context.Context, string) (discord.OpusSource, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.opens++
+	return f.clip, nil
+}
 
 func (f *backend) ReportProblem(_ string, err error) {
 	f.mu.Lock()
@@ -137,7 +144,7 @@ func (f *backend) snapshot() backend {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return backend{started: append([]discord.StartRequest(nil), f.started...), controls: append([]discord.Control(nil), f.controls...),
-		queued: append([]string(nil), f.queued...), stopped: f.stopped, problems: append([]error(nil), f.problems...)}
+		queued: append([]string(nil), f.queued...), stopped: f.stopped, problems: append([]error(nil), f.problems...), opens: f.opens}
 }
 
 type env struct {
@@ -389,6 +396,25 @@ func TestGatewayNewSessionRejoinsVoice(t *testing.T) {
 		if strings.Contains(m.Content, "disconnected") {
 			t.Errorf("a routine gateway re-identify was reported to the channel: %q", m.Content)
 		}
+	}
+}
+
+func TestEndedAudioIsReopened(t *testing.T) {
+	e := newEnv(t)
+	e.startParty(t, e.o.StageChannelID)
+	e.wait(t, "audio", func(s *discordtest.State) bool { return len(s.AudioPackets()) >= 10 })
+	e.be.mu.Lock()
+	old := e.be.clip
+	e.be.clip = discordtest.NewOpusClip()
+	e.be.mu.Unlock()
+	_ = old.Close() // the SFU room went away
+	st := e.wait(t, "silence after the source ended", func(s *discordtest.State) bool {
+		return slices.Contains(s.Speaking, 0)
+	})
+	n := len(st.AudioPackets())
+	e.wait(t, "audio from the reopened source", func(s *discordtest.State) bool { return len(s.AudioPackets()) >= n+25 })
+	if got := e.be.snapshot().opens; got != 2 {
+		t.Errorf("opens = %d, want 2", got)
 	}
 }
 

@@ -22,11 +22,8 @@ const (
 // voiceLoop plays the party's audio in its voice channel, rejoining after
 // failures that may pass, and telling the channel about the ones that won't.
 func (ps *partySession) voiceLoop(ctx context.Context) {
-	src, err := ps.openSource(ctx)
-	if err != nil {
-		return
-	}
-	defer func() { _ = src.Close() }()
+	src := &reopeningSource{ps: ps}
+	defer src.close()
 	attempts := 0
 	for ctx.Err() == nil {
 		started := time.Now()
@@ -97,6 +94,40 @@ func (ps *partySession) openSource(ctx context.Context) (OpusSource, error) {
 	}
 }
 
+// reopeningSource opens the party audio on first use and opens it again
+// when it ends (SFU restart, room reset), so the voice connection never
+// runs dry for good. Only one voice connection reads it at a time.
+type reopeningSource struct {
+	ps  *partySession
+	cur OpusSource
+}
+
+// NextFrame implements voice.Source. When the audio ends it returns a pause
+// marker (silence frames go out at once) and reopens on the next call.
+func (r *reopeningSource) NextFrame(ctx context.Context) (voice.Frame, error) {
+	if r.cur == nil {
+		src, err := r.ps.openSource(ctx)
+		if err != nil {
+			return voice.Frame{}, err
+		}
+		r.cur = src
+	}
+	f, err := r.cur.NextFrame(ctx)
+	if err == nil || ctx.Err() != nil {
+		return f, err
+	}
+	r.ps.log.Warn("party audio ended; reopening", "err", err)
+	r.close()
+	return voice.Frame{Pause: true}, nil
+}
+
+func (r *reopeningSource) close() {
+	if r.cur != nil {
+		_ = r.cur.Close()
+		r.cur = nil
+	}
+}
+
 // voiceCreds are the two halves of a voice session.
 type voiceCreds struct {
 	sessionID, token, endpoint string
@@ -106,7 +137,7 @@ type voiceCreds struct {
 // voiceSession joins the channel and runs voice connections until one fails
 // for good, following new VOICE_SERVER_UPDATEs (region moves, gateway
 // re-identifies) without leaving.
-func (ps *partySession) voiceSession(ctx context.Context, src OpusSource) error {
+func (ps *partySession) voiceSession(ctx context.Context, src voice.Source) error {
 	creds, err := ps.join(ctx)
 	if err != nil {
 		return err

@@ -47,7 +47,8 @@ type Source struct {
 	log    *slog.Logger
 	frames chan voice.Frame
 	closed chan struct{}
-	once   sync.Once
+	once   sync.Once // closes closed
+	leave  sync.Once // calls disconnect
 	wg     sync.WaitGroup
 	// disconnect leaves the room; nil in tests.
 	disconnect func()
@@ -76,17 +77,25 @@ func (s *Source) NextFrame(ctx context.Context) (voice.Frame, error) {
 
 // Close leaves the room and waits for the track readers.
 func (s *Source) Close() error {
-	s.once.Do(func() {
-		s.mu.Lock()
-		s.shut = true
-		s.mu.Unlock()
-		close(s.closed)
+	s.end()
+	s.leave.Do(func() {
 		if s.disconnect != nil {
 			s.disconnect()
 		}
 	})
 	s.wg.Wait()
 	return nil
+}
+
+// end makes NextFrame fail with ErrClosed, e.g. when the SFU dropped us;
+// the owner then closes this Source and opens a new one.
+func (s *Source) end() {
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.shut = true
+		s.mu.Unlock()
+		close(s.closed)
+	})
 }
 
 // readTrack forwards RTP payloads from r until it fails or Close.

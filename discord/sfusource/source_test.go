@@ -158,3 +158,19 @@ func TestTokenIsHiddenSubscribeOnly(t *testing.T) {
 }
 
 func framed(i int) voice.Frame { return voice.Frame{Opus: []byte{0xFC}, Timestamp: uint32(i)} }
+
+func TestEndBeforeCloseFailsNextFrame(t *testing.T) {
+	s := newSource(slog.New(slog.DiscardHandler))
+	left := 0
+	s.disconnect = func() { left++ }
+	s.end() // the SFU dropped us
+	if _, err := s.NextFrame(context.Background()); !errors.Is(err, ErrClosed) {
+		t.Fatalf("NextFrame after end = %v", err)
+	}
+	s.readTrack(&fakeTrack{pkts: make(chan *rtp.Packet)}) // late subscription: ignored
+	_ = s.Close()
+	_ = s.Close()
+	if left != 1 {
+		t.Errorf("disconnect called %d times, want 1", left)
+	}
+}

@@ -90,6 +90,10 @@ func (s *Sources) Open(ctx context.Context, room string) (discord.OpusSource, er
 			src.readTrack(track)
 		}
 	}
+	cb.OnDisconnected = func() {
+		src.log.Warn("left the SFU room")
+		src.end()
+	}
 	cb.OnDataPacket = func(data lksdk.DataPacket, params lksdk.DataReceiveParams) {
 		if p, ok := data.(*lksdk.UserDataPacket); ok && p.Topic == playbackTopic {
 			src.playback(p.Payload)
