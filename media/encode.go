@@ -62,7 +62,7 @@ func newLayerEncoder(l Layer, cfg Config, fps astiav.Rational) (*layerEncoder, e
 	defer opts.Free()
 	br := strconv.Itoa(l.Bitrate)
 	_ = opts.Set("maxrate", br, 0)
-	_ = opts.Set("bufsize", strconv.Itoa(l.Bitrate/2), 0)
+	_ = opts.Set("bufsize", br, 0) // one second of rate-control buffer
 	if cfg.VideoCodec == CodecH264 {
 		_ = opts.Set("preset", "ultrafast", 0)
 		_ = opts.Set("tune", "zerolatency", 0)
@@ -74,8 +74,12 @@ func newLayerEncoder(l Layer, cfg Config, fps astiav.Rational) (*layerEncoder, e
 		_ = opts.Set("deadline", "realtime", 0)
 		_ = opts.Set("cpu-used", strconv.Itoa(cfg.CPUUsed), 0)
 		_ = opts.Set("lag-in-frames", "0", 0)
-		_ = opts.Set("error-resilient", "1", 0)
-		_ = opts.Set("static-thresh", "0", 0)
+		// As WebRTC's own VP8 encoder: no error-resilient mode without
+		// temporal layers (the SFU retransmits), keyframes capped at 9x a
+		// frame's budget so they do not burst, tight rate control.
+		_ = opts.Set("max-intra-rate", "900", 0)
+		_ = opts.Set("undershoot-pct", "100", 0)
+		_ = opts.Set("overshoot-pct", "15", 0)
 	}
 	if err := e.enc.Open(codec, opts); err != nil {
 		e.free()
