@@ -19,6 +19,7 @@ type Error struct {
 	Message string `json:"message"`
 }
 
+// Error formats the status, code and message.
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
 
 func apiErr(status int, code, msg string) *Error {

@@ -87,6 +87,7 @@ type WorkerError struct {
 	Message string
 }
 
+// Error formats the worker's status, code and message.
 func (e *WorkerError) Error() string {
 	return fmt.Sprintf("ingest worker: HTTP %d %s: %s", e.Status, e.Code, e.Message)
 }
