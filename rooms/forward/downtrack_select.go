@@ -44,11 +44,8 @@ func (d *DownTrack) selectLayer() {
 	now := d.r.params.Now().UnixNano()
 	var avail []int8
 	for q := range int8(maxLayers) {
-		if l := d.r.layerAt(q); l != nil {
-			last := l.lastArrival.Load()
-			if last == 0 || now-last < int64(layerTimeout) {
-				avail = append(avail, q)
-			}
+		if l := d.r.layerAt(q); l != nil && l.live(now) {
+			avail = append(avail, q)
 		}
 	}
 	if len(avail) == 0 {

@@ -49,8 +49,20 @@ type layer struct {
 	windowStart time.Time
 	windowBytes int
 
+	added       int64        // unix nanoseconds of AddLayer
 	lastArrival atomic.Int64 // unix nanoseconds
 	bitrate     atomic.Int64 // bits per second over the last window
+}
+
+// live reports whether the layer is sending: a packet within layerTimeout,
+// or, for a layer that never sent, within layerTimeout of being added
+// (a publisher may hold back its top layer from the start).
+func (l *layer) live(now int64) bool {
+	last := l.lastArrival.Load()
+	if last == 0 {
+		last = l.added
+	}
+	return now-last < int64(layerTimeout)
 }
 
 // bitrateWindow is how long the reader averages a layer's bitrate over.

@@ -126,7 +126,8 @@ func (r *Receiver) AddLayer(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 	if r.layers[q] != nil {
 		return fmt.Errorf("%w: %s", ErrLayerExists, q)
 	}
-	l := &layer{quality: q, rid: track.RID(), ssrc: uint32(track.SSRC()), track: track, recv: recv}
+	l := &layer{quality: q, rid: track.RID(), ssrc: uint32(track.SSRC()), track: track, recv: recv,
+		added: r.params.Now().UnixNano()}
 	r.layers[q] = l
 	r.numLayer.Add(1)
 	r.wg.Add(2)
