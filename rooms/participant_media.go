@@ -16,6 +16,10 @@ const (
 	ingestRole    = "ingest"
 )
 
+// maxTracksPerParticipant bounds announced plus published tracks, so a
+// client cannot grow the server's state without end.
+const maxTracksPerParticipant = 16
+
 // maxQueuedData bounds reliable packets held while a channel opens.
 const maxQueuedData = 256
 
@@ -59,6 +63,12 @@ func (p *participant) handleAddTrack(req *livekit.AddTrackRequest) error {
 	}
 	if _, dup := p.pending[req.Cid]; dup {
 		return fmt.Errorf("%w: track %q already added", ErrBadRequest, req.Cid)
+	}
+	if len(p.pending)+len(p.published) >= maxTracksPerParticipant {
+		p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{
+			RequestResponse: &livekit.RequestResponse{Reason: livekit.RequestResponse_LIMIT_EXCEEDED,
+				Message: "too many tracks", Request: &livekit.RequestResponse_AddTrack{AddTrack: req}}}})
+		return nil
 	}
 	info := &livekit.TrackInfo{
 		Sid: guid.New(guid.TrackPrefix), Type: req.Type, Name: req.Name, Muted: req.Muted,

@@ -360,7 +360,9 @@ func (s *Server) attach(conn *signalConn, jr *joinRequest) (*participant, error)
 		if p == nil {
 			return nil, fmt.Errorf("%w: nothing to resume", ErrParticipantNotFound)
 		}
-		p.post(func() { p.resume(conn) })
+		if err := p.do(s.ctx, func() { p.resume(conn) }); err != nil {
+			return nil, fmt.Errorf("%w: participant left while resuming", ErrParticipantNotFound)
+		}
 		return p, nil
 	}
 	for range 2 { // a room may close between lookup and join: retry once
