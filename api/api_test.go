@@ -412,3 +412,39 @@ func TestLoginThrottle(t *testing.T) {
 	now = now.Add(LoginWindow + time.Second)
 	b.must(200, "POST", "/api/auth/login", map[string]string{"username": "vic", "password": testPassword}, nil)
 }
+
+func TestEventStreamResumesFromLastEventID(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	host, _ := w.user("host", auth.RoleMember)
+	var pv partyView
+	host.must(201, "POST", "/api/parties", map[string]string{"title": "SSE"}, &pv)
+	base := fmt.Sprintf("/api/parties/%d", pv.ID)
+	host.must(200, "PATCH", base, map[string]string{"title": "SSE 2"}, nil)
+	host.must(200, "PATCH", base, map[string]string{"title": "SSE 3"}, nil)
+	var log struct{ Events []party.PartyEvent }
+	host.must(200, "GET", base+"/log", nil, &log)
+	if len(log.Events) != 3 || log.Events[0].Type != "party.created" {
+		t.Fatalf("log = %+v", log.Events)
+	}
+	// As EventSource does on reconnect: Last-Event-ID replays what followed.
+	req, _ := http.NewRequest("GET", w.http.URL+base+"/events", nil)
+	req.Header.Set("Last-Event-ID", fmt.Sprint(log.Events[0].ID))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	res, err := host.hc.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	sc := bufio.NewScanner(res.Body)
+	var ids []string
+	for sc.Scan() && len(ids) < 2 {
+		if id, ok := strings.CutPrefix(sc.Text(), "id: "); ok {
+			ids = append(ids, id)
+		}
+	}
+	if want := []string{fmt.Sprint(log.Events[1].ID), fmt.Sprint(log.Events[2].ID)}; fmt.Sprint(ids) != fmt.Sprint(want) {
+		t.Fatalf("replayed ids %v, want %v", ids, want)
+	}
+	host.must(400, "GET", base+"/events?after=-3", nil, nil)
+}
