@@ -101,8 +101,32 @@ func build(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *prometheus
 	obs.Mount(mux, reg, ready)
 	srv.Mount(mux)
 	mux.Handle("/", webapp.New(webapp.Params{Logger: log}))
-	a.parts = []lifecycle.Part{lifecycle.ServeHTTP(log, "api", cfg.Listen, mux), parties.Run}
+	a.parts = []lifecycle.Part{lifecycle.ServeHTTP(log, "api", cfg.Listen, mux), parties.Run, pruneLoop(accounts, log)}
 	return a, nil
+}
+
+// PruneEvery is how often expired sessions, login links and idle guest
+// accounts are deleted.
+const PruneEvery = time.Hour
+
+// pruneLoop deletes expired credentials and idle guests, now and hourly.
+func pruneLoop(accounts *auth.Store, log *slog.Logger) lifecycle.Part {
+	return func(ctx context.Context) error {
+		t := time.NewTicker(PruneEvery)
+		defer t.Stop()
+		for {
+			if p, err := accounts.Prune(ctx); err != nil {
+				log.Warn("prune accounts", "err", err)
+			} else if p.Sessions+p.LoginLinks+p.Guests > 0 {
+				log.Info("pruned accounts", "sessions", p.Sessions, "loginLinks", p.LoginLinks, "guests", p.Guests)
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+			}
+		}
+	}
 }
 
 // scanAll registers the movies/, shows/ and music/ folders of each root as
