@@ -280,3 +280,50 @@ func TestDataDestinations(t *testing.T) {
 		t.Fatalf("bob got %q", bob.data[0].Payload)
 	}
 }
+
+// TestLossyData: packets sent on the lossy channel are relayed on the
+// recipients' lossy channel (counted by kind).
+func TestLossyData(t *testing.T) {
+	s := startSFU(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "lossy"} }
+	rec := &sdkRecorder{}
+	joinSDK(t, s, "viewer", grant(), rec.callback())
+	sender := joinSDK(t, s, "host", grant(), lksdk.NewRoomCallback())
+	// Lossy may drop, so send until one arrives.
+	eventually(t, ctx, "a lossy packet", func() bool {
+		_ = sender.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: []byte("reaction"),
+			Topic: "marquee.reaction"}, lksdk.WithDataPublishReliable(false))
+		_, _, d := rec.snapshot()
+		return d > 0
+	})
+	if n := labelled(t, s, "marquee_sfu_data_packets_total", "kind", "lossy"); n < 1 {
+		t.Fatalf("lossy relays counted %v", n)
+	}
+	if n := labelled(t, s, "marquee_sfu_data_packets_total", "kind", "reliable"); n != 0 {
+		t.Fatalf("reliable relays counted %v, want 0", n)
+	}
+}
+
+// labelled reads one labelled series of a counter.
+func labelled(t *testing.T, s *sfu, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := s.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
