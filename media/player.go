@@ -25,6 +25,8 @@ type PlayerParams struct {
 	Start time.Duration
 	// Logger receives the player's logs; slog.Default when nil.
 	Logger *slog.Logger
+	// Clock paces the output; SystemClock when nil.
+	Clock Clock
 	// OnStatus, when set, is called from the player's goroutine on every
 	// state change: loading, first frame of a segment (playing), paused.
 	// It must not block.
@@ -67,6 +69,9 @@ func NewPlayer(p PlayerParams) *Player {
 	log := p.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if p.Clock == nil {
+		p.Clock = SystemClock{}
 	}
 	return &Player{
 		p: p, log: log,
@@ -224,8 +229,7 @@ func (r *run) close() {
 
 // loop interleaves control, emission of due frames and decoding ahead.
 func (r *run) loop(ctx context.Context) error {
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	clock := r.pl.p.Clock
 	for {
 		select {
 		case c := <-r.pl.ctrl:
@@ -237,7 +241,7 @@ func (r *run) loop(ctx context.Context) error {
 			return ctx.Err()
 		default:
 		}
-		now := time.Now()
+		now := clock.Now()
 		r.maybeStartSegment(now)
 		if err := r.emitDue(now); err != nil {
 			return err
@@ -255,13 +259,13 @@ func (r *run) loop(ctx context.Context) error {
 		if r.playing && r.segStarted && len(r.queue) > 0 {
 			wait = r.due(r.queue[0].pos).Sub(now)
 		}
-		timer.Reset(max(wait, 0))
+		fire := clock.After(max(wait, 0))
 		select {
 		case c := <-r.pl.ctrl:
 			if err := r.handle(c); err != nil {
 				return err
 			}
-		case <-timer.C:
+		case <-fire:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -321,7 +325,7 @@ func (r *run) handle(c control) error {
 // paused party) with the paused frame, prepared as a keyframe, stamped
 // now: RTP time keeps moving forward and resume stamps it later again.
 func (r *run) sendStill(layer int) error {
-	ts := r.pl.p.Timeline.VideoTS(time.Now())
+	ts := r.pl.p.Timeline.VideoTS(r.pl.p.Clock.Now())
 	for _, e := range r.queue {
 		if e.layer < 0 || !e.key || e.pos != r.segPos || layer >= 0 && e.layer != layer {
 			continue
