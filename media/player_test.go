@@ -125,6 +125,7 @@ func TestPlayKinds(t *testing.T) {
 		{testmedia.VideoOnly, true, false, CodecVP8},
 		{testmedia.MP3, false, true, CodecVP8},
 		{testmedia.FLAC, false, true, CodecVP8},
+		{testmedia.MP3Cover, false, true, CodecVP8}, // cover art is not video
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {

@@ -41,6 +41,9 @@ const (
 	MP3 Kind = "audio.mp3"
 	// FLAC is a 4 s stereo FLAC (audio only).
 	FLAC Kind = "audio.flac"
+	// MP3Cover is MP3 with embedded cover art (an attached MJPEG picture),
+	// as most music libraries have.
+	MP3Cover Kind = "audio-cover.mp3"
 	// Truncated is H264AAC cut to its first 40%: it opens, then its data
 	// runs out.
 	Truncated Kind = "truncated.mp4"
@@ -101,6 +104,10 @@ func recipe(kind Kind) ([]string, error) {
 		return append(tone, "-t", d, "-c:a", "libmp3lame", "-b:a", "128k"), nil
 	case FLAC:
 		return append(tone, "-t", d, "-c:a", "flac"), nil
+	case MP3Cover:
+		a := append(tone, "-f", "lavfi", "-i", "testsrc2=size=300x300:rate=1")
+		return append(a, "-t", d, "-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:a", "libmp3lame",
+			"-c:v", "mjpeg", "-disposition:v", "attached_pic", "-id3v2_version", "3", "-f", "mp3"), nil
 	case UnsupportedCodec:
 		return append(video("64x48", 5), "-t", "1", "-c:v", "libx264", "-f", "matroska"), nil
 	case Bench1080p:

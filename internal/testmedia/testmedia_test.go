@@ -21,6 +21,7 @@ func TestGenerate(t *testing.T) {
 		{VideoOnly, "h264"},
 		{MP3, "mp3"},
 		{FLAC, "flac"},
+		{MP3Cover, "mp3,mjpeg"},
 		{UnsupportedCodec, "unknown"},
 	}
 	for _, tt := range tests {
