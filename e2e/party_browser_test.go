@@ -91,6 +91,7 @@ type pageStats struct {
 	ResumedAtMs     *float64 `json:"firstFrameSinceConnectAtMs"`
 	Reconnects      int      `json:"reconnects"`
 	BufferMs        float64  `json:"bufferMs"`
+	OffsetMs        *float64 `json:"displayedOffsetMs"`
 	TargetMs        float64  `json:"targetMs"`
 	Layer           string   `json:"layer"`
 	NowMs           float64  `json:"nowMs"`

@@ -115,6 +115,12 @@ export interface Stats {
   reconnects: number;
   /** bufferMs is the jitter buffer target the aligner set. */
   bufferMs: number;
+  /**
+   * displayedOffsetMs is the median, over the last second of frames, of the
+   * position shown minus the wall time it was shown: at normal speed it is
+   * constant, so two viewers' offsets differ by how far apart they are.
+   */
+  displayedOffsetMs: number | null;
   /** targetMs is the room's delay target this viewer steers to. */
   targetMs: number;
   layer: string;
@@ -127,6 +133,24 @@ const STALL_RECONNECT_MS = 4000;
 const STALE_VIEWER_MS = 7000;
 const MAX_CHAT = 200;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+/** SETTLE_MS is how long after a re-anchoring (seek, new item) delays are not measured. */
+const SETTLE_MS = 1000;
+/** AHEAD_LIMIT_MS: a viewer cannot be ahead of the party; more than this is a bad sample. */
+const AHEAD_LIMIT_MS = -300;
+
+/**
+ * audioOnly tells whether the current item is sound only: no video track,
+ * or a playback report that anchors audio but not video (a music item
+ * while a video track is still published).
+ */
+export function audioOnly(st: Pick<SessionState, "hasVideo" | "hasAudio" | "playback">): boolean {
+  if (!st.hasVideo) return st.hasAudio;
+  return !!st.playback?.audioRtp && !st.playback.videoRtp;
+}
+
+function sameAnchor(a?: { ts: number; positionMs: number }, b?: { ts: number; positionMs: number }): boolean {
+  return a?.ts === b?.ts && a?.positionMs === b?.positionMs;
+}
 
 /** isIngest tells the ingest's participant from people. */
 export function isIngest(p: { identity: string; attributes?: Record<string, string> }): boolean {
@@ -175,6 +199,12 @@ export class PartySession {
   private bufferMs = 0;
   private ticks = 0;
   private playingSinceMs = 0;
+  private lastAudioAtMs = 0;
+  private settleUntilMs = 0;
+  /** offsets holds (position shown − wall time) of the last second of frames. */
+  private offsets: number[] = [];
+  private audioJitterMs = 0;
+  private audioJitterTotals = { delay: 0, count: 0 };
 
   constructor(private params: SessionParams) {}
 
@@ -272,6 +302,7 @@ export class PartySession {
       firstFrameSinceConnectAtMs: this.firstFrameSinceConnectAtMs,
       reconnects: this.reconnects,
       bufferMs: this.bufferMs,
+      displayedOffsetMs: this.offsets.length ? [...this.offsets].sort((a, b) => a - b)[this.offsets.length >> 1] : null,
       targetMs: this.aligner.targetMs(),
       layer,
     };
@@ -339,6 +370,7 @@ export class PartySession {
     this.room = null;
     this.videoTrack = null;
     this.audioTrack = null;
+    this.state.update({ hasVideo: false, hasAudio: false });
     void old?.disconnect();
     this.scheduleRetry(new Error(reason));
   }
@@ -374,6 +406,9 @@ export class PartySession {
       .on(RoomEvent.Disconnected, (reason) => {
         if (this.room !== room || this.closed) return;
         this.room = null;
+        this.videoTrack = null;
+        this.audioTrack = null;
+        this.state.update({ hasVideo: false, hasAudio: false });
         this.scheduleRetry(new Error(`disconnected (${reason ?? "unknown"})`));
       });
   }
@@ -430,28 +465,58 @@ export class PartySession {
     const rtp = (meta as VideoFrameCallbackMetadata & { rtpTimestamp?: number }).rtpTimestamp;
     if (!pb?.videoRtp || rtp === undefined) return;
     this.displayed = { positionMs: mediaPositionMs(rtp, pb.videoRtp, VIDEO_CLOCK), atMs: shownAt };
-    if (pb.state === "playing") this.aligner.observe(delayMs(pb, this.displayed, this.skew));
+    this.observeDelay(pb, this.displayed);
+    this.offsets.push(this.displayed.positionMs - shownAt);
+    if (this.offsets.length > 25) this.offsets.shift();
   }
 
   /**
-   * sampleAudio is the audio-only counterpart: the receiver's contributing
-   * source reports the RTP timestamp last played out and when (W3C
-   * webrtc-pc §5.4.4 RTCRtpSynchronizationSource).
+   * sampleAudio reads the audio receiver's synchronization source: the RTP
+   * timestamp last played out and when (W3C webrtc-pc §5.4.4
+   * RTCRtpSynchronizationSource). It always tells whether sound flows; for
+   * audio-only items (no video track) it is also the position on screen.
    */
-  private sampleAudio(pb: Playback): void {
-    const receiver = this.audioTrack?.receiver;
-    if (!receiver || !pb.audioRtp) return;
-    const src = receiver.getSynchronizationSources()[0];
+  private sampleAudio(pb: Playback | null, forPosition: boolean): void {
+    const src = this.audioTrack?.receiver?.getSynchronizationSources()[0];
     if (!src) return;
     // Chromium reports epoch ms; the spec says the performance clock.
     const at = src.timestamp > 1e12 ? src.timestamp : performance.timeOrigin + src.timestamp;
-    if (this.lastFrameAtMs !== at) {
-      this.lastFrameAtMs = at;
-      if (this.firstFrameAtMs === null) this.firstFrameAtMs = at;
-      if (this.firstFrameSinceConnectAtMs === null) this.firstFrameSinceConnectAtMs = at;
-    }
-    this.displayed = { positionMs: mediaPositionMs(src.rtpTimestamp, pb.audioRtp, AUDIO_CLOCK), atMs: at };
-    if (pb.state === "playing") this.aligner.observe(delayMs(pb, this.displayed, this.skew));
+    if (at === this.lastAudioAtMs) return;
+    this.lastAudioAtMs = at;
+    if (!forPosition) return;
+    void this.sampleAudioJitter().catch(() => undefined);
+    this.lastFrameAtMs = at;
+    if (this.firstFrameAtMs === null) this.firstFrameAtMs = at;
+    if (this.firstFrameSinceConnectAtMs === null) this.firstFrameSinceConnectAtMs = at;
+    if (!pb?.audioRtp) return;
+    // The packet arrived at `at`; it is heard after its wait in the jitter buffer.
+    this.displayed = { positionMs: mediaPositionMs(src.rtpTimestamp, pb.audioRtp, AUDIO_CLOCK), atMs: at + this.audioJitterMs };
+    this.observeDelay(pb, this.displayed);
+  }
+
+  /** observeDelay feeds one measured delay to the aligner, unless unreliable. */
+  private observeDelay(pb: Playback, shown: Displayed): void {
+    if (pb.state !== "playing" || Date.now() < this.settleUntilMs) return;
+    const d = delayMs(pb, shown, this.skew);
+    if (d > AHEAD_LIMIT_MS) this.aligner.observe(d);
+  }
+
+  /**
+   * sampleAudioJitter reads how long audio now waits in the jitter buffer
+   * (the change of jitterBufferDelay over jitterBufferEmittedCount since the
+   * last sample, W3C webrtc-stats §8.3.1): the synchronization source's time
+   * is when a packet arrived, so audio's shown time adds this wait.
+   */
+  private async sampleAudioJitter(): Promise<void> {
+    const report = await this.audioTrack?.receiver?.getStats();
+    report?.forEach((s: Record<string, unknown>) => {
+      if (s.type !== "inbound-rtp" || s.kind !== "audio") return;
+      const delay = Number(s.jitterBufferDelay ?? 0);
+      const count = Number(s.jitterBufferEmittedCount ?? 0);
+      const prev = this.audioJitterTotals;
+      if (count > prev.count && delay >= prev.delay) this.audioJitterMs = ((delay - prev.delay) / (count - prev.count)) * 1000;
+      this.audioJitterTotals = { delay, count };
+    });
   }
 
   private onData(payload: Uint8Array, participant: RemoteParticipant | undefined, topic?: string): void {
@@ -503,6 +568,12 @@ export class PartySession {
     if (prev && pb.sentAtMs < prev.sentAtMs) return; // an older attribute after a newer message
     this.skew.observe(pb.sentAtMs, Date.now());
     if (pb.state === "playing" && prev?.state !== "playing") this.playingSinceMs = Date.now();
+    if (pb.itemId !== prev?.itemId) this.aligner.reset(); // another item: other tracks, other delays
+    if (!sameAnchor(pb.videoRtp, prev?.videoRtp) || !sameAnchor(pb.audioRtp, prev?.audioRtp)) {
+      // Frames in flight still carry the old timeline: let them drain.
+      this.settleUntilMs = Date.now() + SETTLE_MS;
+      this.offsets = [];
+    }
     if (prev) this.freeze(pb.state === "paused" && prev.state !== "paused" ? true : pb.state === "playing" && prev.state !== "playing" ? false : null);
     this.state.update({ playback: pb });
   }
@@ -567,12 +638,13 @@ export class PartySession {
   private watchdog(): void {
     const st = this.state.get();
     const pb = st.playback;
-    if (pb && !st.hasVideo) this.sampleAudio(pb);
+    this.sampleAudio(pb, audioOnly(st));
     if (++this.ticks % 2 === 0) this.align();
     const delay = this.aligner.delay();
     const playing = pb?.state === "playing" && (st.hasVideo || st.hasAudio);
-    // Frames are expected from the later of the last frame and the resume.
-    const sinceFrame = Date.now() - Math.max(this.lastFrameAtMs, this.playingSinceMs);
+    // Media is expected from the later of the last frame or sound and the
+    // resume: a video track that idles while sound flows is not a stall.
+    const sinceFrame = Date.now() - Math.max(this.lastFrameAtMs, this.lastAudioAtMs, this.playingSinceMs);
     const buffering = playing && this.lastFrameAtMs > 0 && sinceFrame > BUFFERING_AFTER_MS;
     if (delay !== st.delayMs || buffering !== st.buffering) this.state.update({ delayMs: delay, buffering });
     if (!this.room || st.conn !== "connected") return;

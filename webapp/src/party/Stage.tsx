@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { PartySession, SessionState } from "../session";
+import { audioOnly, type PartySession, type SessionState } from "../session";
 import { api, entryItem, type Entry, type Item } from "../api";
 import { Icon, Poster } from "../ui";
 import { formatTime } from "../sync";
@@ -14,14 +14,14 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
     return () => session.setMediaElements(null, null);
   }, [session]);
 
-  const audioOnly = !st.hasVideo && (st.hasAudio || current?.mediaType === "track");
+  const soundOnly = audioOnly(st) || (!st.hasVideo && current?.mediaType === "track");
   const title = st.playback?.title || current?.title || "";
   return (
-    <div class={`stage${audioOnly ? " audio-only" : ""}`}>
-      <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={audioOnly} />
+    <div class={`stage${soundOnly ? " audio-only" : ""}`}>
+      <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly} />
       <audio ref={audio} autoplay />
-      {audioOnly && <AudioOnly session={session} st={st} current={current} />}
-      {!st.hasVideo && !audioOnly && <Waiting st={st} title={title} />}
+      {soundOnly && <AudioOnly session={session} st={st} current={current} />}
+      {!st.hasVideo && !soundOnly && <Waiting st={st} title={title} />}
       <div class="stage-top">
         <span class={`live-badge${st.playback?.state === "playing" ? "" : " idle"}`}>
           <span class="dot" aria-hidden="true" /> {st.playback?.state === "paused" ? "Paused" : "Live"}
