@@ -105,7 +105,9 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.parties.Run(rctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	w.srv, err = New(Params{Auth: w.auth, Parties: w.parties, Library: w.lib, LibraryRoots: []string{dir},
+	sc := library.NewScanner(library.ScannerParams{Service: w.lib, Workers: 1})
+	t.Cleanup(func() { _ = sc.Close() })
+	w.srv, err = New(Params{Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
 		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now})
 	if err != nil {
 		t.Fatal(err)
