@@ -182,6 +182,9 @@ func (pl *Player) open(ctx context.Context) (*run, error) {
 	}
 	r.src = src
 	r.info = Info{Duration: src.duration, HasAudio: src.audio != nil, VideoCodec: r.cfg.VideoCodec}
+	if src.audio != nil {
+		r.info.AudioLanguage = language(src.audio.stream)
+	}
 	if src.video != nil {
 		cc := src.video.cc
 		r.info.Layers = planLayers(r.cfg.Layers, cc.Width(), cc.Height(), cc.SampleAspectRatio().Float64())

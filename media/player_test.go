@@ -208,3 +208,19 @@ func TestBadMedia(t *testing.T) {
 		}
 	})
 }
+
+func TestPreferredLanguage(t *testing.T) {
+	for _, tt := range []struct{ prefer, want string }{{"", "fra"}, {"eng", "eng"}, {"ENG", "eng"}, {"deu", "fra"}} {
+		t.Run(tt.prefer, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Unpaced, cfg.PreferredLanguage = true, tt.prefer
+			rec, err := play(t, testmedia.TwoLanguages, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info, _, _ := rec.snapshot(); info.AudioLanguage != tt.want {
+				t.Fatalf("audio language %q, want %q", info.AudioLanguage, tt.want)
+			}
+		})
+	}
+}

@@ -257,11 +257,19 @@ func redact(u string) string {
 // pickAudio returns the first audio stream tagged with lang, else the first.
 func pickAudio(audios []*astiav.Stream, lang string) *astiav.Stream {
 	for _, a := range audios {
-		if md := a.Metadata(); lang != "" && md != nil {
-			if e := md.Get("language", nil, 0); e != nil && strings.EqualFold(e.Value(), lang) {
-				return a
-			}
+		if l := language(a); lang != "" && strings.EqualFold(l, lang) {
+			return a
 		}
 	}
 	return audios[0]
+}
+
+// language is a stream's language tag (ISO 639-2), or "".
+func language(st *astiav.Stream) string {
+	if md := st.Metadata(); md != nil {
+		if e := md.Get("language", nil, 0); e != nil {
+			return e.Value()
+		}
+	}
+	return ""
 }

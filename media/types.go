@@ -22,6 +22,8 @@ type Info struct {
 	Duration time.Duration
 	// HasAudio is false for video without sound.
 	HasAudio bool
+	// AudioLanguage is the chosen audio stream's language tag, if any.
+	AudioLanguage string
 	// Layers lists the simulcast layers, lowest first; empty when the
 	// source has no video (music).
 	Layers []Layer

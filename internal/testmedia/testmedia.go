@@ -35,6 +35,9 @@ const (
 	MPEG2TS Kind = "mpeg2.ts"
 	// H264TenBit is a 4 s 320x240 10-bit (yuv420p10le) H.264 + AAC MP4.
 	H264TenBit Kind = "h264-10bit.mp4"
+	// TwoLanguages is a 4 s 320x240 H.264 MKV with two AAC audio streams,
+	// French (first) then English.
+	TwoLanguages Kind = "two-languages.mkv"
 	// VideoOnly is a 4 s 320x240 H.264 MP4 without audio.
 	VideoOnly Kind = "h264-noaudio.mp4"
 	// MP3 is a 4 s stereo MP3 (audio only, like a music track).
@@ -97,6 +100,11 @@ func recipe(kind Kind) ([]string, error) {
 		a := append(video("320x240", 25), tone...)
 		return append(a, "-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p10le",
 			"-c:a", "aac"), nil
+	case TwoLanguages:
+		a := append(video("320x240", 25), tone...)
+		a = append(a, "-f", "lavfi", "-i", "sine=frequency=880:sample_rate=48000")
+		return append(a, "-t", d, "-map", "0:v", "-map", "1:a", "-map", "2:a", "-c:v", "libx264", "-preset", "veryfast",
+			"-pix_fmt", "yuv420p", "-c:a", "aac", "-metadata:s:a:0", "language=fra", "-metadata:s:a:1", "language=eng"), nil
 	case VideoOnly:
 		return append(video("320x240", 25), "-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "50",
 			"-pix_fmt", "yuv420p"), nil
