@@ -361,3 +361,38 @@ func TestMembersHandOffAndTokens(t *testing.T) {
 		t.Fatalf("token = %+v, %v", tok, err)
 	}
 }
+
+func TestResumeFromUserHistoryInAnotherParty(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 40*time.Millisecond)
+	p1, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Monday"})
+	if _, err := f.svc.Enqueue(ctx, p1.ID, NewEntry{MediaType: MediaMovie, SourceID: "7", Title: "Seven"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Play(ctx, p1.ID, PlayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Seek(ctx, p1.ID, 100); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "resume point past 100 s", func() bool {
+		h, _ := f.svc.History(ctx, f.owner)
+		return len(h) == 1 && h[0].PositionSeconds > 100 && h[0].PlayCount == 0
+	})
+	if _, err := f.svc.Stop(ctx, p1.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A new party of the same user picks the item up where they left it.
+	p2, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Tuesday"})
+	if _, err := f.svc.Enqueue(ctx, p2.ID, NewEntry{MediaType: MediaMovie, SourceID: "7", Title: "Seven"}); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := f.svc.Play(ctx, p2.ID, PlayOptions{ResumeUserID: f.owner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ses, ok := f.worker.Session(p2.WorkerSessionID)
+	if !ok || ses.StartSeconds < 100 {
+		t.Fatalf("resumed session = %+v", ses)
+	}
+}
