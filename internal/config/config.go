@@ -305,7 +305,12 @@ func formatDefault(v reflect.Value) string {
 
 func isSecretKey(key string) bool {
 	k := strings.ToLower(key)
-	return strings.Contains(k, "secret") || strings.Contains(k, "password") || strings.Contains(k, "token") || strings.Contains(k, "keys")
+	for _, word := range []string{"secret", "password", "token", "keys", "api_key"} {
+		if strings.Contains(k, word) {
+			return true
+		}
+	}
+	return false
 }
 
 func envMap(environ []string) map[string]string {
