@@ -15,6 +15,9 @@ type Config struct {
 	// ReconnectGrace is how long a participant whose signal connection
 	// dropped is kept for a resume before it leaves the room.
 	ReconnectGrace time.Duration `yaml:"reconnect_grace" usage:"how long a disconnected participant may resume before it leaves"`
+	// SignalKeepalive is the WebSocket ping interval; a ping unanswered for
+	// that long drops the signal connection (then ReconnectGrace applies).
+	SignalKeepalive time.Duration `yaml:"signal_keepalive" usage:"WebSocket ping interval; a missed pong drops the signal connection"`
 	// EmptyTimeout closes a room this long after its last participant left.
 	EmptyTimeout time.Duration `yaml:"empty_timeout" usage:"close a room this long after it empties (0: default 5m)"`
 	// MaxParticipants caps each room; 0 means no cap.
@@ -43,9 +46,10 @@ type RTCConfig struct {
 // DefaultConfig is the production default: media on UDP 7882, no keys.
 func DefaultConfig() Config {
 	return Config{
-		RTC:            RTCConfig{UDPPort: 7882},
-		ReconnectGrace: 15 * time.Second,
-		EmptyTimeout:   5 * time.Minute,
+		RTC:             RTCConfig{UDPPort: 7882},
+		ReconnectGrace:  15 * time.Second,
+		SignalKeepalive: 10 * time.Second,
+		EmptyTimeout:    5 * time.Minute,
 	}
 }
 
@@ -85,6 +89,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReconnectGrace < 0 || c.EmptyTimeout < 0 || c.MaxParticipants < 0 {
 		return fmt.Errorf("reconnect_grace, empty_timeout and max_participants must not be negative")
+	}
+	if c.SignalKeepalive < time.Second {
+		return fmt.Errorf("signal_keepalive: %v is too short (at least 1s)", c.SignalKeepalive)
 	}
 	return nil
 }

@@ -312,6 +312,11 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request, single bool) 
 	} else {
 		s.metrics.joins.WithLabelValues(label, "ok").Inc()
 	}
+	s.conns.Add(1)
+	go func() {
+		defer s.conns.Done()
+		conn.keepalive(s.ctx, s.cfg.SignalKeepalive)
+	}()
 	s.readLoop(conn, p)
 }
 

@@ -327,3 +327,22 @@ func labelled(t *testing.T, s *sfu, name, label, value string) float64 {
 	}
 	return 0
 }
+
+// TestSilentClientDropped: a client that stops answering WebSocket pings
+// (a vanished laptop) loses its signal connection and, after the resume
+// grace, its place in the room.
+func TestSilentClientDropped(t *testing.T) {
+	s := startSFU(t, func(c *rooms.Config) {
+		c.SignalKeepalive = time.Second
+		c.ReconnectGrace = 100 * time.Millisecond
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// dialRaw reads the join response, then nothing reads this socket
+	// again, so the client never answers a ping.
+	dialRaw(t, s, token(t, "laptop", &auth.VideoGrant{RoomJoin: true, Room: "silent"}), "")
+	if n := counter(t, s.reg, "marquee_sfu_participants"); n != 1 {
+		t.Fatalf("participants = %v", n)
+	}
+	eventually(t, ctx, "the silent client dropped", func() bool { return counter(t, s.reg, "marquee_sfu_participants") == 0 })
+}

@@ -104,6 +104,35 @@ func (c *signalConn) write(ctx context.Context, m *livekit.SignalResponse) error
 	return c.ws.Write(ctx, websocket.MessageBinary, b)
 }
 
+// keepalive pings the client (RFC 6455 §5.5.2): server-sdk-go sends no
+// signal-level pings, so a client that vanished without closing TCP is
+// only noticed this way.
+//
+// It pings until the connection ends; a ping that gets
+// no pong within the interval aborts the connection, which starts the
+// participant's resume grace. The read loop must be running (it reads the
+// pongs).
+func (c *signalConn) keepalive(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		case <-t.C:
+		}
+		pctx, cancel := context.WithTimeout(ctx, every)
+		err := c.ws.Ping(pctx)
+		cancel()
+		if err != nil {
+			c.abort()
+			return
+		}
+	}
+}
+
 // flushAndClose sends what is queued (e.g. a LeaveRequest), then closes.
 func (c *signalConn) flushAndClose(reason string) {
 	c.mu.Lock()
