@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // notifier POSTs a session's events to its callback URL in order, from its
@@ -16,14 +17,16 @@ import (
 type notifier struct {
 	url, secret string
 	client      *http.Client
+	timeout     time.Duration // per POST, and for the final drain
 	log         *slog.Logger
 	metrics     *Metrics
 	queue       chan Event
 	wg          sync.WaitGroup
 }
 
-func newNotifier(url, secret string, client *http.Client, log *slog.Logger, m *Metrics) *notifier {
-	return &notifier{url: url, secret: secret, client: client, log: log, metrics: m, queue: make(chan Event, 64)}
+func newNotifier(url, secret string, client *http.Client, timeout time.Duration, log *slog.Logger, m *Metrics) *notifier {
+	return &notifier{url: url, secret: secret, client: client, timeout: timeout, log: log, metrics: m,
+		queue: make(chan Event, 64)}
 }
 
 func (n *notifier) start(ctx context.Context) {
@@ -45,13 +48,18 @@ func (n *notifier) start(ctx context.Context) {
 	}()
 }
 
-// drain sends what is queued at close (e.g. a final "failed") with a
-// fresh, short deadline.
+// drain sends what is queued at close (e.g. a final "ended"), heartbeats
+// aside, within one timeout in all, so a dead control plane cannot hold
+// up shutdown.
 func (n *notifier) drain() {
-	for {
+	ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+	defer cancel()
+	for ctx.Err() == nil {
 		select {
 		case ev := <-n.queue:
-			n.post(context.Background(), ev)
+			if ev.Type != EventHeartbeat {
+				n.post(ctx, ev)
+			}
 		default:
 			return
 		}
@@ -73,7 +81,7 @@ func (n *notifier) wait() { n.wg.Wait() }
 
 func (n *notifier) post(ctx context.Context, ev Event) {
 	body, _ := json.Marshal(ev)
-	ctx, cancel := context.WithTimeout(ctx, n.client.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.url, bytes.NewReader(body))
 	if err != nil {

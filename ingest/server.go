@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"sync"
 
@@ -68,6 +69,9 @@ func (s *Server) Create(req CreateRequest) (SessionStatus, error) {
 	if !sessionIDPattern.MatchString(req.SessionID) || req.Room == "" {
 		return SessionStatus{}, fmt.Errorf("%w: sessionId (1-128 of A-Z a-z 0-9 _ . : -) and room are required", ErrBadRequest)
 	}
+	if u, err := url.Parse(req.CallbackURL); req.CallbackURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return SessionStatus{}, fmt.Errorf("%w: callbackUrl must be an http(s) URL", ErrBadRequest)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -76,7 +80,7 @@ func (s *Server) Create(req CreateRequest) (SessionStatus, error) {
 	if _, ok := s.sessions[req.SessionID]; ok {
 		return SessionStatus{}, ErrSessionExists
 	}
-	n := newNotifier(req.CallbackURL, s.cfg.Secret, s.client, s.log.With("session", req.SessionID), s.metrics)
+	n := newNotifier(req.CallbackURL, s.cfg.Secret, s.client, s.cfg.CallbackTimeout, s.log.With("session", req.SessionID), s.metrics)
 	sess := newSession(req.SessionID, req.Room, s.cfg, s.conn, n, s.log, s.metrics)
 	s.sessions[req.SessionID] = sess
 	s.metrics.sessions.Inc()

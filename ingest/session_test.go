@@ -270,6 +270,21 @@ func TestAuthRefused(t *testing.T) {
 	if code := h.call("GET", "/sessions/a", nil, nil); code != http.StatusNotFound {
 		t.Fatalf("authenticated GET: %d", code)
 	}
+	for _, bad := range []CreateRequest{
+		{SessionID: "", Room: "r"},
+		{SessionID: "a/b", Room: "r"},
+		{SessionID: "a", Room: ""},
+		{SessionID: "a", Room: "r", CallbackURL: "file:///etc/passwd"},
+	} {
+		var e APIError
+		if code := h.call("POST", "/sessions", bad, &e); code != http.StatusBadRequest || e.Code != "bad_request" {
+			t.Errorf("create %+v: %d %q", bad, code, e.Code)
+		}
+	}
+	h.create("dup")
+	if code := h.call("POST", "/sessions", CreateRequest{SessionID: "dup", Room: "r"}, nil); code != http.StatusConflict {
+		t.Errorf("duplicate session: %d", code)
+	}
 }
 
 func TestPlayEndsAndAdvances(t *testing.T) {
