@@ -187,7 +187,7 @@ export function posterUrl(itemId: number | string): string {
 
 /** entryItem presents a queue entry as the item fields the UI draws. */
 export function entryItem(e: Entry): Pick<Item, "id" | "title" | "hasPoster" | "kind"> {
-  return { id: Number(e.sourceId) || 0, title: e.title, hasPoster: Number(e.sourceId) > 0, kind: e.mediaType };
+  return { id: Number(e.sourceId) || 0, title: e.title, hasPoster: !!e.posterUrl && Number(e.sourceId) > 0, kind: e.mediaType };
 }
 
 /** api groups the calls the pages make. */

@@ -184,7 +184,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
           <Chat session={session} st={st} />
         </div>
         <div class={`tab-panel${tab === "viewers" ? " active" : ""}`}>
-          <Viewers viewers={st.viewers} isHost={isHost} onHandHost={handHost} />
+          <Viewers viewers={st.viewers} ownDelayMs={st.delayMs} isHost={isHost} onHandHost={handHost} />
         </div>
         <div class={`tab-panel${tab === "queue" ? " active" : ""}`}>
           <Queue partyId={partyId} current={current} queue={party?.queue ?? []} canControl={canControl} onChanged={reload} onError={setNote} />

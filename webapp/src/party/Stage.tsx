@@ -58,24 +58,23 @@ function Waiting({ st, title }: { st: SessionState; title: string }) {
 function AudioOnly({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
   useNow(250);
   const itemId = Number(st.playback?.itemId || current?.sourceId || 0);
-  const [info, setInfo] = useState<Item | null>(null);
-  useEffect(() => {
-    setInfo(null);
-    if (itemId > 0) api.item(itemId).then(setInfo, () => undefined);
-  }, [itemId]);
+  const info = useTrackInfo(itemId);
   const pos = session.partyPositionNow() ?? 0;
   const dur = st.playback?.durationMs || (current?.runtimeSeconds ?? 0) * 1000;
-  const tags = info?.media?.tags ?? {};
-  const [titleTrack, titleArtist] = splitTitle(st.playback?.title || current?.title || "");
-  const track = info?.title || titleTrack;
-  const artist = [tags.artist || tags.ARTIST || titleArtist, tags.album || tags.ALBUM].filter(Boolean).join(" — ");
-  const item = { id: itemId, title: track || "Music", hasPoster: info?.hasPoster ?? (current ? entryItem(current).hasPoster : true), kind: "track" };
+  const tags = info?.item.media?.tags ?? {};
+  const track = info?.item.title || current?.title || st.playback?.title || "Music";
+  const artist = [tags.artist || tags.ARTIST || artistFromTitle(st.playback?.title ?? "", track), tags.album || tags.ALBUM]
+    .filter(Boolean)
+    .join(" — ");
+  // The cover: the track's own, else its album's, else the queue entry's.
+  const cover = info?.cover ?? (current ? entryItem(current) : { id: itemId, title: track, hasPoster: false, kind: "track" });
+  const art = { ...cover, title: track, kind: "track" };
   return (
     <div class="audio-card">
       <div class="audio-bg" aria-hidden="true">
-        <Poster item={item} size="lg" />
+        <Poster item={art} size="lg" />
       </div>
-      <Poster item={item} size="lg" />
+      <Poster item={art} size="lg" />
       <div class="audio-meta">
         <p class="eyebrow">Now playing</p>
         <h2>{track}</h2>
@@ -92,10 +91,37 @@ function AudioOnly({ session, st, current }: { session: PartySession; st: Sessio
   );
 }
 
-/** splitTitle reads "Track — Artist" or "Artist - Track" titles into (track, artist). */
-function splitTitle(t: string): [string, string] {
-  const m = /^(.*?)\s+[—–]\s+(.*)$/.exec(t);
-  return m ? [m[1], m[2]] : [t, ""];
+/**
+ * useTrackInfo loads a track and the item whose picture stands for it (its
+ * own poster or its album's). Guests may not browse the library: for them
+ * it stays null and the queue entry and playback title are used instead.
+ */
+function useTrackInfo(itemId: number): { item: Item; cover: Pick<Item, "id" | "title" | "hasPoster" | "kind"> } | null {
+  const [info, setInfo] = useState<{ item: Item; cover: Pick<Item, "id" | "title" | "hasPoster" | "kind"> } | null>(null);
+  useEffect(() => {
+    setInfo(null);
+    if (itemId <= 0) return;
+    let live = true;
+    (async () => {
+      const item = await api.item(itemId);
+      let cover: Item = item;
+      if (!item.hasPoster && item.parentId) cover = await api.item(item.parentId).catch(() => item);
+      if (live) setInfo({ item, cover });
+    })().catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [itemId]);
+  return info;
+}
+
+/** artistFromTitle reads the artist out of an "Artist – Track" playback title. */
+function artistFromTitle(title: string, track: string): string {
+  for (const sep of [" – ", " — ", " - "]) {
+    if (title.endsWith(sep + track)) return title.slice(0, -(sep.length + track.length));
+    if (title.startsWith(track + sep)) return title.slice(track.length + sep.length);
+  }
+  return "";
 }
 
 function Reactions({ st }: { st: SessionState }) {

@@ -4,14 +4,19 @@ import { IconButton } from "../ui";
 const STATE_LABEL = { connected: "Connected", buffering: "Buffering", reconnecting: "Reconnecting" };
 
 /** Viewers lists the people in the room with state and measured delay. */
-export function Viewers({ viewers, isHost, onHandHost }: { viewers: Viewer[]; isHost: boolean; onHandHost: (v: Viewer) => void }) {
+export function Viewers({ viewers, ownDelayMs, isHost, onHandHost }: {
+  viewers: Viewer[];
+  ownDelayMs: number | null;
+  isHost: boolean;
+  onHandHost: (v: Viewer) => void;
+}) {
   return (
     <section class="panel" aria-labelledby="viewers-h">
       <h2 id="viewers-h">
         Viewers <span class="count" data-testid="viewer-count">{viewers.length}</span>
       </h2>
       <ul class="viewers">
-        {viewers.map((v) => (
+        {viewers.map((v) => ({ ...v, delayMs: v.isLocal ? ownDelayMs : v.delayMs })).map((v) => (
           <li key={v.identity} data-identity={v.identity}>
             <span class="avatar" aria-hidden="true">
               {v.name.slice(0, 1).toUpperCase()}
