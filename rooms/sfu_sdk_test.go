@@ -80,13 +80,17 @@ func TestSDKPublishSubscribeData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pub.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "video",
-		Source: livekit.TrackSource_CAMERA, VideoWidth: 320, VideoHeight: 180}); err != nil {
+	lp, err := pub.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "video",
+		Source: livekit.TrackSource_CAMERA, VideoWidth: 320, VideoHeight: 180})
+	if err != nil {
 		t.Fatalf("publish: %v", err)
 	}
 
 	viewRec := &sdkRecorder{}
-	viewer := joinSDK(t, s, "viewer-1", &auth.VideoGrant{RoomJoin: true, Room: "party"}, viewRec.callback())
+	muted := make(chan string, 4)
+	viewCB := viewRec.callback()
+	viewCB.OnTrackMuted = func(pub lksdk.TrackPublication, _ lksdk.Participant) { muted <- pub.SID() }
+	viewer := joinSDK(t, s, "viewer-1", &auth.VideoGrant{RoomJoin: true, Room: "party"}, viewCB)
 	eventually(t, ctx, "viewer receives RTP", func() bool { n, _, _ := viewRec.snapshot(); return n > 30 })
 
 	if err := pub.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: []byte(`{"type":"playback"}`),
@@ -102,6 +106,22 @@ func TestSDKPublishSubscribeData(t *testing.T) {
 	}
 	if rp := viewer.GetParticipantByIdentity("ingest-1"); rp == nil || len(rp.TrackPublications()) != 1 {
 		t.Errorf("viewer does not list the publisher's track")
+	}
+
+	// The control plane mutes the track through the RoomService.
+	rs := lksdk.NewRoomServiceClient(httpURL(s), testKey, testSecret)
+	res, err := rs.MutePublishedTrack(ctx, &livekit.MuteRoomTrackRequest{Room: "party", Identity: "ingest-1",
+		TrackSid: lp.SID(), Muted: true})
+	if err != nil || !res.Track.Muted {
+		t.Fatalf("MutePublishedTrack = %v, %v", res, err)
+	}
+	select {
+	case sid := <-muted:
+		if sid != lp.SID() {
+			t.Errorf("viewer saw %s muted, want %s", sid, lp.SID())
+		}
+	case <-ctx.Done():
+		t.Fatal("viewer never saw the mute")
 	}
 }
 
