@@ -63,6 +63,9 @@ func (s *session) startSource(ctx context.Context, it *item, pos time.Duration) 
 	}
 	src := it.sources[it.next]
 	it.next++
+	if it.cancel != nil {
+		it.cancel() // the previous source's context
+	}
 	pctx, cancel := context.WithCancel(ctx)
 	it.cancel = cancel
 	it.result = make(chan error, 1)

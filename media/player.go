@@ -348,6 +348,7 @@ func (r *run) seek(pos time.Duration) error {
 	}
 	r.queue = r.queue[:0]
 	r.eof = false
+	r.emitted = false // a pause before the first frame stays at pos
 	r.dropBefore = pos
 	r.segPos = pos
 	r.segStarted = false
