@@ -112,3 +112,34 @@ func TestPauseResumeSeek(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// TestPauseRightAfterSeek: pausing before the seek's first frame left
+// pauses at the seek target, not where playback was before.
+func TestPauseRightAfterSeek(t *testing.T) {
+	ch := make(chan sent, 4096)
+	rec := &recorder{onCall: func(k string, f Frame) { ch <- sent{k, f} }}
+	pl := NewPlayer(PlayerParams{URL: testmedia.Generate(t, testmedia.H264AAC), Config: DefaultConfig(),
+		Sink: rec, Timeline: NewTimeline(time.Now())})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- pl.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-errc
+	}()
+	waitFrame(t, ch, func(f Frame) bool { return f.Position >= 400*time.Millisecond })
+	pl.Seek(2 * time.Second)
+	pl.Pause()
+	// Control messages are handled in order, before any frame goes out.
+	if st := waitState(t, pl, StatePaused); st.Position != 2*time.Second {
+		t.Fatalf("paused at %v, want 2s", st.Position)
+	}
+	for len(ch) > 0 {
+		<-ch
+	}
+	pl.Resume()
+	f := waitFrame(t, ch, func(Frame) bool { return true })
+	if !f.Keyframe || f.Position != 2*time.Second {
+		t.Fatalf("resumed with key=%v at %v, want keyframe at 2s", f.Keyframe, f.Position)
+	}
+}
