@@ -37,18 +37,20 @@ type Bot struct {
 	cfg  Config
 	log  *slog.Logger
 	m    *metrics
-	s    *discordgo.Session
 	http *http.Client
 
-	mu       sync.Mutex
-	ctx      context.Context // Run's context, for work started by events
-	cancel   context.CancelFunc
-	done     chan struct{}
-	wg       sync.WaitGroup
-	parties  map[string]*partySession // by guild id
-	botID    string
-	readies  int  // READY and DISCONNECT events: a new gateway session drops voice
-	stopping bool // Run is shutting down: no new work
+	mu        sync.Mutex
+	s         *discordgo.Session // current session; replaced when a reconnect stalls
+	ctx       context.Context    // Run's context, for work started by events
+	cancel    context.CancelFunc
+	done      chan struct{}
+	wg        sync.WaitGroup
+	parties   map[string]*partySession // by guild id
+	botID     string
+	readies   int       // READY and DISCONNECT events: a new gateway session drops voice
+	stopping  bool      // Run is shutting down: no new work
+	downSince time.Time // gateway disconnected and not ready again since
+	abandoned []*discordgo.Session
 }
 
 // New validates the config and builds a Bot; it does not connect.
@@ -69,6 +71,9 @@ func New(p Params) (*Bot, error) {
 	if p.Config.RefreshInterval == 0 {
 		p.Config.RefreshInterval = def.RefreshInterval
 	}
+	if p.Config.GatewayStallTimeout == 0 {
+		p.Config.GatewayStallTimeout = def.GatewayStallTimeout
+	}
 	if len(p.Config.Voice.Modes) == 0 {
 		p.Config.Voice.Modes = def.Voice.Modes
 	}
@@ -82,21 +87,29 @@ func New(p Params) (*Bot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := discordgo.New("Bot " + p.Config.Token)
+	b := &Bot{p: p, cfg: p.Config, log: p.Logger.With("component", "discord"), m: m, http: p.HTTPClient,
+		parties: map[string]*partySession{}, done: make(chan struct{})}
+	if b.s, err = b.newSession(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// newSession builds a discordgo session with our transport and settings.
+func (b *Bot) newSession() (*discordgo.Session, error) {
+	s, err := discordgo.New("Bot " + b.p.Config.Token)
 	if err != nil {
 		return nil, fmt.Errorf("discord: session: %w", err)
 	}
-	s.Client = p.HTTPClient
-	s.Dialer = &websocket.Dialer{TLSClientConfig: p.TLSConfig, HandshakeTimeout: 15 * time.Second, Proxy: http.ProxyFromEnvironment}
+	s.Client = b.p.HTTPClient
+	s.Dialer = &websocket.Dialer{TLSClientConfig: b.p.TLSConfig, HandshakeTimeout: 15 * time.Second, Proxy: http.ProxyFromEnvironment}
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildVoiceStates
 	s.SyncEvents = true // handlers only hand work to tracked goroutines
 	s.LogLevel = -1     // discordgo would log with the std logger; we log events ourselves
 	s.ShouldReconnectOnError = true
 	s.ShouldReconnectVoiceOnSessionError = false // voice is ours
 	s.MaxRestRetries = 2
-	b := &Bot{p: p, cfg: p.Config, log: p.Logger.With("component", "discord"), m: m, s: s, http: p.HTTPClient,
-		parties: map[string]*partySession{}, done: make(chan struct{})}
-	return b, nil
+	return s, nil
 }
 
 // Run connects to the gateway and serves until ctx ends. Connection
@@ -108,33 +121,16 @@ func (b *Bot) Run(ctx context.Context) error {
 	b.mu.Unlock()
 	defer close(b.done)
 	defer cancel()
-	removers := []func(){
-		b.s.AddHandler(b.onReady),
-		b.s.AddHandler(b.onGuildCreate),
-		b.s.AddHandler(b.onInteraction),
-		b.s.AddHandler(b.onVoiceState),
-		b.s.AddHandler(b.onVoiceServer),
-		b.s.AddHandler(func(*discordgo.Session, *discordgo.Disconnect) {
-			b.mu.Lock()
-			b.readies++
-			b.mu.Unlock()
-			b.log.Warn("gateway disconnected; reconnecting")
-		}),
-		b.s.AddHandler(func(*discordgo.Session, *discordgo.Resumed) { b.log.Info("gateway resumed") }),
-	}
-	defer func() {
-		for _, r := range removers {
-			r()
-		}
-	}()
-	if err := b.open(ctx); err != nil {
+	s := b.sess()
+	b.addHandlers(s)
+	if err := b.open(ctx, s); err != nil {
 		b.mu.Lock()
 		b.stopping = true
 		b.mu.Unlock()
 		b.wg.Wait()
 		return nil // ctx ended while retrying
 	}
-	<-ctx.Done()
+	b.watch(ctx)
 	b.mu.Lock()
 	b.stopping = true
 	parties := make([]*partySession, 0, len(b.parties))
@@ -146,17 +142,132 @@ func (b *Bot) Run(ctx context.Context) error {
 		ps.close()
 	}
 	b.wg.Wait()
-	err := b.s.Close()
+	b.closeSession(b.sess())
 	b.http.CloseIdleConnections()
-	b.log.Info("discord bot stopped", "err", err)
+	b.log.Info("discord bot stopped")
 	return nil
 }
 
-// open connects, retrying with backoff until it works or ctx ends.
-func (b *Bot) open(ctx context.Context) error {
+// addHandlers routes s's events to the bot. Events from a session that was
+// replaced are ignored.
+func (b *Bot) addHandlers(s *discordgo.Session) {
+	current := func(x *discordgo.Session) bool { return x == b.sess() }
+	s.AddHandler(func(x *discordgo.Session, r *discordgo.Ready) {
+		if current(x) {
+			b.onReady(x, r)
+		}
+	})
+	s.AddHandler(func(x *discordgo.Session, g *discordgo.GuildCreate) {
+		if current(x) {
+			b.onGuildCreate(x, g)
+		}
+	})
+	s.AddHandler(func(x *discordgo.Session, i *discordgo.InteractionCreate) {
+		if current(x) {
+			b.onInteraction(x, i)
+		}
+	})
+	s.AddHandler(func(x *discordgo.Session, v *discordgo.VoiceStateUpdate) {
+		if current(x) {
+			b.onVoiceState(x, v)
+		}
+	})
+	s.AddHandler(func(x *discordgo.Session, v *discordgo.VoiceServerUpdate) {
+		if current(x) {
+			b.onVoiceServer(x, v)
+		}
+	})
+	s.AddHandler(func(x *discordgo.Session, _ *discordgo.Disconnect) {
+		if !current(x) {
+			return
+		}
+		b.mu.Lock()
+		b.readies++
+		if b.downSince.IsZero() {
+			b.downSince = time.Now()
+		}
+		b.mu.Unlock()
+		b.log.Warn("gateway disconnected; reconnecting")
+	})
+	s.AddHandler(func(x *discordgo.Session, _ *discordgo.Resumed) {
+		if current(x) {
+			b.gatewayUp()
+			b.log.Info("gateway resumed")
+		}
+	})
+}
+
+func (b *Bot) gatewayUp() {
+	b.mu.Lock()
+	b.downSince = time.Time{}
+	b.mu.Unlock()
+}
+
+// watch serves until ctx ends and replaces a session whose reconnect has
+// stalled. discordgo (pinned master) deadlocks when the gateway answers a
+// Resume with opcode 9 Invalid Session during Open: Open holds the session
+// lock and the op 9 handler calls CloseWithCode, which takes it again.
+func (b *Bot) watch(ctx context.Context) {
+	stall := b.cfg.GatewayStallTimeout
+	tick := time.NewTicker(max(stall/4, 100*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		b.mu.Lock()
+		down := b.downSince
+		b.mu.Unlock()
+		if down.IsZero() || time.Since(down) < stall {
+			continue
+		}
+		b.log.Error("gateway reconnect stalled; starting a new session", "down_for", time.Since(down).Round(time.Second))
+		s, err := b.newSession()
+		if err != nil {
+			b.log.Error("new session failed", "err", err)
+			continue
+		}
+		b.addHandlers(s)
+		b.mu.Lock()
+		b.abandoned = append(b.abandoned, b.s) // stuck: closing it would block too
+		b.s = s
+		b.downSince = time.Now()
+		b.mu.Unlock()
+		if err := b.open(ctx, s); err != nil {
+			return
+		}
+	}
+}
+
+// closeSession closes s, giving up after a few seconds: a stalled discordgo
+// session blocks in Close forever.
+func (b *Bot) closeSession(s *discordgo.Session) {
+	done := make(chan error, 1)
+	go func() { done <- s.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			b.log.Debug("closing the gateway", "err", err)
+		}
+	case <-time.After(5 * time.Second):
+		b.log.Warn("closing the gateway is stuck; leaving it")
+	}
+}
+
+// sess returns the current discordgo session.
+func (b *Bot) sess() *discordgo.Session {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.s
+}
+
+// open connects s, retrying with backoff until it works or ctx ends.
+func (b *Bot) open(ctx context.Context, s *discordgo.Session) error {
 	delay := time.Second
 	for {
-		err := b.s.Open()
+		err := s.Open()
 		if err == nil {
 			return nil
 		}
@@ -216,6 +327,7 @@ func (b *Bot) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 	b.mu.Lock()
 	b.botID = r.User.ID
 	b.readies++
+	b.downSince = time.Time{}
 	b.mu.Unlock()
 	b.log.Info("discord gateway ready", "guilds", len(r.Guilds))
 }
@@ -224,7 +336,7 @@ func (b *Bot) onReady(_ *discordgo.Session, r *discordgo.Ready) {
 // are available at once, unlike global ones.
 func (b *Bot) onGuildCreate(_ *discordgo.Session, g *discordgo.GuildCreate) {
 	b.goWork(func(ctx context.Context) {
-		if _, err := b.s.ApplicationCommandBulkOverwrite(b.cfg.ApplicationID, g.ID, commands(), discordgo.WithContext(ctx)); err != nil {
+		if _, err := b.sess().ApplicationCommandBulkOverwrite(b.cfg.ApplicationID, g.ID, commands(), discordgo.WithContext(ctx)); err != nil {
 			b.log.Error("registering slash commands failed", "guild", g.ID, "err", err)
 		}
 	})
@@ -294,7 +406,7 @@ func (b *Bot) setVoiceChannel(guildID, channelID string) error {
 		SelfMute  bool    `json:"self_mute"`
 		SelfDeaf  bool    `json:"self_deaf"`
 	}
-	return b.s.GatewayWriteStruct(struct {
+	return b.sess().GatewayWriteStruct(struct {
 		Op int  `json:"op"`
 		D  data `json:"d"`
 	}{4, data{GuildID: guildID, ChannelID: ch, SelfDeaf: true}})

@@ -21,7 +21,10 @@ type Config struct {
 	EmbedInterval time.Duration `yaml:"embed_interval" usage:"minimum time between now-playing embed edits"`
 	// RefreshInterval is how often the bot polls now-playing for progress.
 	RefreshInterval time.Duration `yaml:"refresh_interval" usage:"how often the now-playing embed is refreshed"`
-	Voice           VoiceConfig   `yaml:"voice"`
+	// GatewayStallTimeout replaces the gateway session when a reconnect has
+	// not completed for this long.
+	GatewayStallTimeout time.Duration `yaml:"gateway_stall_timeout" usage:"start a new gateway session when reconnecting takes longer than this"`
+	Voice               VoiceConfig   `yaml:"voice"`
 }
 
 // VoiceConfig configures the voice publisher.
@@ -34,9 +37,10 @@ type VoiceConfig struct {
 // DefaultConfig returns the defaults cmd/api starts from.
 func DefaultConfig() Config {
 	return Config{
-		EmbedInterval:   5 * time.Second,
-		RefreshInterval: 15 * time.Second,
-		Voice:           VoiceConfig{Enabled: true, Modes: []string{voice.ModeAES256GCM, voice.ModeXChaCha20Poly1305}},
+		EmbedInterval:       5 * time.Second,
+		RefreshInterval:     15 * time.Second,
+		GatewayStallTimeout: 2 * time.Minute,
+		Voice:               VoiceConfig{Enabled: true, Modes: []string{voice.ModeAES256GCM, voice.ModeXChaCha20Poly1305}},
 	}
 }
 
@@ -61,8 +65,8 @@ func (c Config) Validate() error {
 			}
 		}
 	}
-	if c.EmbedInterval < 0 || c.RefreshInterval < 0 {
-		return fmt.Errorf("%w: discord.embed_interval and discord.refresh_interval must not be negative", ErrConfig)
+	if c.EmbedInterval < 0 || c.RefreshInterval < 0 || c.GatewayStallTimeout < 0 {
+		return fmt.Errorf("%w: discord.embed_interval, refresh_interval and gateway_stall_timeout must not be negative", ErrConfig)
 	}
 	for _, m := range c.Voice.Modes {
 		if m != voice.ModeAES256GCM && m != voice.ModeXChaCha20Poly1305 {

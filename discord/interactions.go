@@ -38,7 +38,7 @@ func (b *Bot) handleAutocomplete(ctx context.Context, i *discordgo.Interaction) 
 	for _, it := range items {
 		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: truncate(itemLabel(it), 100), Value: it.ID})
 	}
-	err = b.s.InteractionRespond(i, &discordgo.InteractionResponse{
+	err = b.sess().InteractionRespond(i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionApplicationCommandAutocompleteResult,
 		Data: &discordgo.InteractionResponseData{Choices: choices},
 	}, discordgo.WithContext(ctx))
@@ -69,7 +69,7 @@ func (b *Bot) handleCommand(ctx context.Context, i *discordgo.Interaction) {
 		b.respondNow(ctx, i, "You can't control parties here: ask for one of the server's party-control roles.")
 		return
 	}
-	if err := b.s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource},
+	if err := b.sess().InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource},
 		discordgo.WithContext(ctx)); err != nil {
 		log.Warn("deferring the response failed", "err", err)
 		return
@@ -88,14 +88,14 @@ func (b *Bot) handleCommand(ctx context.Context, i *discordgo.Interaction) {
 	if r.invite != "" {
 		edit.Components = &[]discordgo.MessageComponent{inviteButton(r.invite)}
 	}
-	if _, err := b.s.InteractionResponseEdit(i, edit, discordgo.WithContext(ctx)); err != nil {
+	if _, err := b.sess().InteractionResponseEdit(i, edit, discordgo.WithContext(ctx)); err != nil {
 		log.Warn("editing the response failed", "err", err)
 	}
 }
 
 // respondNow answers at once, visible only to the caller.
 func (b *Bot) respondNow(ctx context.Context, i *discordgo.Interaction, msg string) {
-	err := b.s.InteractionRespond(i, &discordgo.InteractionResponse{
+	err := b.sess().InteractionRespond(i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Content: msg, Flags: discordgo.MessageFlagsEphemeral},
 	}, discordgo.WithContext(ctx))

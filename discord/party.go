@@ -50,7 +50,7 @@ func (b *Bot) startParty(ctx context.Context, i *discordgo.Interaction, opts []*
 	}
 	vc := optionString(opts, "channel")
 	if vc == "" && i.Member != nil && i.Member.User != nil {
-		if vs, err := b.s.State.VoiceState(i.GuildID, i.Member.User.ID); err == nil {
+		if vs, err := b.sess().State.VoiceState(i.GuildID, i.Member.User.ID); err == nil {
 			vc = vs.ChannelID
 		}
 	}
@@ -177,7 +177,7 @@ func (ps *partySession) report(ctx context.Context, key string, err error, msg s
 		ps.b.p.Problems.ReportProblem(ps.id, err)
 	}
 	if !seen && msg != "" {
-		if _, err := ps.b.s.ChannelMessageSend(ps.textChannel, msg, discordgo.WithContext(ctx)); err != nil {
+		if _, err := ps.b.sess().ChannelMessageSend(ps.textChannel, msg, discordgo.WithContext(ctx)); err != nil {
 			ps.log.Warn("posting a notice failed", "err", err)
 		}
 	}
@@ -282,14 +282,14 @@ func (e *embedWriter) put(ctx context.Context, embed *discordgo.MessageEmbed, co
 	var err error
 	if e.messageID == "" {
 		var m *discordgo.Message
-		m, err = ps.b.s.ChannelMessageSendComplex(ps.textChannel, &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{embed},
+		m, err = ps.b.sess().ChannelMessageSendComplex(ps.textChannel, &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{embed},
 			Components: comps}, discordgo.WithContext(ctx))
 		if err == nil {
 			e.messageID = m.ID
 		}
 	} else {
 		embeds := []*discordgo.MessageEmbed{embed}
-		_, err = ps.b.s.ChannelMessageEditComplex(&discordgo.MessageEdit{ID: e.messageID, Channel: ps.textChannel,
+		_, err = ps.b.sess().ChannelMessageEditComplex(&discordgo.MessageEdit{ID: e.messageID, Channel: ps.textChannel,
 			Embeds: &embeds, Components: &comps}, discordgo.WithContext(ctx))
 	}
 	if err != nil {

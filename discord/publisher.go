@@ -240,7 +240,7 @@ func (ps *partySession) join(ctx context.Context) (voiceCreds, error) {
 }
 
 func (ps *partySession) isStage() bool {
-	ch, err := ps.b.s.State.Channel(ps.voiceChannelID)
+	ch, err := ps.b.sess().State.Channel(ps.voiceChannelID)
 	return err == nil && ch.Type == discordgo.ChannelTypeGuildStageVoice
 }
 
@@ -255,7 +255,7 @@ func (ps *partySession) unsuppress(ctx context.Context) {
 		return // hand raised already; a moderator brings us up
 	}
 	url := discordgo.EndpointGuild(ps.guildID) + "/voice-states/@me"
-	_, err := ps.b.s.RequestWithBucketID("PATCH", url, map[string]any{"channel_id": ps.voiceChannelID, "suppress": false}, url,
+	_, err := ps.b.sess().RequestWithBucketID("PATCH", url, map[string]any{"channel_id": ps.voiceChannelID, "suppress": false}, url,
 		discordgo.WithContext(ctx))
 	if err == nil {
 		return
@@ -264,7 +264,7 @@ func (ps *partySession) unsuppress(ctx context.Context) {
 		ps.log.Warn("becoming a Stage speaker failed", "err", err)
 		return
 	}
-	_, rerr := ps.b.s.RequestWithBucketID("PATCH", url, map[string]any{"channel_id": ps.voiceChannelID,
+	_, rerr := ps.b.sess().RequestWithBucketID("PATCH", url, map[string]any{"channel_id": ps.voiceChannelID,
 		"request_to_speak_timestamp": time.Now().UTC().Format(time.RFC3339)}, url, discordgo.WithContext(ctx))
 	msg := "✋ I can't make myself a speaker on <#" + ps.voiceChannelID + ">: I need the **Mute Members** permission " +
 		"(or be a Stage moderator). I've requested to speak — a Stage moderator can invite me up, then you'll hear the party."

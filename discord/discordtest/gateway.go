@@ -114,8 +114,13 @@ func (s *Server) handleGateway(ctx context.Context, g *gatewayConn, op int, d js
 	case 6: // Resume
 		s.mu.Lock()
 		s.st.Resumes++
+		reject := s.rejectResumes
 		s.changed()
 		s.mu.Unlock()
+		if reject {
+			// "Resuming": an unresumable session gets opcode 9 Invalid Session.
+			return g.send(ctx, map[string]any{"op": 9, "d": false})
+		}
 		return g.dispatch(ctx, "RESUMED", map[string]any{})
 	case 4: // Voice State Update
 		var vs struct {
@@ -251,4 +256,12 @@ func (s *Server) InvalidateSession() error {
 		return fmt.Errorf("discordtest: no gateway connection")
 	}
 	return g.send(context.Background(), map[string]any{"op": 9, "d": false})
+}
+
+// RejectResumes makes the fake answer every Resume with opcode 9 Invalid
+// Session, as Discord does once a session expired.
+func (s *Server) RejectResumes(reject bool) {
+	s.mu.Lock()
+	s.rejectResumes = reject
+	s.mu.Unlock()
 }

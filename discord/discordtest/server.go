@@ -76,6 +76,7 @@ type Server struct {
 	keys            map[uint32]*voiceSession // by ssrc
 	ids             int64
 	curVoiceSession string
+	rejectResumes   bool
 	notify          chan struct{} // closed and replaced on every state change
 }
 
