@@ -24,6 +24,28 @@ const pcRecorder = `(() => {
   window.RTCPeerConnection = Wrapped;
 })();`
 
+// autoplayPolicy makes a page behave like a browser that blocks autoplay
+// with sound (Chromium's default policy; the shared test browser turns it
+// off): play() of an unmuted element is refused until the person clicks.
+const autoplayPolicy = `(() => {
+  const play = HTMLMediaElement.prototype.play;
+  let gesture = false;
+  addEventListener("pointerdown", (e) => { if (e.isTrusted) gesture = true; }, true);
+  addEventListener("keydown", (e) => { if (e.isTrusted) gesture = true; }, true);
+  HTMLMediaElement.prototype.play = function () {
+    if (!this.muted && !gesture) return Promise.reject(new DOMException("play() can only be initiated by a user gesture.", "NotAllowedError"));
+    return play.call(this);
+  };
+})();`
+
+// blockAutoplayWithSound applies autoplayPolicy to the page's next documents.
+func blockAutoplayWithSound(p *Page) {
+	p.t.Helper()
+	if _, err := chromedp.Call(p.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: autoplayPolicy}); err != nil {
+		p.t.Fatalf("%s: install autoplay policy: %v", p.name, err)
+	}
+}
+
 // newPerson opens a tab in a browser context of its own (own cookies and
 // storage: a separate person) in the shared Chromium, with the peer
 // connection recorder installed and its console logged.

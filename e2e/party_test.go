@@ -165,6 +165,7 @@ func inviteListeners(t *testing.T, b *Browser, host *Page) []*Page {
 	act(host, "close the invite dialog", 5*time.Second, chromedp.Click(chromedp.CSS(`.invite > button`)))
 
 	people := []*Page{newPerson(t, b, "ada", 1280, 800), newPerson(t, b, "bo", 390, 844)}
+	blockAutoplayWithSound(people[1])
 	clicked := make([]float64, len(people))
 	for i, p := range people {
 		name := map[int]string{0: "Ada", 1: "Bo"}[i]
@@ -188,6 +189,14 @@ func inviteListeners(t *testing.T, b *Browser, host *Page) []*Page {
 			t.Errorf("%s: badge and title %q, want Live and Big Clock", p.name, badge)
 		}
 	}
+	// Bo reloads the party page: no click this time, and Bo's browser blocks
+	// sound without one. The picture plays and one button offers the sound.
+	bo := people[1]
+	act(bo, "reload the party page", 20*time.Second, chromedp.Reload())
+	waitFor(bo, "the tap to unmute button", `!!document.querySelector('button[aria-label="Tap to unmute"]') && window.__marquee.session.stats().then(s => s.framesDecoded > 10)`, 60*time.Second)
+	bo.Screenshot("party-listener-tap-to-unmute")
+	act(bo, "tap to unmute", 10*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Tap to unmute"]`)))
+	waitFor(bo, "sound playing", `!document.querySelector('button[aria-label="Tap to unmute"]') && !document.querySelector("audio").paused`, 10*time.Second)
 	return people
 }
 
