@@ -1,0 +1,227 @@
+package forward
+
+import (
+	"sync"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+)
+
+// transportCCURI is the transport-wide congestion control header extension
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01).
+const transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
+
+// Tuning of the transport-wide estimator: a lean loss- and delay-based
+// controller in the spirit of GCC (draft-ietf-rmcat-gcc-02 §5-6), without
+// its per-packet allocations and per-connection goroutines.
+const (
+	sentHistory     = 4096                   // packets remembered for feedback
+	lossHigh        = 0.10                   // decrease above (GCC §6)
+	lossLow         = 0.02                   // increase below (GCC §6)
+	overuseDelay    = 25 * time.Millisecond  // queueing growth within one feedback
+	overuseReports  = 2                      // consecutive overusing feedbacks to back off
+	increasePerFB   = 1.03                   // multiplicative increase per feedback
+	probePerFB      = 1.01                   // slower increase when application-limited
+	overuseBackoff  = 0.85                   // of the receive rate (GCC §5.5)
+	rateWindow      = 500 * time.Millisecond // receive-rate averaging
+	appLimitedRatio = 2.0                    // above this × receive rate, increase slowly
+)
+
+// sentPacket is what the estimator remembers of a sent packet.
+type sentPacket struct {
+	seq  uint16
+	ok   bool
+	at   int64 // unix ns
+	size int
+}
+
+// twccEstimator is one PeerConnection's send-side bandwidth estimate from
+// transport-wide feedback (RTCP transport-cc, the same draft, §3.1).
+type twccEstimator struct {
+	interceptor.NoOp
+	mu         sync.Mutex
+	sent       [sentHistory]sentPacket
+	estimate   float64
+	min, max   float64
+	rateBytes  int
+	rateStart  int64 // arrival time (µs, feedback clock) the window began
+	rateLast   int64
+	recvRate   float64
+	refBaseSet bool
+	overuses   int
+	now        func() time.Time
+}
+
+func newTWCCEstimator(p CongestionParams) *twccEstimator {
+	return &twccEstimator{estimate: float64(p.InitialBitrate), min: float64(p.MinBitrate),
+		max: float64(p.MaxBitrate), now: time.Now}
+}
+
+// GetTargetBitrate is the current estimate in bits per second.
+func (e *twccEstimator) GetTargetBitrate() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return int(e.estimate)
+}
+
+// BindLocalStream records each sent packet's transport sequence number,
+// set by the TWCC header-extension interceptor that runs before this one.
+func (e *twccEstimator) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
+	var id uint8
+	for _, x := range info.RTPHeaderExtensions {
+		if x.URI == transportCCURI {
+			id = uint8(x.ID)
+		}
+	}
+	if id == 0 {
+		return w
+	}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if ext := h.GetExtension(id); len(ext) >= 2 {
+			seq := uint16(ext[0])<<8 | uint16(ext[1])
+			e.mu.Lock()
+			e.sent[seq%sentHistory] = sentPacket{seq: seq, ok: true, at: e.now().UnixNano(), size: h.MarshalSize() + len(payload)}
+			e.mu.Unlock()
+		}
+		return w.Write(h, payload, a)
+	})
+}
+
+// BindRTCPReader feeds transport-cc feedback to the estimate as RTCP is
+// read (DownTrack always reads it).
+func (e *twccEstimator) BindRTCPReader(r interceptor.RTCPReader) interceptor.RTCPReader {
+	return interceptor.RTCPReaderFunc(func(b []byte, a interceptor.Attributes) (int, interceptor.Attributes, error) {
+		n, attr, err := r.Read(b, a)
+		if err != nil {
+			return n, attr, err
+		}
+		if attr == nil {
+			attr = make(interceptor.Attributes)
+		}
+		pkts, perr := attr.GetRTCPPackets(b[:n])
+		if perr != nil {
+			return n, attr, nil // not ours to reject
+		}
+		for _, p := range pkts {
+			if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+				e.onFeedback(fb)
+			}
+		}
+		return n, attr, nil
+	})
+}
+
+// onFeedback updates the estimate from one transport-cc report.
+func (e *twccEstimator) onFeedback(fb *rtcp.TransportLayerCC) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	arrival := int64(fb.ReferenceTime) * 64000 // µs, the report's clock
+	seq := fb.BaseSequenceNumber
+	deltas := fb.RecvDeltas
+	var lost, got, bytes int
+	var firstSend, firstArr, lastSend, lastArr int64
+	status := func(sym uint16) {
+		defer func() { seq++ }()
+		s := e.sent[seq%sentHistory]
+		switch {
+		case sym == rtcp.TypeTCCPacketNotReceived:
+			if s.ok && s.seq == seq {
+				lost++
+			}
+			return
+		case sym == rtcp.TypeTCCPacketReceivedWithoutDelta:
+			if s.ok && s.seq == seq {
+				got++
+			}
+			return
+		case len(deltas) == 0:
+			return
+		}
+		arrival += deltas[0].Delta
+		deltas = deltas[1:]
+		if !s.ok || s.seq != seq {
+			return
+		}
+		got++
+		bytes += s.size
+		if got == 1 {
+			firstSend, firstArr = s.at/1000, arrival
+		}
+		lastSend, lastArr = s.at/1000, arrival
+	}
+	for _, c := range fb.PacketChunks {
+		switch c := c.(type) {
+		case *rtcp.RunLengthChunk:
+			for range c.RunLength {
+				status(c.PacketStatusSymbol)
+			}
+		case *rtcp.StatusVectorChunk:
+			for _, sym := range c.SymbolList {
+				status(sym)
+			}
+		}
+	}
+	e.updateRate(bytes, firstArr, lastArr)
+	e.update(lost, got, time.Duration((lastArr-firstArr)-(lastSend-firstSend))*time.Microsecond)
+}
+
+// updateRate keeps the receive rate over about rateWindow of arrivals.
+func (e *twccEstimator) updateRate(bytes int, first, last int64) {
+	if bytes == 0 {
+		return
+	}
+	if !e.refBaseSet || last < e.rateLast || first-e.rateLast > int64(rateWindow/time.Microsecond) {
+		e.rateStart, e.rateBytes, e.refBaseSet = first, 0, true
+	}
+	e.rateBytes += bytes
+	e.rateLast = last
+	if span := e.rateLast - e.rateStart; span >= int64(rateWindow/time.Microsecond) {
+		e.recvRate = float64(e.rateBytes*8) / (float64(span) / 1e6)
+		e.rateStart, e.rateBytes = last, 0
+	}
+}
+
+// update applies GCC's loss rules (§6) and a delay-overuse backoff (§5).
+func (e *twccEstimator) update(lost, got int, queueGrowth time.Duration) {
+	if lost+got == 0 {
+		return
+	}
+	loss := float64(lost) / float64(lost+got)
+	if queueGrowth > overuseDelay {
+		e.overuses++
+	} else {
+		e.overuses = 0
+	}
+	switch {
+	case loss > lossHigh:
+		e.estimate *= 1 - 0.5*loss
+	case e.overuses >= overuseReports && e.recvRate > 0:
+		e.estimate = min(e.estimate, overuseBackoff*e.recvRate)
+	case loss < lossLow && (e.recvRate == 0 || e.estimate < appLimitedRatio*e.recvRate):
+		e.estimate *= increasePerFB
+	case loss < lossLow:
+		// Sending less than the estimate (a lower layer): creep up so a
+		// higher layer is tried again after some seconds, as GCC would
+		// with probing.
+		e.estimate *= probePerFB
+	}
+	e.estimate = min(max(e.estimate, e.min), e.max)
+}
+
+// estimatorFactory makes one twccEstimator per PeerConnection and hands
+// it to CongestionControl.Estimator.
+type estimatorFactory struct {
+	c *CongestionControl
+	p CongestionParams
+}
+
+// NewInterceptor is called by pion once per PeerConnection with its ID.
+func (f estimatorFactory) NewInterceptor(id string) (interceptor.Interceptor, error) {
+	e := newTWCCEstimator(f.p)
+	f.c.mu.Lock()
+	f.c.pending[id] = e
+	f.c.mu.Unlock()
+	return e, nil
+}
