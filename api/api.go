@@ -78,7 +78,8 @@ type Server struct {
 	routes  []Route
 	mux     *http.ServeMux
 	metrics *metrics
-	logins  *loginLimiter
+	logins  *attemptLimiter
+	joins   *attemptLimiter
 }
 
 // Route is one registered endpoint; tests walk them to check the API
@@ -108,7 +109,8 @@ func New(p Params) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux(), logins: newLoginLimiter(p.Now)}
+	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux(), logins: newAttemptLimiter(p.Now, LoginFailures),
+		joins: newAttemptLimiter(p.Now, JoinsPerWindow)}
 	if u, err := url.Parse(p.PublicURL); err == nil && u.Scheme == "https" {
 		s.secure = true
 	}

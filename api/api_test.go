@@ -448,3 +448,20 @@ func TestEventStreamResumesFromLastEventID(t *testing.T) {
 	}
 	host.must(400, "GET", base+"/events?after=-3", nil, nil)
 }
+
+func TestGuestJoinsThrottledPerAddress(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	host, _ := w.user("host", auth.RoleMember)
+	var pv partyView
+	host.must(201, "POST", "/api/parties", map[string]string{"title": "Busy"}, &pv)
+	var inv Invite
+	host.must(201, "POST", fmt.Sprintf("/api/parties/%d/invites", pv.ID), map[string]string{"role": "listener"}, &inv)
+	for range JoinsPerWindow {
+		w.browser().must(200, "POST", "/api/join", map[string]string{"token": inv.Token}, nil)
+	}
+	if r := w.browser().do("POST", "/api/join", map[string]string{"token": inv.Token}); r.status != 429 || r.code() != "too_many_joins" {
+		t.Fatalf("join %d = %d %s", JoinsPerWindow+1, r.status, r.body)
+	}
+	// A signed-in account joining as itself is not a new guest.
+	host.must(200, "POST", "/api/join", map[string]string{"token": inv.Token}, nil)
+}

@@ -17,15 +17,20 @@ const (
 	LoginWindow   = 10 * time.Minute
 )
 
-type loginLimiter struct {
-	now func() time.Time
+// JoinsPerWindow caps the guest accounts one address may create through
+// invites within LoginWindow, so a leaked invite cannot flood the database.
+const JoinsPerWindow = 20
+
+type attemptLimiter struct {
+	now   func() time.Time
+	limit int
 	mu  sync.Mutex
 	// fails maps a key to the times of its recent failures.
 	fails map[string][]time.Time
 }
 
-func newLoginLimiter(now func() time.Time) *loginLimiter {
-	return &loginLimiter{now: now, fails: map[string][]time.Time{}}
+func newAttemptLimiter(now func() time.Time, limit int) *attemptLimiter {
+	return &attemptLimiter{now: now, limit: limit, fails: map[string][]time.Time{}}
 }
 
 func limiterKey(r *http.Request, username string) string {
@@ -37,7 +42,7 @@ func limiterKey(r *http.Request, username string) string {
 }
 
 // recent drops failures older than the window and returns the rest.
-func (l *loginLimiter) recent(key string) []time.Time {
+func (l *attemptLimiter) recent(key string) []time.Time {
 	cut := l.now().Add(-LoginWindow)
 	f := l.fails[key]
 	i := 0
@@ -54,14 +59,14 @@ func (l *loginLimiter) recent(key string) []time.Time {
 }
 
 // allow reports whether another attempt may be made for key.
-func (l *loginLimiter) allow(key string) bool {
+func (l *attemptLimiter) allow(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.recent(key)) < LoginFailures
+	return len(l.recent(key)) < l.limit
 }
 
 // fail records a failed attempt; success clears the key.
-func (l *loginLimiter) fail(key string) {
+func (l *attemptLimiter) fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.fails[key] = append(l.recent(key), l.now())
@@ -73,7 +78,7 @@ func (l *loginLimiter) fail(key string) {
 	}
 }
 
-func (l *loginLimiter) succeed(key string) {
+func (l *attemptLimiter) succeed(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.fails, key)
@@ -81,3 +86,6 @@ func (l *loginLimiter) succeed(key string) {
 
 var errTooManyAttempts = apiErr(http.StatusTooManyRequests, "too_many_attempts",
 	"too many failed sign-in attempts; wait a few minutes")
+
+var errTooManyJoins = apiErr(http.StatusTooManyRequests, "too_many_joins",
+	"too many guest accounts created from this address; wait a few minutes")

@@ -463,6 +463,11 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if c != nil {
 		u = c.user
 	} else {
+		key := limiterKey(r, "\x00join")
+		if !s.joins.allow(key) {
+			return errTooManyJoins
+		}
+		s.joins.fail(key) // counts guest accounts made, not failures
 		name := strings.TrimSpace(in.DisplayName)
 		if name == "" {
 			name = "Guest"
