@@ -24,7 +24,7 @@ const JoinsPerWindow = 20
 type attemptLimiter struct {
 	now   func() time.Time
 	limit int
-	mu  sync.Mutex
+	mu    sync.Mutex
 	// fails maps a key to the times of its recent failures.
 	fails map[string][]time.Time
 }
