@@ -53,7 +53,17 @@ const (
 )
 
 // Next returns the status a party in from moves to on ev, or an
-// ErrBadTransition error naming both.
+// ErrBadTransition error naming both. The machine, without the self-loops
+// that enqueue and queue-emptied make on active parties:
+//
+//	draft --enqueue--> queued --play--> connecting --started--> playing
+//	queued --queue-emptied--> draft             playing <--started-- paused
+//	connecting|playing|paused --paused--> paused
+//	connecting|playing|paused --play (skip, advance, recovery)--> connecting
+//	connecting|playing|paused --finished--> stopped
+//	connecting|playing|paused --fail--> error
+//	stopped|error --play--> connecting
+//	any status --stop--> stopped
 func Next(from Status, ev Event) (Status, error) {
 	to, ok := transitions[from][ev]
 	if !ok {
