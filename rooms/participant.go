@@ -43,8 +43,11 @@ type participant struct {
 	subs          map[string]*subscription      // by track SID
 	pendingData   []queuedData
 	requested     [2]int // single PC: sections asked for, audio/video
-	graceTimer    *time.Timer
-	leaving       bool
+	// negotiationDue asks run to renegotiate the sending side once the
+	// current batch of work is done.
+	negotiationDue bool
+	graceTimer     *time.Timer
+	leaving        bool
 }
 
 type publication struct {
@@ -143,6 +146,9 @@ func (p *participant) run() {
 			}
 			if p.leaving {
 				return
+			}
+			if p.negotiationDue {
+				p.renegotiateSubscriber()
 			}
 		}
 	}

@@ -217,7 +217,7 @@ func (p *participant) subscribe(t *roomTrack) {
 	}
 	p.subs[t.info.Sid] = &subscription{track: t, down: down, sender: sender}
 	p.log.Debug("subscribed", "track", t.info.Sid)
-	p.renegotiateSubscriber()
+	p.negotiationDue = true
 }
 
 func (p *participant) unsubscribe(sid string) {
@@ -230,7 +230,7 @@ func (p *participant) unsubscribe(sid string) {
 	if err := p.sendTransport().pc.RemoveTrack(s.sender); err != nil {
 		p.log.Debug("remove track", "err", err)
 	}
-	p.renegotiateSubscriber()
+	p.negotiationDue = true
 }
 
 func (p *participant) sendTransport() *transport {
@@ -240,7 +240,10 @@ func (p *participant) sendTransport() *transport {
 	return p.pub
 }
 
+// renegotiateSubscriber runs once per batch of work (see run), so a join
+// that subscribes to several tracks costs one offer, not one per track.
 func (p *participant) renegotiateSubscriber() {
+	p.negotiationDue = false
 	if p.sub != nil {
 		if err := p.sub.negotiate(false); err != nil {
 			p.log.Warn("subscriber negotiation", "err", err)

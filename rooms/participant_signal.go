@@ -86,6 +86,9 @@ func (p *participant) handleOffer(sd *livekit.SessionDescription) error {
 	}
 	p.reapUnpublished(desc)
 	if p.singlePC {
+		// The answer already carries every downtrack attached so far; only
+		// downtracks still without an m-section need another round.
+		p.negotiationDue = false
 		p.requested = [2]int{}
 		p.requestSections(false)
 	}

@@ -413,11 +413,9 @@ func (s *Server) join(conn *signalConn, room *Room, jr *joinRequest) (*participa
 		p.post(func() { p.handleSignal(&livekit.SignalRequest{Message: &livekit.SignalRequest_Offer{Offer: offer}}) })
 	}
 	if p.sub != nil {
-		p.post(func() {
-			if err := p.sub.negotiate(false); err != nil {
-				p.log.Warn("initial subscriber offer", "err", err)
-			}
-		})
+		// The first subscriber offer carries the data channels (and any
+		// tracks the room subscribed us to), so ICE starts at once.
+		p.post(func() { p.negotiationDue = true })
 	}
 	p.log.Info("participant joined", "sid", p.sid, "single_pc", jr.singlePC)
 	return p, nil
