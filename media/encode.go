@@ -16,6 +16,7 @@ type encoded struct {
 	key   bool
 	pos   time.Duration
 	dur   time.Duration
+	start time.Time // when encoding of the source frame began
 }
 
 // videoClock is the encoders' time base: RTP's 90 kHz video clock (RFC 3551 §5).

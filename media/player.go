@@ -434,7 +434,7 @@ func (r *run) emitDue(now time.Time) error {
 		if e.pos < r.segPos-time.Millisecond {
 			continue // audio straddling a seek target
 		}
-		f := Frame{Layer: max(e.layer, 0), Data: e.data, Keyframe: e.key, Position: e.pos}
+		f := Frame{Layer: max(e.layer, 0), Data: e.data, Keyframe: e.key, Position: e.pos, EncodeStart: e.start}
 		var err error
 		if e.layer >= 0 {
 			f.Timestamp = r.videoAnchor.Timestamp + roundTicks(e.pos-r.segPos, VideoClockRate)
@@ -578,6 +578,9 @@ func (r *run) encodeVideo(d *decoder) ([]encoded, error) {
 	out, err := r.venc.encode(d.frame, d.stream.TimeBase(), pos, encPts)
 	if cb := r.pl.p.OnVideoEncoded; cb != nil && err == nil {
 		cb(time.Since(start))
+	}
+	for i := range out {
+		out[i].start = start
 	}
 	return out, err
 }

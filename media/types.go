@@ -14,6 +14,9 @@ type Frame struct {
 	Position time.Duration
 	// Timestamp is the RTP timestamp from the Timeline.
 	Timestamp uint32
+	// EncodeStart is when the pipeline began encoding this video frame
+	// (wall clock), for latency measurements; zero for audio.
+	EncodeStart time.Time
 }
 
 // Info describes an opened source and the tracks it will produce.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,7 @@ type timingRoom struct {
 	ingest.Room
 	mu         sync.Mutex
 	sentAt     map[uint32]time.Time
+	encodedAt  map[uint32]time.Time // encode start per timestamp
 	seekTarget time.Duration
 	seekArmed  bool
 	seekSent   time.Time
@@ -38,6 +40,7 @@ func (r *timingRoom) WriteVideo(f media.Frame) error {
 	r.mu.Lock()
 	if _, ok := r.sentAt[f.Timestamp]; !ok {
 		r.sentAt[f.Timestamp] = now
+		r.encodedAt[f.Timestamp] = f.EncodeStart
 	}
 	if r.seekArmed && f.Keyframe && f.Position >= r.seekTarget-time.Millisecond {
 		r.seekArmed, r.seekSent, r.seekTS = false, now, f.Timestamp
@@ -61,11 +64,13 @@ func (r *timingRoom) seekResult() (time.Time, uint32, bool) {
 func (r *timingRoom) sent() map[uint32]time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	m := make(map[uint32]time.Time, len(r.sentAt))
-	for k, v := range r.sentAt {
-		m[k] = v
-	}
-	return m
+	return maps.Clone(r.sentAt)
+}
+
+func (r *timingRoom) encoded() map[uint32]time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.encodedAt)
 }
 
 // timingConnector wraps the LiveKit connector's rooms in timingRooms.
@@ -80,7 +85,7 @@ func (c *timingConnector) Join(ctx context.Context, p ingest.JoinParams) (ingest
 	if err != nil {
 		return nil, err
 	}
-	tr := &timingRoom{Room: r, sentAt: map[uint32]time.Time{}}
+	tr := &timingRoom{Room: r, sentAt: map[uint32]time.Time{}, encodedAt: map[uint32]time.Time{}}
 	c.mu.Lock()
 	c.last = tr
 	c.mu.Unlock()
@@ -138,6 +143,7 @@ func (l *loopback) close() {
 // loopbackResult is one run through the SFU.
 type loopbackResult struct {
 	glass      []time.Duration // sent → decoded by the viewer, per frame
+	fromEncode []time.Duration // encode start → decoded by the viewer
 	join       time.Duration   // viewer connect → first decoded frame
 	seekSent   []time.Duration // seek call → first frame at the target sent
 	seekViewer []time.Duration // seek call → that frame decoded by the viewer
