@@ -72,14 +72,16 @@ type Params struct {
 
 // Server serves the API.
 type Server struct {
-	p       Params
-	log     *slog.Logger
-	secure  bool
-	routes  []Route
-	mux     *http.ServeMux
-	metrics *metrics
-	logins  *attemptLimiter
-	joins   *attemptLimiter
+	p      Params
+	log    *slog.Logger
+	secure bool
+	// publicHost is the host of PublicURL, an accepted Origin.
+	publicHost string
+	routes     []Route
+	mux        *http.ServeMux
+	metrics    *metrics
+	logins     *attemptLimiter
+	joins      *attemptLimiter
 }
 
 // Route is one registered endpoint; tests walk them to check the API
@@ -111,8 +113,8 @@ func New(p Params) (*Server, error) {
 	}
 	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux(), logins: newAttemptLimiter(p.Now, LoginFailures),
 		joins: newAttemptLimiter(p.Now, JoinsPerWindow)}
-	if u, err := url.Parse(p.PublicURL); err == nil && u.Scheme == "https" {
-		s.secure = true
+	if u, err := url.Parse(p.PublicURL); err == nil {
+		s.secure, s.publicHost = u.Scheme == "https", u.Host
 	}
 	s.addAuthRoutes()
 	s.addPartyRoutes()
@@ -179,7 +181,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) error {
 	if err != nil && rt.Access != Public {
 		return err
 	}
-	if c != nil && c.viaCookie && unsafeMethod(r.Method) && !sameOrigin(r) {
+	if c != nil && c.viaCookie && unsafeMethod(r.Method) && !sameOrigin(r, s.publicHost) {
 		return errCrossOrigin
 	}
 	if err := s.authorize(r, rt.Access, c); err != nil {
@@ -193,14 +195,16 @@ func unsafeMethod(m string) bool {
 }
 
 // sameOrigin rejects cookie-authenticated writes sent from another site
-// (defence in depth beside SameSite=Lax): browsers send Origin on them.
-func sameOrigin(r *http.Request) bool {
+// (defence in depth beside SameSite=Lax): browsers send Origin on them. The
+// origin may be this request's host, or the public URL's host when a
+// reverse proxy rewrites Host.
+func sameOrigin(r *http.Request, publicHost string) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
 	u, err := url.Parse(o)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
+	return err == nil && (strings.EqualFold(u.Host, r.Host) || (publicHost != "" && strings.EqualFold(u.Host, publicHost)))
 }
 
 type statusWriter struct {

@@ -121,6 +121,17 @@ func TestSignInLinkAccountsAndTokens(t *testing.T) {
 	if res.StatusCode != 403 {
 		t.Fatalf("cross-origin write = %d", res.StatusCode)
 	}
+	// Behind a reverse proxy the Origin is the public URL's host.
+	req, _ = http.NewRequest("POST", w.http.URL+"/api/parties", strings.NewReader(`{"title":"x"}`))
+	req.Header.Set("Origin", "http://marquee.test")
+	req.Header.Set("Content-Type", "application/json")
+	if res, err = b.hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 201 {
+		t.Fatalf("write from the public origin = %d", res.StatusCode)
+	}
 
 	// API tokens for bots.
 	var tok struct {
