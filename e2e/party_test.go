@@ -102,6 +102,15 @@ func TestWebappParty(t *testing.T) {
 	checkReconnect(t, listeners[1])
 	checkQueueAndMusic(t, host, people)
 	checkHandOff(t, host, listeners[0])
+
+	// Ending the party tells everyone, and nobody retries for ever.
+	var status2 int
+	mustEval(listeners[0], `fetch("/api/parties/" + window.__marquee.partyId, {method: "DELETE"}).then(r => r.status)`, &status2)
+	if status2 != 204 && status2 != 200 {
+		t.Fatalf("DELETE party by its host: status %d", status2)
+	}
+	waitFor(listeners[1], "the party ended", `window.__marquee.session.state.get().conn === "ended"`, 30*time.Second)
+	listeners[1].Screenshot("party-ended-phone")
 }
 
 // checkQueueAndMusic adds two tracks from the library search, reorders and
@@ -304,7 +313,9 @@ func checkPauseResume(t *testing.T, host *Page, people []*Page) {
 	for i, p := range people {
 		frames[i] = statsOf(p).FramesDecoded
 	}
-	act(host, "resume", 5*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Play"]`)))
+	// Resume with the keyboard: space toggles play and pause for controllers.
+	mustEval(host, `document.activeElement && document.activeElement.blur()`, nil)
+	act(host, "resume with space", 5*time.Second, chromedp.KeyEvent(" "))
 	for i, p := range people {
 		waitFor(p, "frames after resume", fmt.Sprintf(`window.__marquee.session.stats().then(s => s.playbackState === "playing" && s.framesDecoded > %d)`, frames[i]+20), 20*time.Second)
 	}

@@ -34,8 +34,11 @@ export const TOPIC = {
   sync: "marquee.sync",
 } as const;
 
-/** How this viewer's link to the room is doing. */
-export type ConnState = "connecting" | "connected" | "reconnecting" | "disconnected";
+/** How this viewer's link to the room is doing; "ended" when the party is gone. */
+export type ConnState = "connecting" | "connected" | "reconnecting" | "disconnected" | "ended";
+
+/** PartyGone is thrown by SessionParams.credentials when the party no longer admits this viewer. */
+export class PartyGone extends Error {}
 /** A viewer's state as reported in `marquee.sync`. */
 export type ViewerState = "connected" | "buffering" | "reconnecting";
 
@@ -350,6 +353,11 @@ export class PartySession {
       for (const p of room.remoteParticipants.values()) this.readAttributes(p);
       this.refreshViewers();
     } catch (err) {
+      if (err instanceof PartyGone) {
+        this.room = null;
+        this.state.update({ conn: "ended", retryAtMs: null, error: err.message });
+        return;
+      }
       if (this.room === room) this.scheduleRetry(err);
     }
   }

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api, type Party, type PartyEvent, type RoomAccess, type User } from "../api";
 import { navigate } from "../router";
-import { PartySession, type Credentials, type Viewer } from "../session";
+import { PartyGone, PartySession, type Credentials, type Viewer } from "../session";
 import { useObservable } from "../store";
 import { ErrorNote, Spinner } from "../ui";
 import { Stage } from "../party/Stage";
@@ -56,7 +56,12 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
         try {
           const a = await refresh();
           return { url: a.url, token: a.token };
-        } catch {
+        } catch (e) {
+          // Gone or no longer a member: stop retrying. Otherwise (the API is
+          // restarting, say) the token in hand may still be good.
+          if (e instanceof ApiError && (e.status === 403 || e.status === 404 || e.status === 410)) {
+            throw new PartyGone("This party has ended, or you are no longer in it.");
+          }
           return { url: access.url, token: access.token };
         }
       },

@@ -140,16 +140,20 @@ function ConnBanner({ st }: { st: SessionState }) {
   const now = useNow(250);
   const wait = st.retryAtMs ? Math.max(0, Math.ceil((st.retryAtMs - now) / 1000)) : 0;
   const text =
-    st.conn === "connecting"
-      ? "Connecting…"
-      : st.retryAtMs && wait > 0
-        ? `Connection lost. Retrying in ${wait} s (attempt ${st.attempt})`
-        : `Reconnecting…${st.attempt > 1 ? ` (attempt ${st.attempt})` : ""}`;
+    st.conn === "ended"
+      ? st.error || "This party has ended."
+      : st.conn === "connecting"
+        ? "Connecting…"
+        : st.retryAtMs && wait > 0
+          ? `Connection lost. Retrying in ${wait} s (attempt ${st.attempt})`
+          : `Reconnecting…${st.attempt > 1 ? ` (attempt ${st.attempt})` : ""}`;
   return (
     <div class={`conn-banner ${st.conn}`} role="status" data-testid="conn-banner">
-      <div class="spinner small" aria-hidden="true">
-        <span />
-      </div>
+      {st.conn !== "ended" && (
+        <div class="spinner small" aria-hidden="true">
+          <span />
+        </div>
+      )}
       {text}
     </div>
   );
