@@ -396,3 +396,27 @@ func TestResumeFromUserHistoryInAnotherParty(t *testing.T) {
 		t.Fatalf("resumed session = %+v", ses)
 	}
 }
+
+// TestSilentButAliveWorkerIsNotRestarted: when the worker's callbacks do not
+// arrive but it still has the session, the watchdog polls it instead of
+// restarting it.
+func TestSilentButAliveWorkerIsNotRestarted(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 40*time.Millisecond)
+	f.svc.callback = "http://127.0.0.1:1/nowhere" // events are lost
+	p, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Quiet"})
+	if _, err := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "1", Title: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the watchdog to poll the worker", func() bool {
+		evs, _ := f.svc.Events(ctx, p.ID, 0, 0)
+		return evs[len(evs)-1].Type == "worker.lost" && f.status(t, p.ID) == StatusPlaying
+	})
+	ws, _ := f.svc.WorkerState(ctx, p.ID)
+	if ws.Recoveries != 0 || len(f.worker.Sessions()) != 1 {
+		t.Fatalf("worker restarted: %+v, sessions %d", ws, len(f.worker.Sessions()))
+	}
+}

@@ -183,8 +183,13 @@ func (s *Service) recover(ctx context.Context, partyID, cutoff int64) {
 		if ses, err := s.worker.Session(ctx, p.WorkerSessionID); err == nil &&
 			ses.QueueEntryID == strconv.FormatInt(*p.CurrentEntryID, 10) && ses.WorkerStatus != "failed" && ses.WorkerStatus != "stopped" {
 			ws.Status, ws.LastHeartbeatMs, ws.PositionSeconds = WorkerActive, s.nowMs(), ses.PositionSeconds
+			ws.PlaybackState = ses.PlaybackState
 			_ = s.saveWorkerState(ctx, s.db, ws)
-			log.Info("ingest worker still has the session; not restarting it")
+			if ses.PlaybackState == "playing" && p.Status == StatusConnecting {
+				_ = s.setStatus(ctx, s.db, &p, EvStarted)
+			}
+			log.Warn("ingest worker is alive but its events do not reach us; check worker.callback_url",
+				"callbackUrl", s.callback)
 			return
 		}
 	}
