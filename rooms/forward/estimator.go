@@ -1,6 +1,7 @@
 package forward
 
 import (
+	"math"
 	"sync"
 	"time"
 
@@ -17,11 +18,12 @@ const transportCCURI = "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide
 // controller in the spirit of GCC (draft-ietf-rmcat-gcc-02 §5-6), without
 // its per-packet allocations and per-connection goroutines.
 const (
-	sentHistory     = 4096                   // packets remembered for feedback
+	sentHistory     = 1024                   // packets remembered for feedback (>3 s at 2 Mbit/s)
 	lossHigh        = 0.10                   // decrease above (GCC §6)
 	lossLow         = 0.02                   // increase below (GCC §6)
-	overuseDelay    = 25 * time.Millisecond  // queueing growth within one feedback
+	overuseDelay    = 40 * time.Millisecond  // queueing delay over the path's base delay
 	overuseReports  = 2                      // consecutive overusing feedbacks to back off
+	baseDelayWindow = 10 * time.Second       // how long the base (minimum) delay is kept
 	increasePerFB   = 1.03                   // multiplicative increase per feedback
 	probePerFB      = 1.01                   // slower increase when application-limited
 	overuseBackoff  = 0.85                   // of the receive rate (GCC §5.5)
@@ -31,10 +33,9 @@ const (
 
 // sentPacket is what the estimator remembers of a sent packet.
 type sentPacket struct {
+	at   int64 // unix µs; 0: empty
 	seq  uint16
-	ok   bool
-	at   int64 // unix ns
-	size int
+	size uint16
 }
 
 // twccEstimator is one PeerConnection's send-side bandwidth estimate from
@@ -51,6 +52,8 @@ type twccEstimator struct {
 	recvRate   float64
 	refBaseSet bool
 	overuses   int
+	// Base delay buckets (µs, sender clock minus receiver clock).
+	prevMin, curMin, bucketStart int64
 	now        func() time.Time
 }
 
@@ -82,7 +85,7 @@ func (e *twccEstimator) BindLocalStream(info *interceptor.StreamInfo, w intercep
 		if ext := h.GetExtension(id); len(ext) >= 2 {
 			seq := uint16(ext[0])<<8 | uint16(ext[1])
 			e.mu.Lock()
-			e.sent[seq%sentHistory] = sentPacket{seq: seq, ok: true, at: e.now().UnixNano(), size: h.MarshalSize() + len(payload)}
+			e.sent[seq%sentHistory] = sentPacket{seq: seq, at: e.now().UnixMicro(), size: uint16(h.MarshalSize() + len(payload))}
 			e.mu.Unlock()
 		}
 		return w.Write(h, payload, a)
@@ -121,18 +124,20 @@ func (e *twccEstimator) onFeedback(fb *rtcp.TransportLayerCC) {
 	seq := fb.BaseSequenceNumber
 	deltas := fb.RecvDeltas
 	var lost, got, bytes int
-	var firstSend, firstArr, lastSend, lastArr int64
+	var firstArr, lastArr int64
+	minDelay := int64(math.MaxInt64) // one-way delay plus an unknown offset, µs
 	status := func(sym uint16) {
 		defer func() { seq++ }()
 		s := e.sent[seq%sentHistory]
+		mine := s.at != 0 && s.seq == seq
 		switch {
 		case sym == rtcp.TypeTCCPacketNotReceived:
-			if s.ok && s.seq == seq {
+			if mine {
 				lost++
 			}
 			return
 		case sym == rtcp.TypeTCCPacketReceivedWithoutDelta:
-			if s.ok && s.seq == seq {
+			if mine {
 				got++
 			}
 			return
@@ -141,15 +146,16 @@ func (e *twccEstimator) onFeedback(fb *rtcp.TransportLayerCC) {
 		}
 		arrival += deltas[0].Delta
 		deltas = deltas[1:]
-		if !s.ok || s.seq != seq {
+		if !mine {
 			return
 		}
 		got++
-		bytes += s.size
+		bytes += int(s.size)
 		if got == 1 {
-			firstSend, firstArr = s.at/1000, arrival
+			firstArr = arrival
 		}
-		lastSend, lastArr = s.at/1000, arrival
+		lastArr = arrival
+		minDelay = min(minDelay, arrival-s.at)
 	}
 	for _, c := range fb.PacketChunks {
 		switch c := c.(type) {
@@ -164,7 +170,26 @@ func (e *twccEstimator) onFeedback(fb *rtcp.TransportLayerCC) {
 		}
 	}
 	e.updateRate(bytes, firstArr, lastArr)
-	e.update(lost, got, time.Duration((lastArr-firstArr)-(lastSend-firstSend))*time.Microsecond)
+	var queue time.Duration
+	if minDelay != math.MaxInt64 {
+		queue = e.queueDelay(minDelay)
+	}
+	e.update(lost, got, queue)
+}
+
+// queueDelay returns how far this report's smallest one-way delay sits
+// above the path's base delay: the minimum over about baseDelayWindow,
+// kept in two buckets. The minimum per report ignores jitter spikes.
+func (e *twccEstimator) queueDelay(d int64) time.Duration {
+	now := e.now().UnixMicro()
+	if e.bucketStart == 0 || now-e.bucketStart > int64(baseDelayWindow/time.Microsecond)/2 {
+		e.prevMin, e.curMin, e.bucketStart = e.curMin, d, now
+		if e.prevMin == 0 {
+			e.prevMin = d
+		}
+	}
+	e.curMin = min(e.curMin, d)
+	return time.Duration(d-min(e.prevMin, e.curMin)) * time.Microsecond
 }
 
 // updateRate keeps the receive rate over about rateWindow of arrivals.
@@ -184,12 +209,12 @@ func (e *twccEstimator) updateRate(bytes int, first, last int64) {
 }
 
 // update applies GCC's loss rules (§6) and a delay-overuse backoff (§5).
-func (e *twccEstimator) update(lost, got int, queueGrowth time.Duration) {
+func (e *twccEstimator) update(lost, got int, queue time.Duration) {
 	if lost+got == 0 {
 		return
 	}
 	loss := float64(lost) / float64(lost+got)
-	if queueGrowth > overuseDelay {
+	if queue > overuseDelay {
 		e.overuses++
 	} else {
 		e.overuses = 0

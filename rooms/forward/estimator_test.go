@@ -9,19 +9,22 @@ import (
 	"github.com/pion/rtp"
 )
 
-// estimatorRig drives a twccEstimator with a fake clock: packets go out
-// through its RTP writer and come back as transport-cc feedback.
+// estimatorRig drives a twccEstimator with a fake clock over a simulated
+// link: packets leave 5 ms apart, cross a bottleneck that needs linkGap
+// per packet after 10 ms of propagation, and come back as transport-cc
+// feedback.
 type estimatorRig struct {
-	e    *twccEstimator
-	w    interceptor.RTPWriter
-	seq  uint16
-	now  time.Time
-	ref  uint32
-	sent int
+	e       *twccEstimator
+	w       interceptor.RTPWriter
+	seq     uint16
+	start   time.Time
+	now     time.Time
+	lastArr int64 // µs since start
 }
 
 func newEstimatorRig(initial int) *estimatorRig {
-	r := &estimatorRig{now: time.Unix(100, 0)}
+	r := &estimatorRig{start: time.Unix(100, 0)}
+	r.now = r.start
 	r.e = newTWCCEstimator(CongestionParams{InitialBitrate: initial, MinBitrate: 50_000, MaxBitrate: 10_000_000})
 	r.e.now = func() time.Time { return r.now }
 	r.w = r.e.BindLocalStream(&interceptor.StreamInfo{RTPHeaderExtensions: []interceptor.RTPHeaderExtension{
@@ -30,56 +33,65 @@ func newEstimatorRig(initial int) *estimatorRig {
 	return r
 }
 
-// round sends n 1,000-byte packets over 100 ms and feeds back their
-// arrivals, spread by arrivalGap, with every lossEvery-th one lost.
-func (r *estimatorRig) round(n int, arrivalGap time.Duration, lossEvery int) {
+// round sends n 1,000-byte packets and feeds back their fate; every
+// lossEvery-th is lost.
+func (r *estimatorRig) round(n int, linkGap time.Duration, lossEvery int) {
 	base := r.seq
 	var symbols []uint16
-	var deltas []*rtcp.RecvDelta
+	var arrivals []int64
 	for i := range n {
 		h := &rtp.Header{Version: 2}
 		_ = h.SetExtension(5, []byte{byte(r.seq >> 8), byte(r.seq)})
 		_, _ = r.w.Write(h, make([]byte, 1000), nil)
 		r.seq++
-		r.now = r.now.Add(100 * time.Millisecond / time.Duration(n))
+		sent := r.now.Sub(r.start).Microseconds()
+		r.now = r.now.Add(5 * time.Millisecond)
 		if lossEvery > 0 && i%lossEvery == 0 {
 			symbols = append(symbols, rtcp.TypeTCCPacketNotReceived)
 			continue
 		}
+		r.lastArr = max(sent+10_000, r.lastArr+linkGap.Microseconds())
+		arrivals = append(arrivals, r.lastArr)
 		symbols = append(symbols, rtcp.TypeTCCPacketReceivedSmallDelta)
-		deltas = append(deltas, &rtcp.RecvDelta{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: int64(arrivalGap / time.Microsecond)})
 	}
-	r.e.onFeedback(&rtcp.TransportLayerCC{BaseSequenceNumber: base, PacketStatusCount: uint16(n), ReferenceTime: r.ref,
-		PacketChunks: []rtcp.PacketStatusChunk{&rtcp.StatusVectorChunk{SymbolSize: rtcp.TypeTCCSymbolSizeTwoBit, SymbolList: symbols}},
-		RecvDeltas:   deltas})
-	r.ref += 2 // 128 ms later
+	ref := arrivals[0] / 64000
+	prev := ref * 64000
+	var deltas []*rtcp.RecvDelta
+	for _, a := range arrivals {
+		deltas = append(deltas, &rtcp.RecvDelta{Type: rtcp.TypeTCCPacketReceivedSmallDelta, Delta: a - prev})
+		prev = a
+	}
+	r.e.onFeedback(&rtcp.TransportLayerCC{BaseSequenceNumber: base, PacketStatusCount: uint16(n),
+		ReferenceTime: uint32(ref),
+		PacketChunks:  []rtcp.PacketStatusChunk{&rtcp.StatusVectorChunk{SymbolSize: rtcp.TypeTCCSymbolSizeTwoBit, SymbolList: symbols}},
+		RecvDeltas:    deltas})
 }
 
 func TestTWCCEstimator(t *testing.T) {
 	tests := []struct {
 		name       string
 		rounds     int
-		arrivalGap time.Duration // per packet, 20 packets per 100 ms sent
+		linkGap    time.Duration // bottleneck time per packet; packets leave 5 ms apart
 		lossEvery  int
 		check      func(t *testing.T, start, end int)
 	}{
-		{"clean path grows", 20, 5 * time.Millisecond, 0, func(t *testing.T, start, end int) {
+		{"clean path grows", 20, time.Millisecond, 0, func(t *testing.T, start, end int) {
 			if end <= start {
 				t.Fatalf("estimate %d -> %d, want growth", start, end)
 			}
 		}},
-		{"heavy loss shrinks", 10, 5 * time.Millisecond, 3, func(t *testing.T, start, end int) {
+		{"heavy loss shrinks", 10, time.Millisecond, 3, func(t *testing.T, start, end int) {
 			if end > start/3 {
 				t.Fatalf("estimate %d -> %d under 33%% loss", start, end)
 			}
 		}},
 		{"queue growth backs off to the receive rate", 20, 8 * time.Millisecond, 0, func(t *testing.T, start, end int) {
-			// 20 KB arrive over 160 ms: about 1 Mbit/s, backed off to 85 %.
+			// The bottleneck carries 1,012 bytes per 8 ms, about 1 Mbit/s.
 			if end > 1_100_000 {
 				t.Fatalf("estimate %d -> %d with a growing queue", start, end)
 			}
 		}},
-		{"light loss holds", 20, 5 * time.Millisecond, 20, func(t *testing.T, start, end int) {
+		{"light loss holds", 20, time.Millisecond, 20, func(t *testing.T, start, end int) {
 			if end != start {
 				t.Fatalf("estimate %d -> %d at 5%% loss", start, end)
 			}
@@ -90,7 +102,7 @@ func TestTWCCEstimator(t *testing.T) {
 			r := newEstimatorRig(3_000_000)
 			start := r.e.GetTargetBitrate()
 			for range tt.rounds {
-				r.round(20, tt.arrivalGap, tt.lossEvery)
+				r.round(20, tt.linkGap, tt.lossEvery)
 			}
 			tt.check(t, start, r.e.GetTargetBitrate())
 			if got := r.e.GetTargetBitrate(); got < 50_000 || got > 10_000_000 {
