@@ -187,7 +187,9 @@ func TestSFUBrowserPublishSubscribeReconnect(t *testing.T) {
 
 // TestSFUBrowserLateTracks: viewers are in the room before the host
 // publishes (a party starting): the SFU asks the single-PC client to
-// renegotiate, and the late video and audio tracks both arrive.
+// renegotiate, and the late video and audio tracks both arrive. The viewer
+// uses adaptive stream, as the web app does: its 640-pixel video element
+// gets the 640×360 layer, not the 320×180 one.
 func TestSFUBrowserLateTracks(t *testing.T) {
 	s := startTestSFU(t)
 	page := ServeSFUPage(t)
@@ -198,7 +200,8 @@ func TestSFUBrowserLateTracks(t *testing.T) {
 
 	view := b.NewPage(t, "early-viewer", page)
 	view.WaitTrue(ctx, `typeof startViewer === "function"`)
-	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "early", grant())), nil); err != nil {
+	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q, {adaptiveStream: true, dynacast: true})`,
+		s.url, devToken(t, "early", grant())), nil); err != nil {
 		t.Fatal(err)
 	}
 	pub := b.NewPage(t, "late-host", page)
@@ -209,5 +212,6 @@ func TestSFUBrowserLateTracks(t *testing.T) {
 	view.WaitTrue(ctx, `state.tracks >= 2`)
 	view.WaitTrue(ctx, `framesDecoded().then(n => n > 30)`)
 	view.WaitTrue(ctx, `audioPacketsReceived().then(n => n > 50)`)
+	view.WaitTrue(ctx, `frameWidth().then(w => w === 640)`)
 	view.Screenshot("sfu-early-viewer")
 }

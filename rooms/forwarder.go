@@ -62,15 +62,22 @@ func (d forwardDown) Attach(sender *webrtc.RTPSender) error {
 	return d.r.AddDownTrack(d.DownTrack)
 }
 
-// SetLimits maps UpdateTrackSettings: LiveKit's VideoQuality values are
-// forward.Quality's; width/height (adaptive stream) cap it further.
+// SetLimits maps UpdateTrackSettings as LiveKit does: a width and height
+// (livekit-client's adaptive stream sizes them from the video element)
+// take precedence over quality, which then is left at its zero value, LOW;
+// otherwise quality caps the layer. LiveKit's VideoQuality values are
+// forward.Quality's.
 func (d forwardDown) SetLimits(disabled bool, q livekit.VideoQuality, w, h uint32) {
-	if disabled {
+	switch {
+	case disabled:
 		d.SetMaxQuality(forward.QualityOff)
-		return
+	case w > 0 && h > 0:
+		d.SetMaxQuality(forward.QualityHigh)
+		d.SetMaxDimensions(int(w), int(h))
+	default:
+		d.SetMaxQuality(forward.Quality(q))
+		d.SetMaxDimensions(0, 0)
 	}
-	d.SetMaxQuality(forward.Quality(q))
-	d.SetMaxDimensions(int(w), int(h))
 }
 
 // layerDimensions turns the publisher's announced layers into the

@@ -57,8 +57,8 @@ async function publishTone() {
   await room.localParticipant.publishTrack(track, { name: 'audio', source: LivekitClient.Track.Source.Microphone });
 }
 
-async function startViewer(url, token) {
-  const room = new LivekitClient.Room();
+async function startViewer(url, token, options) {
+  const room = new LivekitClient.Room(options || {});
   window.room = room;
   watch(room);
   await room.connect(url, token);
@@ -75,6 +75,14 @@ async function framesDecoded() {
   let n = 0;
   stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') n = s.framesDecoded || 0; });
   return n;
+}
+
+async function frameWidth() {
+  if (!state.video || !state.video.receiver) return 0;
+  const stats = await state.video.receiver.getStats();
+  let w = 0;
+  stats.forEach((s) => { if (s.type === 'inbound-rtp' && s.kind === 'video') w = s.frameWidth || 0; });
+  return w;
 }
 
 async function audioPacketsReceived() {
