@@ -150,7 +150,16 @@ func sameVideo(a, b media.Info) bool {
 	return a.VideoCodec == b.VideoCodec && slices.Equal(a.Layers, b.Layers) || !a.HasVideo() && !b.HasVideo()
 }
 
-var qualities = map[string]livekit.VideoQuality{"q": livekit.VideoQuality_LOW, "h": livekit.VideoQuality_MEDIUM, "f": livekit.VideoQuality_HIGH}
+// quality maps a simulcast RID to LiveKit's layer quality.
+func quality(rid string) livekit.VideoQuality {
+	switch rid {
+	case "h":
+		return livekit.VideoQuality_MEDIUM
+	case "f":
+		return livekit.VideoQuality_HIGH
+	}
+	return livekit.VideoQuality_LOW
+}
 
 func (r *lkRoom) publishVideo(info media.Info) error {
 	var tracks []*lksdk.LocalTrack
@@ -158,7 +167,7 @@ func (r *lkRoom) publishVideo(info media.Info) error {
 	for i, l := range info.Layers {
 		layer := i
 		t, err := lksdk.NewLocalTrack(videoCapability(info.VideoCodec),
-			lksdk.WithSimulcast(VideoTrackName, &livekit.VideoLayer{Quality: qualities[l.RID],
+			lksdk.WithSimulcast(VideoTrackName, &livekit.VideoLayer{Quality: quality(l.RID),
 				Width: uint32(l.Width), Height: uint32(l.Height), Bitrate: uint32(l.Bitrate)}),
 			lksdk.WithRTCPHandler(func(p rtcp.Packet) {
 				switch p.(type) {
