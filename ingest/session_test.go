@@ -120,18 +120,20 @@ func (c *fakeConnector) room(id string) *fakeRoom {
 
 // harness is a worker API server with a callback receiver.
 type harness struct {
-	t      *testing.T
-	api    *httptest.Server
-	cb     *httptest.Server
-	srv    *Server
-	conn   *fakeConnector
-	mu     sync.Mutex
-	events map[string]chan Event
-	root   string
+	t          *testing.T
+	api        *httptest.Server
+	cb         *httptest.Server
+	srv        *Server
+	conn       *fakeConnector
+	mu         sync.Mutex
+	events     map[string]chan Event
+	heartbeats map[string][]Event
+	root       string
 }
 
 func newHarness(t *testing.T) *harness {
-	h := &harness{t: t, conn: &fakeConnector{rooms: map[string]*fakeRoom{}}, events: map[string]chan Event{}}
+	h := &harness{t: t, conn: &fakeConnector{rooms: map[string]*fakeRoom{}}, events: map[string]chan Event{},
+		heartbeats: map[string][]Event{}}
 	h.cb = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer "+secret {
 			t.Errorf("callback without the secret")
@@ -140,13 +142,18 @@ func newHarness(t *testing.T) *harness {
 		_ = json.NewDecoder(r.Body).Decode(&ev)
 		if ev.Type != EventHeartbeat {
 			h.eventCh(ev.SessionID) <- ev
+			return
 		}
+		h.mu.Lock()
+		h.heartbeats[ev.SessionID] = append(h.heartbeats[ev.SessionID], ev)
+		h.mu.Unlock()
 	}))
 	h.root = filepath.Dir(testmedia.Generate(t, testmedia.H264AAC))
 	cfg := DefaultConfig()
 	cfg.Secret = secret
 	cfg.MediaRoots = []string{h.root}
 	cfg.PlaybackInterval = 200 * time.Millisecond
+	cfg.HeartbeatInterval = 300 * time.Millisecond
 	var err error
 	h.srv, err = New(Params{Config: cfg, Connector: h.conn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
@@ -525,4 +532,31 @@ func TestRejoinAfterSFULoss(t *testing.T) {
 		t.Fatal("the dropped room was not closed")
 	}
 	h.waitEvent("r", EventEnded)
+}
+
+func TestHeartbeatsAndPlaybackTicks(t *testing.T) {
+	h := newHarness(t)
+	h.create("hb")
+	h.play("hb", "e1", testmedia.Generate(t, testmedia.H264AAC), "", 0)
+	h.waitEvent("hb", EventStarted)
+	room := h.conn.room("hb")
+	for i := 0; ; i++ {
+		h.mu.Lock()
+		hbs := append([]Event(nil), h.heartbeats["hb"]...)
+		h.mu.Unlock()
+		room.mu.Lock()
+		ticks := len(room.playback) - len(room.attrs) // periodic, unchanged messages
+		room.mu.Unlock()
+		if len(hbs) >= 2 && ticks >= 3 {
+			last := hbs[len(hbs)-1]
+			if last.SessionID != "hb" || last.QueueEntryID != "e1" || last.AtMs == 0 {
+				t.Fatalf("heartbeat %+v", last)
+			}
+			break
+		}
+		if i > 3000 {
+			t.Fatalf("%d heartbeats, %d playback ticks", len(hbs), ticks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
