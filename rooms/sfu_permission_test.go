@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -345,4 +346,26 @@ func TestSilentClientDropped(t *testing.T) {
 		t.Fatalf("participants = %v", n)
 	}
 	eventually(t, ctx, "the silent client dropped", func() bool { return counter(t, s.reg, "marquee_sfu_participants") == 0 })
+}
+
+// TestJSONSignal: a client that speaks protojson text frames is answered
+// in JSON (livekit_rtc.proto's JSON mapping).
+func TestJSONSignal(t *testing.T) {
+	s := startSFU(t)
+	c, _ := dialRaw(t, s, token(t, "json", &auth.VideoGrant{RoomJoin: true, Room: "json"}), "")
+	c.sendRaw(websocket.MessageText, []byte(`{"pingReq":{"timestamp":"42"}}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		typ, b, err := c.ws.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ == websocket.MessageText && strings.Contains(string(b), `"pongResp"`) {
+			if !strings.Contains(string(b), `"lastPingTimestamp":"42"`) {
+				t.Fatalf("pong %s", b)
+			}
+			return
+		}
+	}
 }
