@@ -72,11 +72,15 @@ func (d *DownTrack) handleRTCP(pkt rtcp.Packet) {
 }
 
 // readRTCP reads one compound RTCP packet into buf (reused: ReadRTCP would
-// allocate a buffer per packet) and parses it.
+// allocate a buffer per packet) and parses it, reusing the parse an
+// interceptor (the bandwidth estimator) already made.
 func readRTCP(sender *webrtc.RTPSender, buf []byte) ([]rtcp.Packet, error) {
-	n, _, err := sender.Read(buf)
+	n, attr, err := sender.Read(buf)
 	if err != nil {
 		return nil, err
+	}
+	if attr != nil {
+		return attr.GetRTCPPackets(buf[:n])
 	}
 	return rtcp.Unmarshal(buf[:n])
 }

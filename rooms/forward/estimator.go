@@ -54,7 +54,7 @@ type twccEstimator struct {
 	overuses   int
 	// Base delay buckets (µs, sender clock minus receiver clock).
 	prevMin, curMin, bucketStart int64
-	now        func() time.Time
+	now                          func() time.Time
 }
 
 func newTWCCEstimator(p CongestionParams) *twccEstimator {

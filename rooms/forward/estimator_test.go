@@ -69,11 +69,11 @@ func (r *estimatorRig) round(n int, linkGap time.Duration, lossEvery int) {
 
 func TestTWCCEstimator(t *testing.T) {
 	tests := []struct {
-		name       string
-		rounds     int
-		linkGap    time.Duration // bottleneck time per packet; packets leave 5 ms apart
-		lossEvery  int
-		check      func(t *testing.T, start, end int)
+		name      string
+		rounds    int
+		linkGap   time.Duration // bottleneck time per packet; packets leave 5 ms apart
+		lossEvery int
+		check     func(t *testing.T, start, end int)
 	}{
 		{"clean path grows", 20, time.Millisecond, 0, func(t *testing.T, start, end int) {
 			if end <= start {
