@@ -240,6 +240,36 @@ func TestPublishIntoSFU(t *testing.T) {
 	if rp.Name() != "Marquee" {
 		t.Errorf("participant name %q", rp.Name())
 	}
+
+	// A viewer who joins a paused party still gets the paused picture: its
+	// subscription makes the SFU ask for a keyframe (PLI), and the paused
+	// ingest answers with the paused frame.
+	if err := srv.Control(ctx, "it1", ingest.ControlRequest{Action: ingest.ActionPause}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "paused", func() bool { st, _ := srv.Status("it1"); return st.PlaybackState == "paused" })
+	late := &viewer{t: t}
+	token2, err := auth.NewAccessToken(sfuKey, sfuSecret).SetIdentity("viewer-late").
+		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: "party"}).SetValidFor(time.Hour).ToJWT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	room2, err := lksdk.ConnectToRoomWithToken(url, token2, late.callback())
+	if err != nil {
+		t.Fatalf("late viewer join: %v", err)
+	}
+	defer func() {
+		room2.Disconnect()
+		late.wg.Wait()
+	}()
+	eventually(t, "the paused frame for the late viewer", func() bool {
+		late.mu.Lock()
+		defer late.mu.Unlock()
+		return late.keyframes > 0
+	})
+	if st, _ := srv.Status("it1"); st.PlaybackState != "paused" {
+		t.Fatalf("state %q", st.PlaybackState)
+	}
 	if err := srv.Delete("it1"); err != nil {
 		t.Fatal(err)
 	}
