@@ -41,6 +41,9 @@ const (
 	PartyControl
 	// PartyHost routes need the party's host or owner (or an admin).
 	PartyHost
+	// Origin routes serve CDN nodes (the CDN origin token) and also any
+	// signed-in user; handlers check what a user may see.
+	Origin
 )
 
 // Params configures a Server.
@@ -62,6 +65,10 @@ type Params struct {
 	WorkerSecret string
 	// SessionTTL is a browser session's lifetime.
 	SessionTTL time.Duration
+	// CDN, when set, serves posters from edge nodes: poster requests are
+	// redirected to signed URLs under CDN.URL, and the nodes fetch misses
+	// from /api/posters/ with CDN.OriginToken.
+	CDN *CDNParams
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// Now is the clock; time.Now when nil.
@@ -177,12 +184,22 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) error {
 		}
 		return rt.handler(w, r, nil)
 	}
+	if rt.Access == Origin && s.cdnAuthorized(r) {
+		return rt.handler(w, r, &caller{cdn: true})
+	}
 	c, err := s.authenticate(r)
 	if err != nil && rt.Access != Public {
 		return err
 	}
 	if c != nil && c.viaCookie && unsafeMethod(r.Method) && !sameOrigin(r, s.publicHost) {
 		return errCrossOrigin
+	}
+	if rt.Access == Origin {
+		a := User
+		if err := s.authorize(r, a, c); err != nil {
+			return err
+		}
+		return rt.handler(w, r, c)
 	}
 	if err := s.authorize(r, rt.Access, c); err != nil {
 		return err

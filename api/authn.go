@@ -27,6 +27,8 @@ type caller struct {
 	// Set for party routes by authorize.
 	party  party.Party
 	member *party.Member // nil when the caller is not an active member (admins)
+	// cdn is set for a CDN node fetching from an Origin route; user is empty.
+	cdn bool
 }
 
 // sessionJar is the decoded session cookie.

@@ -28,6 +28,7 @@ var allowed = map[Access][]string{
 	PartyView:    {"listener", "cohost", "host", "admin"},
 	PartyControl: {"cohost", "host", "admin"},
 	PartyHost:    {"host", "admin"},
+	Origin:       {"guest-outsider", "listener", "cohost", "host", "member-outsider", "admin"},
 }
 
 // TestAuthorizationTable calls every registered route as every kind of
@@ -70,7 +71,7 @@ func TestAuthorizationTable(t *testing.T) {
 			})
 			for _, rt := range routes {
 				path := strings.NewReplacer("{id}", fmt.Sprint(pv.ID), "{entryId}", "999999", "{userId}", "999999",
-					"{tokenId}", "999999", "{libraryId}", "999999", "{itemId}", fmt.Sprint(item), "{token}", "x").Replace(rt.Pattern)
+					"{tokenId}", "999999", "{libraryId}", "999999", "{itemId}", fmt.Sprint(item), "{token}", "x", "{version}", "v1").Replace(rt.Pattern)
 				status := c.probe(rt.Method, path)
 				ok := false
 				for _, r := range allowed[rt.Access] {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/marquee-party/marquee/api/auth"
+	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/internal/store"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
@@ -53,11 +55,14 @@ type world struct {
 	worker  *workertest.Worker
 	now     func() time.Time
 	dataDir string
+	cdnURL  string
 }
 
 type worldOpts struct {
 	heartbeat time.Duration
 	now       func() time.Time
+	// cdn runs a real CDN node (package cdn) in front of the API's posters.
+	cdn bool
 }
 
 func newWorld(t testing.TB, o worldOpts) *world {
@@ -105,10 +110,27 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = w.parties.Run(rctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	var cdnParams *CDNParams
+	if o.cdn {
+		signer, err := cdn.NewSigner([]byte(cdn.DevURLSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		origin, _ := url.Parse(w.http.URL)
+		node, err := cdn.New(cdn.Params{Origin: origin, OriginToken: "test-origin-token", Signer: signer,
+			CacheDir: filepath.Join(dir, "cdn-cache"), MaxBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		edge := httptest.NewServer(node)
+		t.Cleanup(edge.Close)
+		w.cdnURL = edge.URL
+		cdnParams = &CDNParams{URL: edge.URL, Signer: signer, OriginToken: "test-origin-token"}
+	}
 	sc := library.NewScanner(library.ScannerParams{Service: w.lib, Workers: 1})
 	t.Cleanup(func() { _ = sc.Close() })
 	w.srv, err = New(Params{Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
-		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now})
+		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams})
 	if err != nil {
 		t.Fatal(err)
 	}

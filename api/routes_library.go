@@ -23,6 +23,7 @@ func (s *Server) addLibraryRoutes() {
 	s.add("GET", "/api/items/{itemId}", Member, s.getItem)
 	s.add("PATCH", "/api/items/{itemId}", Admin, s.editItem)
 	s.add("GET", "/api/items/{itemId}/poster", User, s.poster)
+	s.add("GET", "/api/posters/{itemId}/{version}", Origin, s.posterOrigin)
 }
 
 // visibleLibraries returns the ids of the libraries c may browse.
@@ -317,6 +318,10 @@ func (s *Server) poster(w http.ResponseWriter, r *http.Request, c *caller) error
 	st, err := f.Stat()
 	if err != nil {
 		return err
+	}
+	if s.p.CDN != nil && r.URL.Query().Get("direct") == "" {
+		s.posterRedirect(w, r, id, st)
+		return nil
 	}
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.Header().Set("Content-Type", "image/jpeg")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/marquee-party/marquee/api"
 	"github.com/marquee-party/marquee/api/auth"
+	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/internal/lifecycle"
 	"github.com/marquee-party/marquee/internal/obs"
 	"github.com/marquee-party/marquee/internal/store"
@@ -87,7 +88,16 @@ func build(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *prometheus
 		a.close()
 		return nil, err
 	}
-	srv, err := api.New(api.Params{Auth: accounts, Parties: parties, Library: lib, Scanner: a.scanner,
+	var edge *api.CDNParams
+	if cfg.CDN.URL != "" {
+		signer, err := cdn.NewSigner([]byte(cfg.CDN.URLSecret))
+		if err != nil {
+			a.close()
+			return nil, fmt.Errorf("cdn.url_secret: %w", err)
+		}
+		edge = &api.CDNParams{URL: cfg.CDN.URL, Signer: signer, OriginToken: cfg.CDN.OriginToken}
+	}
+	srv, err := api.New(api.Params{Auth: accounts, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
 		Log: log.With("component", "api"), Registerer: reg})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/internal/obs"
 )
 
@@ -22,6 +23,7 @@ type apiConfig struct {
 	Session   sessionConfig  `yaml:"session"`
 	Jellyfin  jellyfinConfig `yaml:"jellyfin"`
 	TMDB      tmdbConfig     `yaml:"tmdb"`
+	CDN       cdnConfig      `yaml:"cdn"`
 	Log       obs.LogConfig  `yaml:"log"`
 }
 
@@ -63,6 +65,12 @@ type tmdbConfig struct {
 	APIKey string `yaml:"api_key" usage:"TMDB v3 API key: enables metadata lookups during scans (off when empty)"`
 }
 
+type cdnConfig struct {
+	URL         string `yaml:"url" usage:"public base URL of the CDN node browsers fetch posters from (off when empty; dev node: http://127.0.0.1:8081)"`
+	URLSecret   string `yaml:"url_secret" usage:"HMAC key of signed CDN URLs, the nodes' cdn.url_secret"`
+	OriginToken string `yaml:"origin_token" usage:"bearer token CDN nodes send on cache misses, the nodes' cdn.origin_token"`
+}
+
 // devInviteSecret is the well-known development invite key: never use it
 // on a reachable server.
 const devInviteSecret = "marquee-dev-invite-secret"
@@ -88,6 +96,7 @@ func applyDev(c any) {
 	cfg.SFU.APIKey, cfg.SFU.APISecret = "devkey", "secret"
 	cfg.Worker.Secret = "devsecret"
 	cfg.Invite.Secret = devInviteSecret
+	cfg.CDN.URLSecret, cfg.CDN.OriginToken = cdn.DevURLSecret, cdn.DevOriginToken
 	if len(cfg.Library.Roots) == 0 {
 		cfg.Library.Roots = []string{"./data/library"}
 	}
@@ -124,6 +133,17 @@ func (c *apiConfig) Validate() error {
 		return fmt.Errorf("session.ttl: must be at least 1m")
 	case (c.Jellyfin.URL == "") != (c.Jellyfin.APIKey == ""):
 		return fmt.Errorf("jellyfin.url and jellyfin.api_key: set both or neither")
+	}
+	if c.CDN.URL != "" {
+		if u, err := url.Parse(c.CDN.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("cdn.url: %q is not an http(s) URL", c.CDN.URL)
+		}
+		if len(c.CDN.URLSecret) < cdn.MinSecretLen {
+			return fmt.Errorf("cdn.url_secret: at least %d bytes are required with cdn.url", cdn.MinSecretLen)
+		}
+		if len(c.CDN.OriginToken) < 8 {
+			return fmt.Errorf("cdn.origin_token: at least 8 characters are required with cdn.url")
+		}
 	}
 	if c.Worker.CallbackURL == "" {
 		c.Worker.CallbackURL = "http://" + loopbackIfAny(c.Listen) + "/internal/worker/events"

@@ -32,6 +32,9 @@ func TestConfigValidate(t *testing.T) {
 		{"bad public url", func(c *apiConfig) { c.PublicURL = "ftp://x" }, "public_url"},
 		{"jellyfin half set", func(c *apiConfig) { c.Jellyfin.URL = "http://jf" }, "jellyfin.url"},
 		{"zero heartbeat", func(c *apiConfig) { c.Worker.Heartbeat = 0 }, "worker.heartbeat"},
+		{"cdn on with dev keys", func(c *apiConfig) { c.CDN.URL = "http://127.0.0.1:8081" }, ""},
+		{"cdn bad url", func(c *apiConfig) { c.CDN.URL = "127.0.0.1:8081" }, "cdn.url"},
+		{"cdn short secret", func(c *apiConfig) { c.CDN.URL = "http://cdn"; c.CDN.URLSecret = "x" }, "cdn.url_secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
