@@ -138,7 +138,7 @@ func (p *participant) run() {
 	for {
 		select {
 		case <-p.ctx.Done():
-			p.teardown(livekit.DisconnectReason_ROOM_CLOSED)
+			p.teardown(p.room.reason())
 			return
 		case <-p.box.wake:
 			for _, fn := range p.box.drain() {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
@@ -24,6 +25,8 @@ type Room struct {
 	stop context.CancelFunc
 	done chan struct{}
 	wg   sync.WaitGroup // participants and forwarder closers
+	// closeReason tells participants why the room closed.
+	closeReason atomic.Int32
 
 	// owned by run
 	info    *livekit.Room
@@ -129,9 +132,21 @@ func (r *Room) shutdown() {
 }
 
 // Close disconnects every participant and waits for all goroutines.
-func (r *Room) Close() {
+func (r *Room) Close() { r.closeWith(livekit.DisconnectReason_ROOM_CLOSED) }
+
+// closeWith is Close with the reason participants are given (the first
+// reason wins).
+func (r *Room) closeWith(reason livekit.DisconnectReason) {
+	r.closeReason.CompareAndSwap(0, int32(reason))
 	r.stop()
 	<-r.done
+}
+
+func (r *Room) reason() livekit.DisconnectReason {
+	if v := r.closeReason.Load(); v != 0 {
+		return livekit.DisconnectReason(v)
+	}
+	return livekit.DisconnectReason_ROOM_CLOSED
 }
 
 // join admits p, replacing an older participant with the same identity,

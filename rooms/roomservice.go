@@ -110,7 +110,7 @@ func (rs roomService) DeleteRoom(ctx context.Context, req *livekit.DeleteRoomReq
 		return nil, toTwirp(err)
 	}
 	rs.s.registry.Remove(r)
-	r.Close()
+	r.closeWith(livekit.DisconnectReason_ROOM_DELETED)
 	return &livekit.DeleteRoomResponse{}, nil
 }
 

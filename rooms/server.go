@@ -120,7 +120,7 @@ func (s *Server) Close() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.Close()
+			r.closeWith(livekit.DisconnectReason_SERVER_SHUTDOWN)
 			s.registry.Remove(r)
 		}()
 	}

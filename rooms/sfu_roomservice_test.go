@@ -148,3 +148,17 @@ func TestRoomServiceGrantsAndJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteRoomDisconnects: deleting a room tells its participants why.
+func TestDeleteRoomDisconnects(t *testing.T) {
+	s := startSFU(t)
+	c, _ := dialRaw(t, s, token(t, "guest", &auth.VideoGrant{RoomJoin: true, Room: "doomed"}), "")
+	rs := lksdk.NewRoomServiceClient(httpURL(s), testKey, testSecret)
+	if _, err := rs.DeleteRoom(context.Background(), &livekit.DeleteRoomRequest{Room: "doomed"}); err != nil {
+		t.Fatal(err)
+	}
+	leave := c.next(func(r *livekit.SignalResponse) bool { return r.GetLeave() != nil }).GetLeave()
+	if leave.Reason != livekit.DisconnectReason_ROOM_DELETED || leave.Action != livekit.LeaveRequest_DISCONNECT {
+		t.Fatalf("leave %v", leave)
+	}
+}
