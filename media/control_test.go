@@ -143,3 +143,51 @@ func TestPauseRightAfterSeek(t *testing.T) {
 		t.Fatalf("resumed with key=%v at %v, want keyframe at 2s", f.Keyframe, f.Position)
 	}
 }
+
+// TestPauseResumeMusic: an audio-only item pauses and resumes where it was.
+func TestPauseResumeMusic(t *testing.T) {
+	ch := make(chan sent, 4096)
+	rec := &recorder{onCall: func(k string, f Frame) { ch <- sent{k, f} }}
+	pl := NewPlayer(PlayerParams{URL: testmedia.Generate(t, testmedia.FLAC), Config: DefaultConfig(),
+		Sink: rec, Timeline: NewTimeline(time.Now())})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- pl.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-errc
+	}()
+	waitAudio := func() Frame {
+		t.Helper()
+		for {
+			select {
+			case s := <-ch:
+				if s.kind == "audio" {
+					return s.f
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("no audio")
+			}
+		}
+	}
+	for waitAudio().Position < 500*time.Millisecond {
+	}
+	pl.Pause()
+	paused := waitState(t, pl, StatePaused)
+	_, _, audio := rec.snapshot()
+	last := audio[len(audio)-1]
+	if paused.Position != last.Position+opusFrame {
+		t.Fatalf("paused at %v after the packet at %v", paused.Position, last.Position)
+	}
+	for len(ch) > 0 {
+		<-ch
+	}
+	pl.Resume()
+	first := waitAudio()
+	if d := first.Position - paused.Position; d < 0 || d > opusFrame {
+		t.Fatalf("resumed at %v, paused at %v", first.Position, paused.Position)
+	}
+	if int32(first.Timestamp-last.Timestamp) < int32(AudioClockRate/50) {
+		t.Fatal("audio RTP timestamps did not move forward across the pause")
+	}
+}

@@ -170,6 +170,7 @@ type run struct {
 	encBase, encSegPosTS, lastEncPts int64
 
 	lastVideo, lastAudio     time.Duration // last emitted positions
+	lastDueEnd               time.Time     // when the last emitted frame ends
 	queuedVideo, queuedAudio time.Duration // last queued positions
 	emitted                  bool
 }
@@ -391,7 +392,12 @@ func (r *run) maybeStartSegment(now time.Time) {
 		return
 	}
 	r.segStarted = true
+	// Never before the end of what was already sent: a new segment's first
+	// Opus packet must not overlap the previous one's 20 ms in RTP time.
 	r.segWall = now
+	if r.lastDueEnd.After(now) {
+		r.segWall = r.lastDueEnd
+	}
 	if r.cfg.Unpaced {
 		// Timestamps still follow media time.
 		r.segWall = r.pl.p.Timeline.T0.Add(r.encTime(r.segPos))
@@ -449,6 +455,9 @@ func (r *run) emitDue(now time.Time) error {
 			return fmt.Errorf("%w: %w", ErrSink, err)
 		}
 		r.emitted = true
+		if end := at.Add(max(e.dur, time.Millisecond)); !r.cfg.Unpaced && end.After(r.lastDueEnd) {
+			r.lastDueEnd = end
+		}
 		r.pl.setStatus(func(s *Status) { s.Position = max(s.Position, e.pos) })
 	}
 	return nil
