@@ -13,7 +13,8 @@
 // viewer never stalls the others: on overflow, video is dropped until the
 // next key frame and the drops are counted. The writer picks the simulcast
 // layer from the subscriber's cap (SetMaxQuality, SetMaxDimensions) and its
-// bandwidth estimate (TWCC via GCC, else REMB, else receiver-report loss),
+// bandwidth estimate (transport-wide CC feedback through this package's
+// lean estimator or pion's GCC, else REMB, else receiver-report loss),
 // switches only at a key frame of the target layer (asking the publisher
 // for one), and rewrites sequence numbers, RTP timestamps and the VP8
 // PictureID/TL0PICIDX (RFC 7741 §4.2) so each subscriber sees one
@@ -57,6 +58,10 @@
 //	_ = recv.AddDownTrack(dt)
 //	// renegotiate; Bind happens when the answer is applied.
 //	dt.SetMaxQuality(forward.QualityMedium) // from UpdateTrackSettings
+//
+// SetMaxQuality and SetMaxDimensions are both caps: the lower wins. LiveKit
+// clients that send width/height (adaptive stream) mean "size decides", so
+// pass QualityHigh with their dimensions.
 //
 // To unsubscribe: recv.RemoveDownTrack(identity); dt.Close();
 // subPC.RemoveTrack(sender); renegotiate. When the publisher leaves:
