@@ -17,7 +17,7 @@ type Config struct {
 	ReconnectGrace time.Duration `yaml:"reconnect_grace" usage:"how long a disconnected participant may resume before it leaves"`
 	// SignalKeepalive is the WebSocket ping interval; a ping unanswered for
 	// that long drops the signal connection (then ReconnectGrace applies).
-	SignalKeepalive time.Duration `yaml:"signal_keepalive" usage:"WebSocket ping interval; a missed pong drops the signal connection"`
+	SignalKeepalive time.Duration `yaml:"signal_keepalive" usage:"WebSocket ping interval; a missed pong drops the signal connection (0: 10s)"`
 	// EmptyTimeout closes a room this long after its last participant left.
 	EmptyTimeout time.Duration `yaml:"empty_timeout" usage:"close a room this long after it empties (0: default 5m)"`
 	// MaxParticipants caps each room; 0 means no cap.
@@ -90,8 +90,8 @@ func (c Config) Validate() error {
 	if c.ReconnectGrace < 0 || c.EmptyTimeout < 0 || c.MaxParticipants < 0 {
 		return fmt.Errorf("reconnect_grace, empty_timeout and max_participants must not be negative")
 	}
-	if c.SignalKeepalive < time.Second {
-		return fmt.Errorf("signal_keepalive: %v is too short (at least 1s)", c.SignalKeepalive)
+	if c.SignalKeepalive != 0 && c.SignalKeepalive < time.Second {
+		return fmt.Errorf("signal_keepalive: %v is too short (at least 1s; 0 means 10s)", c.SignalKeepalive)
 	}
 	return nil
 }

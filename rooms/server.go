@@ -70,6 +70,12 @@ func NewServer(p Params) (*Server, error) {
 	if p.Registry == nil {
 		p.Registry = NewMemoryRegistry()
 	}
+	if p.Config.SignalKeepalive == 0 {
+		p.Config.SignalKeepalive = DefaultConfig().SignalKeepalive
+	}
+	if p.Config.EmptyTimeout == 0 {
+		p.Config.EmptyTimeout = DefaultConfig().EmptyTimeout
+	}
 	if p.NodeID == "" {
 		p.NodeID = guid.New("ND_")
 	}
