@@ -32,6 +32,9 @@ type session struct {
 	roomGen int              // incremented on every join
 	rejoin  <-chan time.Time // pending rejoin attempt after a drop
 	cur     *item
+	// sentUntil is when the last frame of the previous item ends, so the
+	// next item's RTP time starts after it.
+	sentUntil time.Time
 
 	mu   sync.Mutex
 	snap SessionStatus

@@ -66,12 +66,16 @@ func (s *session) startSource(ctx context.Context, it *item, pos time.Duration) 
 	if it.cancel != nil {
 		it.cancel() // the previous source's context
 	}
+	notBefore := s.sentUntil
+	if it.player != nil {
+		notBefore = it.player.Status().SentUntil
+	}
 	pctx, cancel := context.WithCancel(ctx)
 	it.cancel = cancel
 	it.result = make(chan error, 1)
 	it.player = media.NewPlayer(media.PlayerParams{
 		URL: src, Config: s.cfg.Media, Sink: roomSink{s.room, s.metrics}, Timeline: s.timeline,
-		Start: pos, Logger: s.log,
+		Start: pos, Logger: s.log, NotBefore: notBefore,
 		OnVideoEncoded: func(d time.Duration) { s.metrics.encodeSeconds.Observe(d.Seconds()) },
 		OnStatus: func(st media.Status) {
 			select {
@@ -106,6 +110,7 @@ func (s *session) stopItem() {
 	if it.cancel != nil {
 		it.cancel()
 		<-it.player.Done()
+		s.sentUntil = it.player.Status().SentUntil
 	}
 	s.mu.Lock()
 	s.play = nil
@@ -152,6 +157,9 @@ func (s *session) failItem(it *item) {
 }
 
 func (s *session) clearItem(state string) {
+	if s.cur != nil && s.cur.player != nil {
+		s.sentUntil = s.cur.player.Status().SentUntil
+	}
 	s.cur = nil
 	s.mu.Lock()
 	s.play = nil

@@ -27,6 +27,9 @@ type PlayerParams struct {
 	Logger *slog.Logger
 	// Clock paces the output; SystemClock when nil.
 	Clock Clock
+	// NotBefore: no frame is sent for an earlier instant. Pass the previous
+	// item's Status().SentUntil so RTP time never overlaps across items.
+	NotBefore time.Time
 	// OnStatus, when set, is called from the player's goroutine on every
 	// state change: loading, first frame of a segment (playing), paused.
 	// It must not block.
@@ -176,7 +179,7 @@ type run struct {
 }
 
 func (pl *Player) open(ctx context.Context) (*run, error) {
-	r := &run{pl: pl, cfg: pl.p.Config, playing: true}
+	r := &run{pl: pl, cfg: pl.p.Config, playing: true, lastDueEnd: pl.p.NotBefore}
 	src, err := openSource(ctx, pl.p.URL, r.cfg)
 	if err != nil {
 		return nil, err
@@ -457,6 +460,7 @@ func (r *run) emitDue(now time.Time) error {
 		r.emitted = true
 		if end := at.Add(max(e.dur, time.Millisecond)); !r.cfg.Unpaced && end.After(r.lastDueEnd) {
 			r.lastDueEnd = end
+			r.pl.setStatus(func(s *Status) { s.SentUntil = end })
 		}
 		r.pl.setStatus(func(s *Status) { s.Position = max(s.Position, e.pos) })
 	}

@@ -74,5 +74,7 @@ type Status struct {
 	Duration time.Duration
 	// Video and Audio are valid once the first segment started.
 	Video, Audio Anchor
-	Info         Info
+	// SentUntil is when the last frame sent ends, on the Clock.
+	SentUntil time.Time
+	Info      Info
 }
