@@ -325,12 +325,20 @@ func TestPlayEndsAndAdvances(t *testing.T) {
 	room.mu.Unlock()
 
 	// The control plane advances the queue: an audio-only track next.
+	room.mu.Lock()
+	nAudio := len(room.audio)
+	lastAudio := room.audio[nAudio-1]
+	room.mu.Unlock()
 	h.play("s1", "e2", testmedia.Generate(t, testmedia.MP3), "", 3)
 	h.waitEvent("s1", EventStarted)
 	h.waitEvent("s1", EventEnded)
 	room.mu.Lock()
 	last := room.infos[len(room.infos)-1]
+	next := room.audio[nAudio]
 	room.mu.Unlock()
+	if d := int32(next.Timestamp - lastAudio.Timestamp); d < 960 {
+		t.Fatalf("the next item's audio starts %d ticks after the previous one's last packet", d)
+	}
 	if last.HasVideo() || !last.HasAudio {
 		t.Fatalf("music published %+v", last)
 	}
