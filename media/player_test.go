@@ -159,6 +159,18 @@ func TestPlayKinds(t *testing.T) {
 					t.Errorf("layer %s: last frame at %v", l.RID, last)
 				}
 			}
+			// Every layer carries each frame with the same RTP timestamp, so
+			// the SFU can switch layers without rewriting time.
+			for i := 1; i < len(video); i++ {
+				if len(video[i]) != len(video[0]) {
+					t.Fatalf("layer %d: %d frames, layer 0: %d", i, len(video[i]), len(video[0]))
+				}
+				for j := range video[i] {
+					if video[i][j].Timestamp != video[0][j].Timestamp || video[i][j].Position != video[0][j].Position {
+						t.Fatalf("frame %d: layer %d at %d, layer 0 at %d", j, i, video[i][j].Timestamp, video[0][j].Timestamp)
+					}
+				}
+			}
 			if tt.audio {
 				if len(audio) < testmedia.Duration*40 {
 					t.Fatalf("%d audio packets", len(audio))
