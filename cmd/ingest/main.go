@@ -62,8 +62,9 @@ func run() int {
 	}
 	mux := http.NewServeMux()
 	obs.Mount(mux, reg, obs.NewReadiness())
-	mux.Handle("/sessions", srv.Handler())
-	mux.Handle("/sessions/", srv.Handler())
+	api := srv.Handler()
+	mux.Handle("/sessions", api)
+	mux.Handle("/sessions/", api)
 	log.Info("ingest starting", "listen", cfg.Listen, "sfu", cfg.SFU.URL, "codec", cfg.Media.VideoCodec, "dev", loaded.Dev)
 	err = lifecycle.Run(context.Background(), log, os.Exit,
 		lifecycle.ServeHTTP(log, "ingest", cfg.Listen, mux),
