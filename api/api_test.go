@@ -404,6 +404,14 @@ func TestInviteErrors(t *testing.T) {
 	host.must(400, "POST", base+"/invites", map[string]any{"role": "listener", "expiresIn": 1}, nil)
 	// The genuine token still works before expiry.
 	w.browser().must(200, "POST", "/api/join", map[string]string{"token": inv.Token, "displayName": "ok"}, nil)
+	// Revoking voids the links minted so far, not later ones.
+	host.must(204, "DELETE", base+"/invites", nil, nil)
+	if r := w.browser().do("POST", "/api/join", map[string]string{"token": inv.Token}); r.status != 401 || r.code() != "invite_revoked" {
+		t.Fatalf("revoked invite = %d %s", r.status, r.body)
+	}
+	var fresh Invite
+	host.must(201, "POST", base+"/invites", map[string]string{"role": "listener"}, &fresh)
+	w.browser().must(200, "POST", "/api/join", map[string]string{"token": fresh.Token}, nil)
 }
 
 func TestLoginThrottle(t *testing.T) {

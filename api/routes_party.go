@@ -30,6 +30,7 @@ func (s *Server) addPartyRoutes() {
 	s.add("POST", "/api/parties/{id}/host", PartyHost, s.handOff)
 	s.add("POST", "/api/parties/{id}/leave", PartyView, s.leave)
 	s.add("POST", "/api/parties/{id}/invites", PartyControl, s.createInvite)
+	s.add("DELETE", "/api/parties/{id}/invites", PartyHost, s.revokeInvites)
 	s.add("POST", "/api/parties/{id}/token", PartyView, s.roomToken)
 	s.add("GET", "/api/parties/{id}/events", PartyView, s.partyEvents)
 	s.add("GET", "/api/parties/{id}/log", PartyView, s.partyLog)
@@ -409,12 +410,22 @@ func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c *caller)
 		return badRequest("expiresIn must be between 1m and %s", s.p.MaxInviteTTL)
 	}
 	exp := s.p.Now().Add(ttl)
-	tok, err := party.SignInvite(s.p.InviteSecret, party.Invite{PartyID: c.party.ID, Role: in.Role, ExpiresAt: exp})
+	tok, err := party.SignInvite(s.p.InviteSecret, party.Invite{PartyID: c.party.ID, Role: in.Role, ExpiresAt: exp,
+		Epoch: c.party.InviteEpoch})
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusCreated, Invite{URL: trimSlash(s.p.PublicURL) + "/join/" + tok, Token: tok, Role: in.Role,
 		ExpiresAtMs: exp.Truncate(time.Second).UnixMilli()})
+	return nil
+}
+
+// revokeInvites voids every invite link of the party minted so far.
+func (s *Server) revokeInvites(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if _, err := s.p.Parties.RevokeInvites(r.Context(), c.party.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -449,14 +460,11 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	inv, err := party.VerifyInvite(s.p.InviteSecret, in.Token, s.p.Now())
-	if err != nil {
-		return err
+	inv, _, err := s.p.Parties.CheckInvite(r.Context(), s.p.InviteSecret, in.Token)
+	if errors.Is(err, party.ErrNotFound) {
+		return apiErr(http.StatusGone, "party_gone", "this party has ended")
 	}
-	if _, err := s.p.Parties.Get(r.Context(), inv.PartyID); err != nil {
-		if errors.Is(err, party.ErrNotFound) {
-			return apiErr(http.StatusGone, "party_gone", "this party has ended")
-		}
+	if err != nil {
 		return err
 	}
 	var u auth.User

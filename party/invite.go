@@ -16,19 +16,21 @@ type Invite struct {
 	PartyID   int64
 	Role      Role
 	ExpiresAt time.Time
-	Nonce     [8]byte
+	// Epoch is the party's invite epoch at minting; RevokeInvites bumps it.
+	Epoch uint32
+	Nonce [8]byte
 }
 
 // Invite token layout (version 1), base64url without padding:
 //
-//	payload = ver(1)=1 | partyID(8, big-endian) | role(1) | expiresUnix(8) | nonce(8)
+//	payload = ver(1)=1 | partyID(8, big-endian) | role(1) | expiresUnix(8) | epoch(4) | nonce(8)
 //	token   = b64(payload) "." b64(HMAC-SHA256(key, "marquee-invite-v1" | payload))
 //
 // The domain-separation prefix keeps this MAC from being confused with any
 // other the same key might sign (RFC 2104 says nothing of it; it is cheap).
 const (
 	inviteVersion  = 1
-	invitePayload  = 1 + 8 + 1 + 8 + 8
+	invitePayload  = 1 + 8 + 1 + 8 + 4 + 8
 	inviteMACLabel = "marquee-invite-v1"
 )
 
@@ -50,7 +52,8 @@ func SignInvite(key []byte, inv Invite) (string, error) {
 	binary.BigEndian.PutUint64(p[1:9], uint64(inv.PartyID))
 	p[9] = code
 	binary.BigEndian.PutUint64(p[10:18], uint64(inv.ExpiresAt.Unix()))
-	copy(p[18:26], inv.Nonce[:])
+	binary.BigEndian.PutUint32(p[18:22], inv.Epoch)
+	copy(p[22:30], inv.Nonce[:])
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(p) + "." + enc.EncodeToString(inviteMAC(key, p)), nil
 }
@@ -93,7 +96,8 @@ func VerifyInvite(key []byte, token string, now time.Time) (Invite, error) {
 		return inv, ErrInviteInvalid
 	}
 	inv.ExpiresAt = time.Unix(int64(binary.BigEndian.Uint64(p[10:18])), 0)
-	copy(inv.Nonce[:], p[18:26])
+	inv.Epoch = binary.BigEndian.Uint32(p[18:22])
+	copy(inv.Nonce[:], p[22:30])
 	if !now.Before(inv.ExpiresAt) {
 		return inv, ErrInviteExpired
 	}

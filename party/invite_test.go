@@ -19,7 +19,7 @@ func TestInviteTokens(t *testing.T) {
 	payload, mac, _ := strings.Cut(good, ".")
 	// Flip the role byte inside the payload: the MAC must catch it.
 	b := []byte(payload)
-	b[13] ^= 0x01
+	b[13] ^= 0x01 // inside the role byte
 	tampered := string(b) + "." + mac
 
 	tests := []struct {

@@ -27,6 +27,8 @@ var (
 	ErrInviteInvalid = errors.New("invite is invalid")
 	// ErrInviteExpired means an invite token is past its expiry.
 	ErrInviteExpired = errors.New("invite has expired")
+	// ErrInviteRevoked means the party's invites were revoked after minting.
+	ErrInviteRevoked = errors.New("invite was revoked")
 )
 
 // Party is one watch party.
@@ -41,6 +43,7 @@ type Party struct {
 	Room            string `json:"room"`
 	WorkerSessionID string `json:"workerSessionId"`
 	CurrentEntryID  *int64 `json:"currentEntryId"`
+	InviteEpoch     uint32 `json:"inviteEpoch"`
 	CreatedAtMs     int64  `json:"createdAtMs"`
 	UpdatedAtMs     int64  `json:"updatedAtMs"`
 }

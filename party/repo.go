@@ -33,14 +33,14 @@ func (s *Service) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 const partyCols = `id, guild_id, voice_channel_id, text_channel_id, owner_id, title, status, room,
-	worker_session_id, current_entry_id, created_at, updated_at`
+	worker_session_id, current_entry_id, invite_epoch, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanParty(r scanner) (Party, error) {
 	var p Party
 	err := r.Scan(&p.ID, &p.GuildID, &p.VoiceChannelID, &p.TextChannelID, &p.OwnerID, &p.Title, &p.Status, &p.Room,
-		&p.WorkerSessionID, &p.CurrentEntryID, &p.CreatedAtMs, &p.UpdatedAtMs)
+		&p.WorkerSessionID, &p.CurrentEntryID, &p.InviteEpoch, &p.CreatedAtMs, &p.UpdatedAtMs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("party: %w", ErrNotFound)
 	}
@@ -183,6 +183,34 @@ func (s *Service) Delete(ctx context.Context, id int64) error {
 	delete(s.retryAt, id)
 	s.mu.Unlock()
 	return nil
+}
+
+// RevokeInvites voids every invite of the party minted so far.
+func (s *Service) RevokeInvites(ctx context.Context, id int64) (Party, error) {
+	p, err := scanParty(s.db.QueryRowContext(ctx, `UPDATE parties SET invite_epoch = invite_epoch + 1, updated_at = ?
+		WHERE id = ? RETURNING `+partyCols, s.nowMs(), id))
+	if err != nil {
+		return p, err
+	}
+	s.event(ctx, id, "invites.revoked", map[string]any{"inviteEpoch": p.InviteEpoch})
+	return p, nil
+}
+
+// CheckInvite verifies an invite token against the party's current
+// invite epoch; the party must exist.
+func (s *Service) CheckInvite(ctx context.Context, key []byte, token string) (Invite, Party, error) {
+	inv, err := VerifyInvite(key, token, s.now())
+	if err != nil {
+		return inv, Party{}, err
+	}
+	p, err := s.Get(ctx, inv.PartyID)
+	if err != nil {
+		return inv, p, err
+	}
+	if p.InviteEpoch != inv.Epoch {
+		return inv, p, ErrInviteRevoked
+	}
+	return inv, p, nil
 }
 
 // setStatus moves a party through the machine and records the change.
