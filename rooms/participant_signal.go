@@ -103,6 +103,9 @@ func (p *participant) handleTrickle(t *livekit.TrickleRequest) error {
 	if err != nil {
 		return fmt.Errorf("%w: bad candidate: %v", ErrBadRequest, err)
 	}
+	if init.Candidate == "" {
+		return nil // end of candidates (RFC 8838 §8.2): nothing to add
+	}
 	tr := p.pub
 	if t.Target == livekit.SignalTarget_SUBSCRIBER {
 		if p.sub == nil {
