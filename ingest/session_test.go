@@ -390,6 +390,10 @@ func TestFallbackAndFailures(t *testing.T) {
 		{"dropped mid-stream", dropping.URL + "/film.mp4", "", "media stopped while playing"},
 		{"outside roots", "/etc/passwd", "", "not allowed"},
 	}
+	// Another party plays on while this one chews through bad media.
+	h.create("bystander")
+	h.play("bystander", "b1", mp4, "", 0)
+	h.waitEvent("bystander", EventStarted)
 	for _, tt := range tests {
 		h.play("fb", tt.name, tt.stream, tt.download, 0)
 		ev := h.waitEvent("fb", EventFailed)
@@ -402,6 +406,9 @@ func TestFallbackAndFailures(t *testing.T) {
 		if strings.Contains(ev.Error, "api_key=secret") {
 			t.Fatalf("%s: error leaks the URL's query", tt.name)
 		}
+	}
+	if ev := h.waitEvent("bystander", EventEnded); ev.PositionSeconds < 3.5 {
+		t.Fatalf("bystander ended at %v", ev.PositionSeconds)
 	}
 }
 
