@@ -63,7 +63,7 @@ func (w *writerState) init() { w.cur, w.target = -1, -1 }
 func (w *writerState) seg() *segment { return &w.segs[(w.nsegs-1)%maxSegments] }
 
 // writerTick is how often the writer re-evaluates its layer and sends SRs.
-const writerTick = 250 * time.Millisecond
+const writerTick = 500 * time.Millisecond
 
 // senderReportInterval is the RTCP SR interval (RFC 3550 §6.2 minimum 5 s
 // is relaxed by WebRTC; 1 s keeps A/V sync fresh).
