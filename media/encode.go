@@ -25,6 +25,7 @@ var videoClock = astiav.NewRational(1, 90000)
 // layerEncoder scales decoded frames to one layer and encodes them.
 type layerEncoder struct {
 	layer    Layer
+	rotation int
 	cfg      Config
 	fps      astiav.Rational
 	graph    *filterGraph
@@ -33,8 +34,8 @@ type layerEncoder struct {
 	pkt      *astiav.Packet
 }
 
-func newLayerEncoder(l Layer, cfg Config, fps astiav.Rational) (*layerEncoder, error) {
-	e := &layerEncoder{layer: l, cfg: cfg, fps: fps, pkt: astiav.AllocPacket()}
+func newLayerEncoder(l Layer, rotation int, cfg Config, fps astiav.Rational) (*layerEncoder, error) {
+	e := &layerEncoder{layer: l, rotation: rotation, cfg: cfg, fps: fps, pkt: astiav.AllocPacket()}
 	name := "libvpx"
 	if cfg.VideoCodec == CodecH264 {
 		name = "libx264"
@@ -108,7 +109,7 @@ func (e *layerEncoder) encode(idx int, f *astiav.Frame, tb astiav.Rational, pos 
 			"time_base":    tb.String(),
 			"pixel_aspect": sar.String(),
 		}
-		g, err := newFilterGraph("buffer", args, scaleChain(e.layer.Width, e.layer.Height), "buffersink")
+		g, err := newFilterGraph("buffer", args, scaleChain(e.layer.Width, e.layer.Height, e.rotation), "buffersink")
 		if err != nil {
 			return nil, err
 		}
@@ -171,10 +172,10 @@ type videoEncoder struct {
 	force  []bool // keyframe wanted, per layer
 }
 
-func newVideoEncoder(layers []Layer, cfg Config, fps astiav.Rational) (*videoEncoder, error) {
+func newVideoEncoder(layers []Layer, rotation int, cfg Config, fps astiav.Rational) (*videoEncoder, error) {
 	v := &videoEncoder{force: make([]bool, len(layers))}
 	for _, l := range layers {
-		e, err := newLayerEncoder(l, cfg, fps)
+		e, err := newLayerEncoder(l, rotation, cfg, fps)
 		if err != nil {
 			v.free()
 			return nil, err

@@ -88,10 +88,12 @@ func (g *filterGraph) free() {
 	}
 }
 
-// scaleChain scales to w×h 8-bit 4:2:0, the only format WebRTC decoders
-// take; 10-bit and 4:2:2 sources are converted here.
-func scaleChain(w, h int) string {
-	return fmt.Sprintf("scale=w=%d:h=%d:flags=bilinear,setsar=1,format=pix_fmts=yuv420p", w, h)
+// scaleChain turns the picture upright (rotation: clockwise degrees) and
+// scales it to w×h 8-bit 4:2:0, the only format WebRTC decoders take;
+// 10-bit and 4:2:2 sources are converted here.
+func scaleChain(w, h, rotation int) string {
+	turn := map[int]string{90: "transpose=clock,", 180: "hflip,vflip,", 270: "transpose=cclock,"}[rotation]
+	return fmt.Sprintf("%sscale=w=%d:h=%d:flags=bilinear,setsar=1,format=pix_fmts=yuv420p", turn, w, h)
 }
 
 // audioSrcArgs describes decoded audio to an "abuffer" source.

@@ -191,13 +191,20 @@ func (pl *Player) open(ctx context.Context) (*run, error) {
 	}
 	if src.video != nil {
 		cc := src.video.cc
-		r.info.Layers = planLayers(r.cfg.Layers, cc.Width(), cc.Height(), cc.SampleAspectRatio().Float64())
+		w, h, sar := cc.Width(), cc.Height(), cc.SampleAspectRatio().Float64()
+		if src.rotation == 90 || src.rotation == 270 {
+			w, h = h, w
+			if sar > 0 {
+				sar = 1 / sar
+			}
+		}
+		r.info.Layers = planLayers(r.cfg.Layers, w, h, sar)
 		if len(r.info.Layers) == 0 {
 			r.close()
 			return nil, fmt.Errorf("%w: video size %dx%d", ErrUnsupportedCodec, cc.Width(), cc.Height())
 		}
 		fps := src.video.stream.AvgFrameRate()
-		if r.venc, err = newVideoEncoder(r.info.Layers, r.cfg, fps); err != nil {
+		if r.venc, err = newVideoEncoder(r.info.Layers, src.rotation, r.cfg, fps); err != nil {
 			r.close()
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ type source struct {
 	startTime   time.Duration // container start, subtracted from every pts
 	duration    time.Duration
 	video       *decoder // nil when the source has no video
+	rotation    int      // clockwise degrees the video must turn for display: 0, 90, 180, 270
 	audio       *decoder // nil when the source has no audio
 	pkt         *astiav.Packet
 }
@@ -120,6 +122,7 @@ func (s *source) pickStreams(lang string) error {
 		if s.video, err = newDecoder(videos[0]); err != nil {
 			return err
 		}
+		s.rotation = streamRotation(videos[0])
 	}
 	if len(audios) > 0 {
 		if s.audio, err = newDecoder(pickAudio(audios, lang)); err != nil {
@@ -272,4 +275,25 @@ func language(st *astiav.Stream) string {
 		}
 	}
 	return ""
+}
+
+// streamRotation reads the stream's display matrix (phones record portrait
+// video as rotated landscape) as FFmpeg's CLI does for autorotate.
+func streamRotation(st *astiav.Stream) int {
+	b := st.SideData(astiav.PacketSideDataTypeDisplaymatrix)
+	if len(b) < 36 {
+		return 0
+	}
+	m, err := astiav.NewDisplayMatrixFromBytes(b)
+	if err != nil {
+		return 0
+	}
+	theta := m.Rotation() // clockwise
+	theta -= 360 * math.Floor(theta/360+0.9/360)
+	for _, r := range []int{90, 180, 270} {
+		if math.Abs(theta-float64(r)) < 1 {
+			return r
+		}
+	}
+	return 0
 }

@@ -38,6 +38,9 @@ const (
 	// TwoLanguages is a 4 s 320x240 H.264 MKV with two AAC audio streams,
 	// French (first) then English.
 	TwoLanguages Kind = "two-languages.mkv"
+	// Rotated is a 4 s 320x240 H.264 + AAC MP4 whose display matrix turns
+	// it 90° clockwise, as phones record portrait video.
+	Rotated Kind = "rotated-90.mp4"
 	// VideoOnly is a 4 s 320x240 H.264 MP4 without audio.
 	VideoOnly Kind = "h264-noaudio.mp4"
 	// MP3 is a 4 s stereo MP3 (audio only, like a music track).
@@ -79,7 +82,7 @@ func recipe(kind Kind) ([]string, error) {
 	}
 	tone := []string{"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo"}
 	switch kind {
-	case H264AAC, Truncated:
+	case H264AAC, Truncated, Rotated:
 		a := append(video("320x240", 25), tone...)
 		return append(a, "-t", d, "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
 			"-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart"), nil
@@ -181,6 +184,15 @@ func build(kind Kind, args []string, tmp string) error {
 		return fmt.Errorf("testmedia: generating %s: %w", kind, err)
 	}
 	switch kind {
+	case Rotated:
+		// FFmpeg 5.1 writes the display matrix only when stream-copying.
+		rot := tmp + ".rot.mp4"
+		defer func() { _ = os.Remove(rot) }()
+		if err := ffmpeg([]string{"-hide_banner", "-loglevel", "error", "-y", "-i", tmp, "-c", "copy",
+			"-metadata:s:v:0", "rotate=90", rot}); err != nil {
+			return fmt.Errorf("testmedia: rotating: %w", err)
+		}
+		return os.Rename(rot, tmp)
 	case Truncated:
 		b, err := os.ReadFile(tmp)
 		if err != nil {

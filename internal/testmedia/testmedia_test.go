@@ -19,6 +19,7 @@ func TestGenerate(t *testing.T) {
 		{MPEG2TS, "mpeg2video,mp2"},
 		{H264TenBit, "h264,aac"},
 		{VideoOnly, "h264"},
+		{Rotated, "h264,aac"},
 		{TwoLanguages, "h264,aac"},
 		{MP3, "mp3"},
 		{FLAC, "flac"},
