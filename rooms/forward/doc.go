@@ -59,9 +59,9 @@
 //	// renegotiate; Bind happens when the answer is applied.
 //	dt.SetMaxQuality(forward.QualityMedium) // from UpdateTrackSettings
 //
-// SetMaxQuality and SetMaxDimensions are both caps: the lower wins. LiveKit
-// clients that send width/height (adaptive stream) mean "size decides", so
-// pass QualityHigh with their dimensions.
+// Non-zero SetMaxDimensions take precedence over SetMaxQuality (except
+// QualityOff), as in LiveKit's UpdateTrackSettings, whose quality is then
+// left at its zero value, LOW.
 //
 // To unsubscribe: recv.RemoveDownTrack(identity); dt.Close();
 // subPC.RemoveTrack(sender); renegotiate. When the publisher leaves:

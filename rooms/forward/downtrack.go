@@ -214,8 +214,10 @@ func (d *DownTrack) SetMaxQuality(q Quality) {
 	d.notify()
 }
 
-// SetMaxDimensions caps the layer to the smallest one covering w×h (the
-// subscriber's video element); 0, 0 removes the cap.
+// SetMaxDimensions selects the smallest layer covering w×h (the
+// subscriber's video element). Non-zero dimensions take precedence over
+// SetMaxQuality's cap, except QualityOff, as LiveKit's UpdateTrackSettings
+// defines; 0, 0 returns to the quality cap.
 func (d *DownTrack) SetMaxDimensions(w, h int) {
 	d.maxWidth.Store(int32(w))
 	d.maxHeight.Store(int32(h))

@@ -34,12 +34,16 @@ func (d *DownTrack) selectLayer() {
 		return
 	}
 	w := &d.w
-	maxQ := min(Quality(d.maxQuality.Load()),
-		qualityForDimensions(d.r.params.Dimensions, int(d.maxWidth.Load()), int(d.maxHeight.Load())))
-	if Quality(d.maxQuality.Load()) == QualityOff {
+	maxQ := Quality(d.maxQuality.Load())
+	if maxQ == QualityOff {
 		w.target, w.cur = -1, -1
 		d.publishLayers()
 		return
+	}
+	// Dimensions, when given, decide (LiveKit: UpdateTrackSettings'
+	// width/height take precedence over its deprecated quality).
+	if mw, mh := int(d.maxWidth.Load()), int(d.maxHeight.Load()); mw > 0 || mh > 0 {
+		maxQ = qualityForDimensions(d.r.params.Dimensions, mw, mh)
 	}
 	now := d.r.params.Now().UnixNano()
 	var avail []int8

@@ -248,3 +248,38 @@ func TestH264SwitchesOnlyAtIDR(t *testing.T) {
 		}
 	}
 }
+
+// TestDimensionsTakePrecedence: LiveKit clients with adaptive stream send
+// width/height and leave quality at LOW; the dimensions decide.
+func TestDimensionsTakePrecedence(t *testing.T) {
+	r := NewReceiver(ReceiverParams{Kind: webrtc.RTPCodecTypeVideo, Codec: vp8Codec, SharedClock: true})
+	defer r.Close()
+	now := time.Now().UnixNano()
+	for q := range int8(3) {
+		r.layers[q] = &layer{quality: Quality(q), added: now}
+	}
+	d := NewDownTrack(r, DownTrackParams{SubscriberID: "s"})
+	_ = d.Close()
+	tests := []struct {
+		name string
+		q    Quality
+		w, h int
+		want int8
+	}{
+		{"quality cap alone", QualityLow, 0, 0, 0},
+		{"dimensions override a LOW quality", QualityLow, 1280, 720, 2},
+		{"small element", QualityHigh, 320, 180, 0},
+		{"medium element", QualityHigh, 600, 300, 1},
+		{"off pauses whatever the size", QualityOff, 1280, 720, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d.SetMaxQuality(tt.q)
+			d.SetMaxDimensions(tt.w, tt.h)
+			d.selectLayer()
+			if d.w.target != tt.want {
+				t.Fatalf("target %d, want %d", d.w.target, tt.want)
+			}
+		})
+	}
+}
