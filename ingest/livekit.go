@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/livekit/protocol/auth"
@@ -57,6 +58,9 @@ func (c *LiveKitConnector) Join(ctx context.Context, p JoinParams) (Room, error)
 	go func() {
 		room, err := lksdk.ConnectToRoomWithToken(c.URL, token, &lksdk.RoomCallback{
 			OnDisconnected: func() {
+				if r.closing.Load() {
+					return // we left
+				}
 				r.log.Warn("disconnected from the SFU")
 				if p.OnDisconnected != nil {
 					p.OnDisconnected()
@@ -90,6 +94,7 @@ type lkRoom struct {
 	log        *slog.Logger
 	onKeyframe func(int)
 	room       *lksdk.Room
+	closing    atomic.Bool
 
 	mu             sync.Mutex
 	shape          media.Info // what is published
@@ -272,5 +277,6 @@ func (r *lkRoom) SendPlayback(msg []byte, changed bool) error {
 
 // Close leaves the room, which unpublishes everything.
 func (r *lkRoom) Close() {
+	r.closing.Store(true)
 	r.room.Disconnect()
 }

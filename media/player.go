@@ -90,8 +90,18 @@ func (pl *Player) Pause() { pl.send(control{kind: ctrlPause}) }
 // Resume continues from the paused frame, starting with a keyframe.
 func (pl *Player) Resume() { pl.send(control{kind: ctrlResume}) }
 
-// Seek moves to pos exactly; the state (playing or paused) is kept.
-func (pl *Player) Seek(pos time.Duration) { pl.send(control{kind: ctrlSeek, pos: max(pos, 0)}) }
+// Seek moves to pos exactly; the state (playing or paused) is kept. The
+// status shows the target at once.
+func (pl *Player) Seek(pos time.Duration) {
+	pos = max(pos, 0)
+	pl.setStatus(func(s *Status) {
+		s.Position = pos
+		if s.State == StatePlaying {
+			s.State = StateLoading
+		}
+	})
+	pl.send(control{kind: ctrlSeek, pos: pos})
+}
 
 // RequestKeyframe makes the next frame of video layer i a keyframe (i < 0:
 // all layers); wire it to PLI and FIR (RFC 4585 §6.3.1, RFC 5104 §4.3.1).
