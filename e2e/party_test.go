@@ -235,11 +235,12 @@ func checkMediaFlows(t *testing.T, people []*Page) {
 // it was shown) over its last second of frames puts them on one timeline;
 // the spread of those offsets is how far apart the viewers are. It also
 // logs the spread of single frames extrapolated to one instant. The median
-// of 15 samples must stay within 100 ms.
+// of 25 samples (5 s) must stay within 100 ms.
 func checkSkew(t *testing.T, people []*Page) {
 	t.Helper()
 	var skews, frameSkews []float64
-	for range 15 {
+	var trace []string
+	for range 25 {
 		lo, hi := 1e18, -1e18
 		flo, fhi := 1e18, -1e18
 		ss := make([]pageStats, len(people))
@@ -252,10 +253,13 @@ func checkSkew(t *testing.T, people []*Page) {
 			lo, hi = min(lo, *ss[i].OffsetMs), max(hi, *ss[i].OffsetMs)
 			at = max(at, ss[i].Displayed.AtMs)
 		}
-		for _, s := range ss {
+		line := ""
+		for i, s := range ss {
 			pos := s.Displayed.PositionMs + (at - s.Displayed.AtMs)
 			flo, fhi = min(flo, pos), max(fhi, pos)
+			line += fmt.Sprintf(" %s offset=%.0f %s;", people[i].name, *s.OffsetMs-lo, s)
 		}
+		trace = append(trace, line)
 		skews = append(skews, hi-lo)
 		frameSkews = append(frameSkews, fhi-flo)
 		time.Sleep(200 * time.Millisecond)
@@ -266,7 +270,7 @@ func checkSkew(t *testing.T, people []*Page) {
 	t.Logf("MEASURE inter-viewer skew over %d samples (3 browsers, 1 s median per page): median %.0f ms, max %.0f ms; single frames: median %.0f ms, max %.0f ms",
 		len(skews), med, skews[len(skews)-1], fmed, frameSkews[len(frameSkews)-1])
 	if med > 100 {
-		t.Errorf("displayed positions disagree: median spread %.0f ms > 100 ms (samples %v)", med, roundAll(skews))
+		t.Errorf("displayed positions disagree: median spread %.0f ms > 100 ms (samples %v)\n%s", med, roundAll(skews), strings.Join(trace, "\n"))
 	}
 }
 

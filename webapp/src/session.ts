@@ -130,6 +130,8 @@ export interface Stats {
 }
 
 const SYNC_EVERY_MS = 2000;
+/** SYNC_CHANGE_MS: a natural delay change this big is published before the next period. */
+const SYNC_CHANGE_MS = 80;
 const WATCHDOG_EVERY_MS = 500;
 const BUFFERING_AFTER_MS = 1500;
 const STALL_RECONNECT_MS = 4000;
@@ -204,6 +206,7 @@ export class PartySession {
   private playingSinceMs = 0;
   private lastAudioAtMs = 0;
   private settleUntilMs = 0;
+  private publishedNaturalMs: number | null = null;
   /** offsets holds (position shown − wall time) of the last second of frames. */
   private offsets: number[] = [];
   private audioJitterMs = 0;
@@ -626,6 +629,7 @@ export class PartySession {
     if (!room || room.state !== ConnectionState.Connected) return;
     const d = this.state.get().delayMs;
     const natural = this.aligner.natural();
+    this.publishedNaturalMs = natural;
     void this.publish(TOPIC.sync, {
       type: "sync",
       identity: room.localParticipant.identity,
@@ -648,6 +652,10 @@ export class PartySession {
     const pb = st.playback;
     this.sampleAudio(pb, audioOnly(st));
     if (++this.ticks % 2 === 0) this.align();
+    // A big change of this viewer's natural delay (a slow device, a worse
+    // network) is told at once, so the others follow within a second.
+    const natural = this.aligner.natural();
+    if (natural !== null && (this.publishedNaturalMs === null || Math.abs(natural - this.publishedNaturalMs) > SYNC_CHANGE_MS)) this.publishSync();
     const delay = this.aligner.delay();
     const playing = pb?.state === "playing" && (st.hasVideo || st.hasAudio);
     // Media is expected from the later of the last frame or sound and the
