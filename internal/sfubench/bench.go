@@ -24,8 +24,11 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 )
 
-// forwardedMetric is the SFU's forwarded-packets counter (rooms/forward).
-const forwardedMetric = "marquee_sfu_forward_packets_total"
+// The SFU's forwarding counters (rooms/forward).
+const (
+	forwardedMetric = "marquee_sfu_forward_packets_total"
+	droppedMetric   = "marquee_sfu_forward_dropped_packets_total"
+)
 
 // options are the bench sub-command's flags.
 type options struct {
@@ -114,15 +117,16 @@ type result struct {
 	rssPerViewer  float64 // bytes
 	loss          float64 // fraction
 	fwdPerSecond  float64
+	dropped       float64 // packets the SFU dropped for slow viewers in the window
 	serverCores   float64
 	ff50, ff95    time.Duration
 	firstFrameGot int
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("viewers=%d joined=%d cpu_per_pkt=%.2fus rss_per_viewer=%.0fKiB loss=%.3f%% first_frame_p50=%dms p95=%dms (%d/%d) fwd=%.0fpkt/s server_cpu=%.2fcores",
+	return fmt.Sprintf("viewers=%d joined=%d cpu_per_pkt=%.2fus rss_per_viewer=%.0fKiB loss=%.3f%% first_frame_p50=%dms p95=%dms (%d/%d) fwd=%.0fpkt/s sfu_dropped=%.0f server_cpu=%.2fcores",
 		r.viewers, r.joined, r.usPerPacket, r.rssPerViewer/1024, r.loss*100, r.ff50.Milliseconds(), r.ff95.Milliseconds(),
-		r.firstFrameGot, r.joined, r.fwdPerSecond, r.serverCores)
+		r.firstFrameGot, r.joined, r.fwdPerSecond, r.dropped, r.serverCores)
 }
 
 // runOnce starts a fresh SFU, the publisher and n viewers, and measures.
@@ -168,6 +172,10 @@ func measure(ctx context.Context, sfu *sfuProcess, viewers []*viewer, base procS
 	if err != nil {
 		return res, err
 	}
+	d0, err := scrapeCounter(ctx, sfu.metrics, droppedMetric)
+	if err != nil {
+		return res, err
+	}
 	v0 := snapshotAll(viewers)
 	start := time.Now()
 	sleepCtx(ctx, d)
@@ -179,6 +187,11 @@ func measure(ctx context.Context, sfu *sfuProcess, viewers []*viewer, base procS
 	if err != nil {
 		return res, err
 	}
+	d1, err := scrapeCounter(ctx, sfu.metrics, droppedMetric)
+	if err != nil {
+		return res, err
+	}
+	res.dropped = d1 - d0
 	v1 := snapshotAll(viewers)
 	elapsed := time.Since(start)
 	if fwd := f1 - f0; fwd > 0 {
