@@ -37,6 +37,7 @@ func TestWebappParty(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
 	)
 	waitFor(host, "the library after signing in", `!!document.querySelector(".library-page")`, 20*time.Second)
+	checkAccountSwitcher(t, host)
 
 	// The library is empty until the host scans it.
 	for _, lib := range []string{"Movies", "Shows", "Music"} {
@@ -155,6 +156,32 @@ func checkHandOff(t *testing.T, host, to *Page) {
 	act(host, "hand the host role", 5*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Make Ada the host"]`)))
 	waitFor(to, "the controls of the new host", `!!document.querySelector('button[aria-label="Pause"]') && document.querySelector("main").dataset.role === "host"`, 20*time.Second)
 	waitFor(host, "the old host as co-host", `document.querySelector("main").dataset.role === "cohost"`, 20*time.Second)
+}
+
+// checkAccountSwitcher signs a second account in on the same browser, then
+// switches back to the admin from the account menu without a password.
+func checkAccountSwitcher(t *testing.T, p *Page) {
+	t.Helper()
+	var status int
+	mustEval(p, `fetch("/api/users", {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify({username: "maria", displayName: "Maria", password: "second-screen", role: "member"})}).then(r => r.status)`, &status)
+	if status != 201 && status != 200 {
+		t.Fatalf("create a second account: status %d", status)
+	}
+	act(p, "add another account", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`.account-btn`)),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Add another account")]`)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.account-switcher`)))
+	p.Screenshot("signin-switcher")
+	act(p, "sign in as Maria", 20*time.Second,
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "maria"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "second-screen"),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)))
+	waitFor(p, "Maria signed in", `document.querySelector(".account-name")?.innerText === "Maria"`, 20*time.Second)
+	act(p, "switch back to the admin", 20*time.Second,
+		chromedp.Click(chromedp.CSS(`.account-btn`)),
+		chromedp.Click(chromedp.Search(`//button[contains(., "Switch to Admin")]`)))
+	waitFor(p, "the admin again", `document.querySelector(".account-name")?.innerText === "Admin" && !!document.querySelector(".library-page")`, 20*time.Second)
 }
 
 // inviteListeners mints an invite on the host's page, and two people open
