@@ -39,7 +39,9 @@ func (n *notifier) start(ctx context.Context) {
 		for {
 			select {
 			case ev := <-n.queue:
-				n.post(ctx, ev)
+				// An event in flight completes (within the timeout) even
+				// when the session is closing: "ended" and "failed" matter.
+				n.post(context.WithoutCancel(ctx), ev)
 			case <-ctx.Done():
 				n.drain()
 				return

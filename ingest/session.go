@@ -202,7 +202,11 @@ func (s *session) ensureRoom(ctx context.Context) error {
 		return err
 	}
 	s.room, s.roomGen = room, gen
-	s.update(func(st *SessionStatus) { st.WorkerStatus = WorkerReady })
+	status := WorkerReady
+	if s.cur != nil {
+		status = WorkerPlaying // rejoined with an item to resume
+	}
+	s.update(func(st *SessionStatus) { st.WorkerStatus = status })
 	s.log.Info("joined room")
 	return nil
 }
@@ -273,6 +277,7 @@ func (s *session) control(ctx context.Context, c ControlRequest) error {
 }
 
 func (s *session) cleanup() {
+	s.cancel() // also after a panic: ends the notifier once it has drained
 	s.stopItem()
 	if s.room != nil {
 		s.room.Close()

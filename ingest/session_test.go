@@ -41,6 +41,7 @@ type fakeRoom struct {
 	onVideo   func(media.Frame) // may panic, to test isolation
 	keyframes func(int)
 	drop      func() // simulates losing the SFU
+	onSend    func() // may panic, in the session's own goroutine
 }
 
 func (r *fakeRoom) Configure(i media.Info) error {
@@ -69,6 +70,9 @@ func (r *fakeRoom) WriteAudio(f media.Frame) error {
 }
 
 func (r *fakeRoom) SendPlayback(b []byte, changed bool) error {
+	if r.onSend != nil {
+		r.onSend()
+	}
 	var m PlaybackMessage
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
@@ -155,7 +159,7 @@ func newHarness(t *testing.T) *harness {
 	cfg.PlaybackInterval = 200 * time.Millisecond
 	cfg.HeartbeatInterval = 300 * time.Millisecond
 	var err error
-	h.srv, err = New(Params{Config: cfg, Connector: h.conn, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.srv, err = New(Params{Config: cfg, Connector: h.conn, Logger: slog.New(slog.NewTextHandler(testLogOut(), nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,4 +578,40 @@ func TestHeartbeatsAndPlaybackTicks(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestSessionPanicContained: a panic in the session goroutine itself fails
+// that session only; the worker and its other sessions carry on, and
+// shutdown does not hang.
+func TestSessionPanicContained(t *testing.T) {
+	h := newHarness(t)
+	h.conn.setup = func(identity string, r *fakeRoom) {
+		if identity == IdentityPrefix+"crash" {
+			r.onSend = func() { panic("session bug") }
+		}
+	}
+	mp4 := testmedia.Generate(t, testmedia.H264AAC)
+	h.create("ok")
+	h.play("ok", "o1", mp4, "", 2)
+	h.waitEvent("ok", EventStarted)
+	h.create("crash")
+	h.call("POST", "/sessions/crash/play", PlayRequest{QueueEntryID: "c1", Playback: PlaybackItem{StreamURL: mp4}}, nil)
+	ev := h.waitEvent("crash", EventFailed)
+	if !strings.Contains(ev.Error, "session bug") {
+		t.Fatalf("failed event %+v", ev)
+	}
+	if st := h.status("crash"); st.WorkerStatus != WorkerClosed && st.WorkerStatus != WorkerFailed {
+		t.Fatalf("crashed session status %+v", st)
+	}
+	if code := h.call("POST", "/sessions/crash/control", ControlRequest{Action: ActionPause}, nil); code != http.StatusGone {
+		t.Fatalf("control on a crashed session: %d", code)
+	}
+	h.waitEvent("ok", EventEnded)
+}
+
+func testLogOut() io.Writer {
+	if os.Getenv("INGEST_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
 }
