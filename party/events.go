@@ -73,6 +73,15 @@ func (s *Service) Subscribe(partyID int64) *Subscription {
 	return s.broker.add(partyID)
 }
 
+// SubscribeAll is Subscribe for the events of every party, for followers
+// such as the Discord bridge that must notice parties they did not start.
+func (s *Service) SubscribeAll() *Subscription {
+	return s.broker.add(allParties)
+}
+
+// allParties is the broker key of SubscribeAll; party ids start at 1.
+const allParties = 0
+
 type broker struct {
 	mu   sync.Mutex
 	subs map[int64]map[*Subscription]struct{}
@@ -107,12 +116,14 @@ func (b *broker) remove(sub *Subscription) {
 func (b *broker) publish(ev PartyEvent) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for sub := range b.subs[ev.PartyID] {
-		select {
-		case sub.c <- ev:
-		default: // too slow: cut it off rather than block the publisher
-			delete(b.subs[ev.PartyID], sub)
-			close(sub.c)
+	for _, key := range []int64{ev.PartyID, allParties} {
+		for sub := range b.subs[key] {
+			select {
+			case sub.c <- ev:
+			default: // too slow: cut it off rather than block the publisher
+				delete(b.subs[key], sub)
+				close(sub.c)
+			}
 		}
 	}
 }

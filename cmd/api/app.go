@@ -50,9 +50,15 @@ func openStore(ctx context.Context, dataDir string, log *slog.Logger) (*sql.DB, 
 	return store.Open(ctx, filepath.Join(dataDir, "marquee.db"), log)
 }
 
-// build wires the store, accounts, library, parties, API and web app.
-// The first admin's login link goes to stdout, never into the logs.
+// build wires the store, accounts, library, parties, API, web app and,
+// when configured, the Discord bot. The first admin's login link goes to
+// stdout, never into the logs.
 func build(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *prometheus.Registry, stdout io.Writer) (*app, error) {
+	return buildWith(ctx, cfg, log, reg, stdout, discordTransport{})
+}
+
+// buildWith is build with the Discord bot's transport (tests: a fake).
+func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *prometheus.Registry, stdout io.Writer, tr discordTransport) (*app, error) {
 	db, err := openStore(ctx, cfg.DataDir, log)
 	if err != nil {
 		return nil, err
@@ -111,7 +117,12 @@ func build(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *prometheus
 	obs.Mount(mux, reg, ready)
 	srv.Mount(mux)
 	mux.Handle("/", webapp.New(webapp.Params{Logger: log}))
-	a.parts = []lifecycle.Part{lifecycle.ServeHTTP(log, "api", cfg.Listen, mux), parties.Run, pruneLoop(accounts, log)}
+	bot, err := newDiscord(cfg, discordDeps{parties: parties, lib: lib, accounts: accounts}, tr, log, reg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.parts = append([]lifecycle.Part{lifecycle.ServeHTTP(log, "api", cfg.Listen, mux), parties.Run, pruneLoop(accounts, log)}, bot...)
 	return a, nil
 }
 

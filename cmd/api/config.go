@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/discord"
 	"github.com/marquee-party/marquee/internal/obs"
 )
 
@@ -24,6 +25,7 @@ type apiConfig struct {
 	Jellyfin  jellyfinConfig `yaml:"jellyfin"`
 	TMDB      tmdbConfig     `yaml:"tmdb"`
 	CDN       cdnConfig      `yaml:"cdn"`
+	Discord   discord.Config `yaml:"discord"`
 	Log       obs.LogConfig  `yaml:"log"`
 }
 
@@ -84,6 +86,7 @@ func defaultConfig() apiConfig {
 		Worker:  workerConfig{URL: "http://127.0.0.1:8090", Heartbeat: 5 * time.Second},
 		Invite:  inviteConfig{MaxTTL: 7 * 24 * time.Hour},
 		Session: sessionConfig{TTL: 30 * 24 * time.Hour},
+		Discord: discord.DefaultConfig(),
 		Log:     obs.DefaultLogConfig(),
 	}
 }
@@ -144,6 +147,9 @@ func (c *apiConfig) Validate() error {
 		if len(c.CDN.OriginToken) < 8 {
 			return fmt.Errorf("cdn.origin_token: at least 8 characters are required with cdn.url")
 		}
+	}
+	if err := c.Discord.Validate(); err != nil {
+		return err
 	}
 	if c.Worker.CallbackURL == "" {
 		c.Worker.CallbackURL = "http://" + loopbackIfAny(c.Listen) + "/internal/worker/events"
