@@ -183,6 +183,10 @@ var loginLinkRe = regexp.MustCompile(`(http://\S+/login/\S+)`)
 // so the test's host does. It returns once every /healthz answers.
 func startStack(t testing.TB) (*stack, string) {
 	t.Helper()
+	// cmd/api embeds webapp/dist: without a build it serves only a notice.
+	if _, err := os.Stat(filepath.Join(Dir(), "..", "webapp", "dist", "index.html")); err != nil {
+		t.Fatalf("the web app is not built (%v): run make test, or npm ci --prefix webapp && npm run --prefix webapp build", err)
+	}
 	s := &stack{dir: t.TempDir(), Library: partyLibrary(t)}
 	buildBinaries(t, s.dir)
 	sfuPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
