@@ -262,35 +262,35 @@ const rejoinDelay = 2 * time.Second
 // item, from where it was, into the new one.
 func (s *session) reconnect(ctx context.Context) {
 	s.rejoin = nil
+	s.log.Warn("room connection lost, rejoining")
+	var pos time.Duration
+	var paused bool
+	resume := s.cur
+	switch {
+	case resume != nil && resume.pending: // still waiting from an earlier drop
+		pos, paused = resume.pendingPos, resume.pendingPause
+		s.cur = nil
+	case resume != nil:
+		st := resume.player.Status()
+		pos, paused = st.Position, st.State == media.StatePaused
+		s.stopItem()
+	}
 	if s.room != nil {
 		s.room.Close()
 		s.room = nil
-	}
-	s.log.Warn("room connection lost, rejoining")
-	var resume *item
-	var pos time.Duration
-	var paused bool
-	if it := s.cur; it != nil {
-		st := it.player.Status()
-		resume, pos, paused = it, st.Position, st.State == media.StatePaused
-		s.stopItem()
 	}
 	if err := s.ensureRoom(ctx); err != nil {
 		s.rejoin = time.After(rejoinDelay)
 		if resume != nil {
 			// Keep the item; it restarts when the room is back.
 			s.cur = resume
-			s.cur.pendingPos, s.cur.pendingPause, s.cur.pending = pos, paused, true
+			resume.pendingPos, resume.pendingPause, resume.pending = pos, paused, true
 		}
 		return
 	}
-	if resume == nil {
-		return
+	if resume != nil {
+		s.restartItem(ctx, resume, pos, paused)
 	}
-	if resume.pending {
-		pos, paused = resume.pendingPos, resume.pendingPause
-	}
-	s.restartItem(ctx, resume, pos, paused)
 }
 
 // restartItem plays it again from pos on the source that was playing.

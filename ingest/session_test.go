@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -100,14 +101,19 @@ func (r *fakeRoom) counts() (v, a int) {
 
 // fakeConnector hands out one fakeRoom per identity.
 type fakeConnector struct {
-	mu    sync.Mutex
-	rooms map[string]*fakeRoom
-	setup func(identity string, r *fakeRoom)
+	mu        sync.Mutex
+	rooms     map[string]*fakeRoom
+	setup     func(identity string, r *fakeRoom)
+	failJoins int // the next joins that fail, as if the SFU were down
 }
 
 func (c *fakeConnector) Join(_ context.Context, p JoinParams) (Room, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.failJoins > 0 {
+		c.failJoins--
+		return nil, errors.New("connection refused")
+	}
 	r := &fakeRoom{keyframes: p.OnKeyframe, drop: p.OnDisconnected}
 	if c.setup != nil {
 		c.setup(p.Identity, r)
@@ -534,6 +540,9 @@ func TestRejoinAfterSFULoss(t *testing.T) {
 	first.mu.Lock()
 	lastPos := first.video[len(first.video)-1].Position
 	first.mu.Unlock()
+	h.conn.mu.Lock()
+	h.conn.failJoins = 1 // the SFU is still down at the first attempt
+	h.conn.mu.Unlock()
 	first.drop()
 	eventually("a new room", func() bool { return h.conn.room("r") != first })
 	second := h.conn.room("r")
