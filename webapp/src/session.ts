@@ -16,6 +16,7 @@ import { Observable } from "./store";
 import { DelayAligner, roomTarget } from "./aligner";
 import {
   AUDIO_CLOCK,
+  audioOnly,
   ClockSkew,
   VIDEO_CLOCK,
   delayMs,
@@ -36,6 +37,8 @@ export const TOPIC = {
 
 /** How this viewer's link to the room is doing; "ended" when the party is gone. */
 export type ConnState = "connecting" | "connected" | "reconnecting" | "disconnected" | "ended";
+
+export { audioOnly };
 
 /** PartyGone is thrown by SessionParams.credentials when the party no longer admits this viewer. */
 export class PartyGone extends Error {}
@@ -142,16 +145,6 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 const SETTLE_MS = 1000;
 /** AHEAD_LIMIT_MS: a viewer cannot be ahead of the party; more than this is a bad sample. */
 const AHEAD_LIMIT_MS = -300;
-
-/**
- * audioOnly tells whether the current item is sound only: no video track,
- * or a playback report that anchors audio but not video (a music item
- * while a video track is still published).
- */
-export function audioOnly(st: Pick<SessionState, "hasVideo" | "hasAudio" | "playback">): boolean {
-  if (!st.hasVideo) return st.hasAudio;
-  return !!st.playback?.audioRtp && !st.playback.videoRtp;
-}
 
 function sameAnchor(a?: { ts: number; positionMs: number }, b?: { ts: number; positionMs: number }): boolean {
   return a?.ts === b?.ts && a?.positionMs === b?.positionMs;

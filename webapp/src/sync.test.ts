@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ClockSkew, delayMs, formatTime, mediaPositionMs, parsePlayback, partyPositionMs, rtpDiff, type Playback } from "./sync";
+import { ClockSkew, audioOnly, delayMs, formatTime, mediaPositionMs, parsePlayback, partyPositionMs, rtpDiff, type Playback } from "./sync";
 
 test("rtpDiff", async (t) => {
   const cases: [string, number, number, number][] = [
@@ -57,4 +57,19 @@ test("formatTime", () => {
   assert.equal(formatTime(0), "0:00");
   assert.equal(formatTime(65_400), "1:05");
   assert.equal(formatTime(3_725_000), "1:02:05");
+});
+
+test("audioOnly", async (t) => {
+  const both = pb({ videoRtp: { ts: 1, positionMs: 0 }, audioRtp: { ts: 1, positionMs: 0 } });
+  const music = pb({ audioRtp: { ts: 1, positionMs: 0 } });
+  const cases: [string, boolean, boolean, Playback | null, boolean][] = [
+    ["film", true, true, both, false],
+    ["film before any report", true, true, null, false],
+    ["music, no video track", false, true, music, true],
+    ["music while a video track lingers", true, true, music, true],
+    ["nothing subscribed", false, false, null, false],
+  ];
+  for (const [name, hasVideo, hasAudio, playback, want] of cases) {
+    await t.test(name, () => assert.equal(audioOnly({ hasVideo, hasAudio, playback }), want));
+  }
 });

@@ -131,3 +131,13 @@ export function parsePlayback(raw: unknown): Playback | null {
     audioRtp: anchor(o.audioRtp),
   };
 }
+
+/**
+ * audioOnly tells whether the current item is sound only: no video track,
+ * or a playback report that anchors audio but not video (a music item
+ * while a video track is still published).
+ */
+export function audioOnly(st: { hasVideo: boolean; hasAudio: boolean; playback: Playback | null }): boolean {
+  if (!st.hasVideo) return st.hasAudio;
+  return !!st.playback?.audioRtp && !st.playback.videoRtp;
+}
