@@ -2,11 +2,15 @@ package discordbridge_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/marquee-party/marquee/api/auth"
 	"github.com/marquee-party/marquee/api/discordbridge"
+	"github.com/marquee-party/marquee/discord"
 	"github.com/marquee-party/marquee/discord/discordtest"
 	"github.com/marquee-party/marquee/party"
 )
@@ -158,5 +162,97 @@ func TestWebAppPartyWithGuildIsFollowed(t *testing.T) {
 	})
 	if n := len(s.fake.Snapshot().MessagesIn(s.o.TextChannelID)); n != 1 {
 		t.Errorf("%d messages in the text channel, want the one embed", n)
+	}
+}
+
+// TestRunningPartyIsFollowedAtStart: a party that was playing with a
+// Discord guild when the API (re)started gets its embed.
+func TestRunningPartyIsFollowedAtStart(t *testing.T) {
+	var id int64
+	s := newStack(t, func(s *stack) {
+		ctx := context.Background()
+		u, err := s.accounts.CreateUser(ctx, auth.NewUser{Username: "bob", Role: auth.RoleMember})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.parties.Create(ctx, u.ID, party.NewParty{Title: "Late show", GuildID: s.o.GuildID, TextChannelID: s.o.TextChannelID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.parties.Enqueue(ctx, p.ID, party.NewEntry{SourceID: fmt.Sprint(s.items["Arrival"])}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.parties.Play(ctx, p.ID, party.PlayOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "playing", func() bool { return s.status(t, p.ID) == party.StatusPlaying })
+		id = p.ID
+	})
+	st := s.wait(t, "the embed of the running party", func(st *discordtest.State) bool {
+		m, ok := s.embed(st)
+		return ok && embedSays(m, "Arrival", "Playing")
+	})
+	m, _ := s.embed(st)
+	inv, _, err := s.parties.CheckInvite(context.Background(), inviteKey, strings.TrimPrefix(m.Buttons[0].URL, publicURL+"/join/"))
+	if err != nil || inv.PartyID != id {
+		t.Fatalf("embed invite = %+v, %v", inv, err)
+	}
+	if r := s.command(t, host, "pause"); r.Content != "Paused." {
+		t.Fatalf("/pause answered %+v", r)
+	}
+}
+
+// TestBridgeAnswers checks the PartyInfo side without Discord: search by
+// id and title, and the end of a party.
+func TestBridgeAnswers(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	b, err := discordbridge.New(discordbridge.Params{Parties: s.parties, Library: s.lib, Accounts: s.accounts,
+		PublicURL: publicURL, InviteSecret: inviteKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blade := fmt.Sprint(s.items["Blade Runner"])
+	items, err := b.Search(ctx, blade, 5)
+	if err != nil || len(items) == 0 || items[0].ID != blade || items[0].Title != "Blade Runner" || items[0].Year != 2002 {
+		t.Fatalf("search by id = %+v, %v", items, err)
+	}
+	if items, err = b.Search(ctx, "ARS", 5); err != nil || len(items) != 1 || items[0].Title != "Arsenic and Old Lace" {
+		t.Fatalf("search by title = %+v, %v", items, err)
+	}
+	for _, id := range []string{"999999", "nope"} {
+		if _, err := b.NowPlaying(ctx, id); !errors.Is(err, discord.ErrPartyOver) {
+			t.Errorf("NowPlaying(%q) = %v, want ErrPartyOver", id, err)
+		}
+	}
+	var pe discord.PublicError
+	if _, err := b.StartParty(ctx, discord.StartRequest{ItemID: "424242", GuildID: s.o.GuildID, TextChannelID: s.o.TextChannelID}); !errors.As(err, &pe) ||
+		pe.PublicMessage() != "That party or item no longer exists." {
+		t.Fatalf("StartParty of a missing item = %v", err)
+	}
+	// A party whose media cannot be resolved is not left behind.
+	if _, err := s.db.Exec(`UPDATE library_items SET path = '' WHERE id = ?`, s.items["Arrival"]); err != nil {
+		t.Fatal(err)
+	}
+	_, err = b.StartParty(ctx, discord.StartRequest{ItemID: fmt.Sprint(s.items["Arrival"]), GuildID: s.o.GuildID, TextChannelID: s.o.TextChannelID})
+	if !errors.As(err, &pe) {
+		t.Fatalf("StartParty of unplayable media = %v", err)
+	}
+	if ps, _ := s.parties.List(ctx, 0, true); len(ps) != 0 {
+		t.Errorf("parties after a failed start = %+v", ps)
+	}
+	np, err := b.StartParty(ctx, discord.StartRequest{ItemID: blade, GuildID: s.o.GuildID, TextChannelID: s.o.TextChannelID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, err := b.NowPlaying(ctx, np.ID)
+	if err != nil || now.Item.Title != "Blade Runner" || now.Duration != 10*time.Minute || now.Viewers != 0 || now.InviteURL != np.InviteURL {
+		t.Fatalf("NowPlaying = %+v, %v", now, err)
+	}
+	if err := b.Stop(ctx, np.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.NowPlaying(ctx, np.ID); !errors.Is(err, discord.ErrPartyOver) {
+		t.Errorf("NowPlaying after Stop = %v, want ErrPartyOver", err)
 	}
 }

@@ -63,7 +63,10 @@ type stack struct {
 	items    map[string]int64 // title → library item id
 }
 
-func newStack(t *testing.T) *stack {
+// newStack builds the stack; before runs once the control plane is up and
+// before the party service, bot and bridge start (a party running when the
+// API restarts).
+func newStack(t *testing.T, before ...func(*stack)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -123,7 +126,10 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Run the parts as lifecycle.Run would; stop them in reverse.
+	for _, fn := range before {
+		fn(s)
+	}
+	// Run the parts as lifecycle.Run would.
 	rctx, cancel := context.WithCancel(ctx)
 	errc := make(chan error, 3)
 	go func() { errc <- s.parties.Run(rctx) }()
