@@ -16,7 +16,8 @@ func BenchmarkPeerFanout(b *testing.B) {
 		name string
 		cp   CongestionParams
 	}{
-		{"gcc", CongestionParams{}},
+		{"lean-estimator", CongestionParams{}},
+		{"pion-gcc", CongestionParams{UseGCC: true}},
 		{"no-estimator", CongestionParams{DisableEstimator: true}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
