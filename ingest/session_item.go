@@ -157,14 +157,21 @@ func (s *session) failItem(it *item) {
 }
 
 func (s *session) clearItem(state string) {
+	pos := -1.0
 	if s.cur != nil && s.cur.player != nil {
-		s.sentUntil = s.cur.player.Status().SentUntil
+		ps := s.cur.player.Status()
+		s.sentUntil, pos = ps.SentUntil, ps.Position.Seconds()
 	}
 	s.cur = nil
 	s.mu.Lock()
 	s.play = nil
 	s.mu.Unlock()
-	s.update(func(st *SessionStatus) { st.WorkerStatus, st.PlaybackState = WorkerReady, state })
+	s.update(func(st *SessionStatus) {
+		st.WorkerStatus, st.PlaybackState = WorkerReady, state
+		if pos >= 0 {
+			st.PositionSeconds = pos // where it ended or failed
+		}
+	})
 }
 
 // describe turns a pipeline error into a sentence for lastError.

@@ -11,11 +11,6 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/asticode/go-astiav"
-	"github.com/go-logr/logr"
-	protolog "github.com/livekit/protocol/logger"
-	lksdk "github.com/livekit/server-sdk-go/v2"
-
 	"github.com/marquee-party/marquee/ingest"
 	"github.com/marquee-party/marquee/internal/config"
 	"github.com/marquee-party/marquee/internal/lifecycle"
@@ -46,9 +41,7 @@ func run() int {
 	if len(loaded.UnknownEnv) > 0 {
 		log.Warn("unknown MARQUEE_ variables", "names", loaded.UnknownEnv)
 	}
-	// libav's own log goes to stderr unstructured; keep only errors.
-	astiav.SetLogLevel(astiav.LogLevelError)
-	lksdk.SetLogger(protolog.LogRLogger(logr.FromSlogHandler(log.With("component", "livekit-sdk").Handler())))
+	routeLibraryLogs(log)
 	reg := obs.NewRegistry()
 	srv, err := ingest.New(ingest.Params{
 		Config: cfg.ingest(),
