@@ -1,7 +1,8 @@
 // Command api is Marquee's control plane: the library, users, parties,
 // invites and the web app. It drives the ingest worker over its HTTP API
-// and the SFU through LiveKit's RoomService. Sub-commands: scan, bench,
-// login-link (each has --help).
+// and the SFU through LiveKit's RoomService. With discord.token set, the
+// Discord bot (package discord, bridged by api/discordbridge) runs in this
+// process too. Sub-commands: scan, bench, login-link (each has --help).
 package main
 
 import (
@@ -22,7 +23,8 @@ the web app at /, /healthz /readyz /metrics. SQLite lives in <data_dir>/marquee.
 On first start it creates the account "admin" and prints a one-time login link
 on stdout (never in the logs). --dev binds 127.0.0.1:8080 with SFU keys
 devkey/secret, worker secret devsecret, a well-known invite key and the
-library root ./data/library. Sub-commands: scan, bench, login-link.`
+library root ./data/library. With discord.token (and discord.application_id)
+set, the Discord bot runs in this process. Sub-commands: scan, bench, login-link.`
 
 func main() { os.Exit(run()) }
 
