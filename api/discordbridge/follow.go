@@ -36,6 +36,8 @@ func (b *Bridge) Run(ctx context.Context, f Follower) error {
 		}
 	}()
 	var events <-chan party.PartyEvent
+	// heartbeat state by party: a heartbeat only matters when it changes.
+	beats := map[int64]string{}
 	for {
 		if sub == nil {
 			sub = b.p.Parties.SubscribeAll()
@@ -46,11 +48,15 @@ func (b *Bridge) Run(ctx context.Context, f Follower) error {
 			return nil
 		case <-resync.C:
 			next := b.p.ResyncInterval
+			clear(beats)
 			if b.resync(ctx, f) {
 				next = retrySoon
 			}
 			resync.Reset(next)
 		case ev, ok := <-events:
+			if !ok && ctx.Err() != nil {
+				return nil // the party service stopped first at shutdown
+			}
 			if !ok {
 				// Cut off for lagging, or the party service stopped: catch up
 				// from the database after a pause.
@@ -64,6 +70,13 @@ func (b *Bridge) Run(ctx context.Context, f Follower) error {
 				resync.Reset(0)
 				continue
 			}
+			if ev.Type == heartbeatEvent {
+				st := playbackState(ev.Payload)
+				if seen, ok := beats[ev.PartyID]; ok && seen == st {
+					continue // progress only: the bot refreshes it on its own clock
+				}
+				beats[ev.PartyID] = st
+			}
 			if b.following(ev.PartyID) {
 				f.PartyChanged(formatID(ev.PartyID))
 				continue
@@ -73,6 +86,19 @@ func (b *Bridge) Run(ctx context.Context, f Follower) error {
 			}
 		}
 	}
+}
+
+// heartbeatEvent is the party service's ephemeral position update.
+const heartbeatEvent = "worker.heartbeat"
+
+// playbackState reads a heartbeat's playbackState.
+func playbackState(payload any) string {
+	if m, ok := payload.(map[string]any); ok {
+		if s, ok := m["playbackState"].(string); ok {
+			return s
+		}
+	}
+	return ""
 }
 
 // resync considers every party; it reports whether one should be retried
