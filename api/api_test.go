@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -415,8 +416,10 @@ func TestInviteErrors(t *testing.T) {
 }
 
 func TestLoginThrottle(t *testing.T) {
+	// The clock is read by the party service's watchdog goroutine too.
+	var mu sync.Mutex
 	now := time.Unix(1_900_000_000, 0)
-	w := newWorld(t, worldOpts{now: func() time.Time { return now }})
+	w := newWorld(t, worldOpts{now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	w.user("vic", auth.RoleMember)
 	b := w.browser()
 	for i := range LoginFailures {
@@ -428,7 +431,9 @@ func TestLoginThrottle(t *testing.T) {
 	if r := b.do("POST", "/api/auth/login", map[string]string{"username": "VIC", "password": testPassword}); r.status != 429 || r.code() != "too_many_attempts" {
 		t.Fatalf("throttled login = %d %s", r.status, r.body)
 	}
+	mu.Lock()
 	now = now.Add(LoginWindow + time.Second)
+	mu.Unlock()
 	b.must(200, "POST", "/api/auth/login", map[string]string{"username": "vic", "password": testPassword}, nil)
 }
 
