@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +21,8 @@ import (
 	"github.com/go-logr/logr"
 	protoLogger "github.com/livekit/protocol/logger"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/marquee-party/marquee/internal/machine"
 )
 
 // The SFU's forwarding counters (rooms/forward).
@@ -95,7 +96,7 @@ func Main(ctx context.Context, args []string, stdout io.Writer) int {
 			return 1
 		}
 	}
-	fmt.Fprintf(stdout, "machine: nproc=%d %s go=%s\n", runtime.NumCPU(), machine(), runtime.Version())
+	fmt.Fprintf(stdout, "machine: %s\n", machine.Describe())
 	fmt.Fprintln(stdout, "workload: 1 publisher, VP8 simulcast 2.0/0.6/0.15 Mbit/s at 30 fps + Opus 64 kbit/s; subscribers are server-sdk-go clients in this process")
 	fmt.Fprintln(stdout, "targets: <=5 us/pkt at 150 viewers (LiveKit v1.13.5 ~10.7 us here; floor ~1.2 us), 0 loss, first frame <=1 s at 150")
 	for _, n := range o.viewers {

@@ -4,20 +4,18 @@
 package scanbench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/marquee-party/marquee/internal/machine"
 	"github.com/marquee-party/marquee/internal/store"
 	"github.com/marquee-party/marquee/internal/testmedia"
 	"github.com/marquee-party/marquee/library"
@@ -51,7 +49,7 @@ func Run(ctx context.Context, out io.Writer, p Params) error {
 		p.Runs = 3
 	}
 	astiav.SetLogLevel(astiav.LogLevelFatal) // stub files would flood stderr
-	fmt.Fprintln(out, MachineLine())
+	fmt.Fprintln(out, "machine: "+machine.Describe())
 	dir, err := os.MkdirTemp("", "marquee-scanbench-")
 	if err != nil {
 		return err
@@ -152,22 +150,6 @@ func Generate(root string, files, clips int) error {
 		}
 	}
 	return nil
-}
-
-// MachineLine describes the machine, for the first line of bench output.
-func MachineLine() string {
-	model := "unknown cpu"
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				model = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	return fmt.Sprintf("machine %s/%s cpus=%d %s %q", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), model)
 }
 
 func median(ds []time.Duration) time.Duration {
