@@ -17,7 +17,7 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "machine ") ||
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "machine: cpu=") ||
 		!strings.HasPrefix(lines[1], "scan_first files=60 clips=2 runs=1 ") ||
 		!strings.HasPrefix(lines[2], "scan_incremental files=60 ") {
 		t.Fatalf("output:\n%s", out.String())
