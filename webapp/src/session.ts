@@ -351,7 +351,9 @@ export class PartySession {
     } catch (err) {
       if (err instanceof PartyGone) {
         this.room = null;
-        this.state.update({ conn: "ended", retryAtMs: null, error: err.message });
+        this.videoTrack = null;
+        this.audioTrack = null;
+        this.state.update({ conn: "ended", retryAtMs: null, error: err.message, playback: null, viewers: [], hasVideo: false, hasAudio: false, delayMs: null });
         return;
       }
       if (this.room === room) this.scheduleRetry(err);

@@ -168,13 +168,19 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
           <div class="party-title">
             <h1>{title}</h1>
             <p class="muted small">
-              {st.viewers.length} watching · {canControl ? (isHost ? "You are the host" : "You are a co-host") : "Listening"}
+              {st.conn === "ended"
+                ? "Ended"
+                : `${st.viewers.length} watching · ${canControl ? (isHost ? "You are the host" : "You are a co-host") : "Listening"}`}
             </p>
           </div>
-          {canControl && <Invite partyId={partyId} />}
+          {canControl && st.conn !== "ended" && <Invite partyId={partyId} />}
         </div>
-        <Controls session={session} st={st} canControl={canControl} control={control} durationHintMs={(current?.runtimeSeconds ?? 0) * 1000} />
-        <ReactionBar session={session} />
+        {st.conn !== "ended" && (
+          <>
+            <Controls session={session} st={st} canControl={canControl} control={control} durationHintMs={(current?.runtimeSeconds ?? 0) * 1000} />
+            <ReactionBar session={session} />
+          </>
+        )}
         {note && <ErrorNote>{note}</ErrorNote>}
       </div>
       <aside class="party-side">

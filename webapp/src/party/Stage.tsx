@@ -14,15 +14,25 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
     return () => session.setMediaElements(null, null);
   }, [session]);
 
-  const soundOnly = audioOnly(st) || (!st.hasVideo && current?.mediaType === "track");
+  const ended = st.conn === "ended";
+  const soundOnly = !ended && (audioOnly(st) || (!st.hasVideo && current?.mediaType === "track"));
   const title = st.playback?.title || current?.title || "";
   return (
     <div class={`stage${soundOnly ? " audio-only" : ""}`}>
-      <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly} />
+      <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly || ended} />
       <audio ref={audio} autoplay />
       {soundOnly && <AudioOnly session={session} st={st} current={current} />}
-      {!st.hasVideo && !soundOnly && <Waiting st={st} title={title} />}
-      <div class="stage-top">
+      {!st.hasVideo && !soundOnly && !ended && <Waiting st={st} title={title} />}
+      {ended && (
+        <div class="stage-waiting ended" role="status">
+          <h2>The party is over</h2>
+          <p>{st.error || "This party has ended."}</p>
+          <a class="btn" href="/">
+            Back to Marquee
+          </a>
+        </div>
+      )}
+      <div class="stage-top" hidden={ended}>
         <span class={`live-badge${st.playback?.state === "playing" ? "" : " idle"}`}>
           <span class="dot" aria-hidden="true" /> {st.playback?.state === "paused" ? "Paused" : "Live"}
         </span>
@@ -33,7 +43,7 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
         )}
       </div>
       <Reactions st={st} />
-      {st.conn !== "connected" && <ConnBanner st={st} />}
+      {st.conn !== "connected" && !ended && <ConnBanner st={st} />}
       {st.audioBlocked && st.hasAudio && (
         <button type="button" class="unmute" onClick={() => void session.startAudio()} aria-label="Tap to unmute">
           <Icon name="volume" size={28} /> Tap to unmute
