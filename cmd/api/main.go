@@ -7,12 +7,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/asticode/go-astiav"
 
+	"github.com/marquee-party/marquee/internal/cli"
 	"github.com/marquee-party/marquee/internal/config"
 	"github.com/marquee-party/marquee/internal/lifecycle"
 	"github.com/marquee-party/marquee/internal/obs"
@@ -39,13 +39,10 @@ func run() int {
 			return runLoginLink(os.Args[2:])
 		}
 	}
-	cfg, loaded, code := loadConfig("api", summary, os.Args[1:])
-	if code >= 0 {
-		return code
-	}
-	log := obs.NewLogger(os.Stderr, cfg.Log)
-	if len(loaded.UnknownEnv) > 0 {
-		log.Warn("unknown MARQUEE_ variables", "names", loaded.UnknownEnv)
+	cfg := defaultConfig()
+	log, loaded, err := cli.Start(os.Stderr, &cfg, &cfg.Log, config.Options{Name: "api", Summary: summary, Dev: applyDev}, os.Args[1:])
+	if err != nil {
+		return cli.Exit(os.Stderr, err)
 	}
 	astiav.SetLogLevel(astiav.LogLevelError)
 	reg := obs.NewRegistry()
@@ -65,16 +62,9 @@ func run() int {
 	return 0
 }
 
-// loadConfig loads cfg; code is -1 to go on, else the exit code.
-func loadConfig(name, sum string, args []string) (apiConfig, config.Loaded, int) {
+// loadConfig loads the API's config and logger for a sub-command.
+func loadConfig(name, sum string, args []string) (apiConfig, *slog.Logger, error) {
 	cfg := defaultConfig()
-	loaded, err := config.Load(&cfg, config.Options{Name: name, Summary: sum, Dev: applyDev}, args)
-	if errors.Is(err, config.ErrHelp) {
-		return cfg, loaded, 0
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return cfg, loaded, 2
-	}
-	return cfg, loaded, -1
+	log, _, err := cli.Start(os.Stderr, &cfg, &cfg.Log, config.Options{Name: name, Summary: sum, Dev: applyDev}, args)
+	return cfg, log, err
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/marquee-party/marquee/api"
 	"github.com/marquee-party/marquee/api/auth"
-	"github.com/marquee-party/marquee/internal/obs"
+	"github.com/marquee-party/marquee/internal/cli"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/library/scanbench"
 )
@@ -32,13 +32,12 @@ func runScan(args []string) int {
 		fs.Usage()
 		return 2
 	}
-	cfg, _, code := loadConfig("api scan", "Scan a library folder into the database.", trimDashes(fs.Args()[1:]))
-	if code >= 0 {
-		return code
+	cfg, log, err := loadConfig("api scan", "Scan a library folder into the database.", trimDashes(fs.Args()[1:]))
+	if err != nil {
+		return cli.Exit(os.Stderr, err)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := obs.NewLogger(os.Stderr, cfg.Log)
 	db, err := openStore(ctx, cfg.DataDir, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -93,12 +92,12 @@ func runLoginLink(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitFlag(err)
 	}
-	cfg, _, code := loadConfig("api login-link", "Print a one-time login link.", trimDashes(fs.Args()))
-	if code >= 0 {
-		return code
+	cfg, log, err := loadConfig("api login-link", "Print a one-time login link.", trimDashes(fs.Args()))
+	if err != nil {
+		return cli.Exit(os.Stderr, err)
 	}
 	ctx := context.Background()
-	db, err := openStore(ctx, cfg.DataDir, obs.NewLogger(os.Stderr, cfg.Log))
+	db, err := openStore(ctx, cfg.DataDir, log)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

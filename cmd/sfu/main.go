@@ -4,13 +4,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
+	"github.com/marquee-party/marquee/internal/cli"
 	"github.com/marquee-party/marquee/internal/config"
 	"github.com/marquee-party/marquee/internal/lifecycle"
 	"github.com/marquee-party/marquee/internal/obs"
@@ -36,17 +35,9 @@ func main() {
 
 func run() int {
 	cfg := defaultConfig()
-	loaded, err := config.Load(&cfg, config.Options{Name: "sfu", Summary: summary, Dev: applyDev}, os.Args[1:])
-	if errors.Is(err, config.ErrHelp) {
-		return 0
-	}
+	log, loaded, err := cli.Start(os.Stderr, &cfg, &cfg.Log, config.Options{Name: "sfu", Summary: summary, Dev: applyDev}, os.Args[1:])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	log := obs.NewLogger(os.Stderr, cfg.Log)
-	if len(loaded.UnknownEnv) > 0 {
-		log.Warn("unknown MARQUEE_ variables", "names", loaded.UnknownEnv)
+		return cli.Exit(os.Stderr, err)
 	}
 	reg := obs.NewRegistry()
 	srv, err := rooms.NewServer(rooms.Params{Config: cfg.SFU, Logger: log, Registerer: reg})
