@@ -1,16 +1,16 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { PartySession, SessionState } from "../session";
 import { IconButton } from "../ui";
+import { Emoji, REACTIONS, emojiName } from "../emoji";
 
-const EMOJI = ["❤️", "😂", "😮", "👏", "🔥", "🍿"];
 
 /** ReactionBar sends floating reactions. */
 export function ReactionBar({ session }: { session: PartySession }) {
   return (
     <div class="reaction-bar" role="group" aria-label="Send a reaction">
-      {EMOJI.map((e) => (
-        <button type="button" key={e} class="emoji-btn" aria-label={`React ${e}`} onClick={() => void session.sendReaction(e)}>
-          {e}
+      {REACTIONS.map((e) => (
+        <button type="button" key={e} class="emoji-btn" aria-label={`React with ${emojiName(e)}`} title={emojiName(e)} onClick={() => void session.sendReaction(e)}>
+          <Emoji e={e} size={24} />
         </button>
       ))}
     </div>
@@ -35,7 +35,7 @@ export function Chat({ session, st }: { session: PartySession; st: SessionState 
     <section class="panel chat" aria-labelledby="chat-h">
       <h2 id="chat-h">Chat</h2>
       <ol class="chat-list" ref={list} aria-live="polite" data-testid="chat-list">
-        {st.chat.length === 0 && <li class="muted">Say hello 👋</li>}
+        {st.chat.length === 0 && <li class="muted">No messages yet. Say hello.</li>}
         {st.chat.map((m) => (
           <li key={m.id} class={m.mine ? "mine" : ""}>
             <strong>{m.from}</strong> <span>{m.text}</span>

@@ -4,6 +4,7 @@ import { api, entryItem, type Entry, type Item } from "../api";
 import { Icon, Poster } from "../ui";
 import { formatTime } from "../sync";
 import { useNow } from "./hooks";
+import { Emoji } from "../emoji";
 
 /** Stage renders the party's media: the video, or cover art for music, with overlays. */
 export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
@@ -139,7 +140,7 @@ function Reactions({ st }: { st: SessionState }) {
     <div class="reactions" aria-live="off">
       {st.reactions.map((r) => (
         <span key={r.id} class="reaction" style={{ left: `${10 + r.lane * 13}%` }} title={r.from}>
-          {r.emoji}
+          <Emoji e={r.emoji} size={40} />
         </span>
       ))}
     </div>
