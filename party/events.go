@@ -147,3 +147,15 @@ func (b *broker) closeAll() {
 		delete(b.subs, party)
 	}
 }
+
+// ReportProblem records trouble an integration hit while serving a party,
+// such as the Discord bot lacking a permission, as a "problem" event: it
+// shows in the party's event log and live stream, so the web app and API
+// clients can tell the host what to fix. source names the integration.
+func (s *Service) ReportProblem(ctx context.Context, partyID int64, source, message string) error {
+	if _, err := s.Get(ctx, partyID); err != nil {
+		return err
+	}
+	s.event(ctx, partyID, "problem", map[string]string{"source": source, "message": message})
+	return nil
+}

@@ -121,10 +121,26 @@ func New(p Params) (*Bridge, error) {
 }
 
 // ReportProblem implements discord.ProblemReporter: Discord trouble of a
-// party (a missing permission, a channel that needs DAVE) is logged.
+// party (a missing permission, a channel that needs DAVE) is logged and
+// recorded as the party's "problem" event, so the API and the web app can
+// show the host what to fix, not only the Discord channel.
 func (b *Bridge) ReportProblem(partyID string, err error) {
 	b.m.problems.Inc()
 	b.log.Warn("discord problem", "party", partyID, "err", err)
+	id, perr := strconv.ParseInt(partyID, 10, 64)
+	if perr != nil {
+		return
+	}
+	msg := err.Error()
+	var pm interface{ PublicMessage() string }
+	if errors.As(err, &pm) {
+		msg = pm.PublicMessage()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if rerr := b.p.Parties.ReportProblem(ctx, id, "discord", msg); rerr != nil {
+		b.log.Warn("discord problem not recorded", "party", partyID, "err", rerr)
+	}
 }
 
 // serviceAccount returns the id of the "discord" account, creating it on

@@ -2,8 +2,10 @@ package discordbridge_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -248,6 +250,24 @@ func TestBridgeAnswers(t *testing.T) {
 	now, err := b.NowPlaying(ctx, np.ID)
 	if err != nil || now.Item.Title != "Blade Runner" || now.Duration != 10*time.Minute || now.Viewers != 0 || now.InviteURL != np.InviteURL {
 		t.Fatalf("NowPlaying = %+v, %v", now, err)
+	}
+	// Discord trouble reaches the party's event log, where the API and the
+	// web app read it, with the message Discord users would see.
+	b.ReportProblem(np.ID, fmt.Errorf("voice: %w", discord.ErrDAVERequired))
+	pid, _ := strconv.ParseInt(np.ID, 10, 64)
+	evs, err := s.parties.Events(ctx, pid, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var problem string
+	for _, ev := range evs {
+		if ev.Type == "problem" {
+			raw, _ := json.Marshal(ev.Payload)
+			problem = string(raw)
+		}
+	}
+	if !strings.Contains(problem, `"source":"discord"`) || !strings.Contains(problem, "use a Stage channel") {
+		t.Fatalf("problem event = %q in %+v", problem, evs)
 	}
 	if err := b.Stop(ctx, np.ID); err != nil {
 		t.Fatal(err)
