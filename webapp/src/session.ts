@@ -595,7 +595,10 @@ export class PartySession {
     for (const el of [this.videoEl, this.audioEl]) {
       if (!el) continue;
       if (on) el.pause();
-      else void el.play().catch(() => this.state.update({ audioBlocked: el === this.audioEl }));
+      else
+        void el.play().catch(() => {
+          if (el === this.audioEl) this.state.update({ audioBlocked: true }); // sound needs a tap again
+        });
     }
   }
 
