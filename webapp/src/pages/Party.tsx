@@ -173,7 +173,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
                 : `${st.viewers.length} watching · ${canControl ? (isHost ? "You are the host" : "You are a co-host") : "Listening"}`}
             </p>
           </div>
-          {canControl && st.conn !== "ended" && <Invite partyId={partyId} />}
+          {canControl && st.conn !== "ended" && <Invite partyId={partyId} canInviteCohost={isHost} />}
         </div>
         {st.conn !== "ended" && (
           <>

@@ -24,8 +24,11 @@ async function copyText(text: string): Promise<boolean> {
   }
 }
 
-/** Invite mints an invite link with a role and expiry, and copies it. */
-export function Invite({ partyId }: { partyId: number }) {
+/**
+ * Invite mints an invite link with a role and expiry, and copies it. Only
+ * the host may invite co-hosts (the API enforces it; the choice is hidden).
+ */
+export function Invite({ partyId, canInviteCohost }: { partyId: number; canInviteCohost: boolean }) {
   const [open, setOpen] = useState(false);
   const [role, setRole] = useState("listener");
   const [expiry, setExpiry] = useState(86400);
@@ -53,7 +56,7 @@ export function Invite({ partyId }: { partyId: number }) {
             Role
             <select value={role} onChange={(e) => setRole(e.currentTarget.value)} aria-label="Invite role">
               <option value="listener">Listener: watch and chat</option>
-              <option value="cohost">Co-host: also control playback</option>
+              {canInviteCohost && <option value="cohost">Co-host: also control playback</option>}
             </select>
           </label>
           <label>
