@@ -307,11 +307,6 @@ export class PartySession {
     };
   }
 
-  /** debugRoom exposes the Room to tests that need to break it on purpose. */
-  debugRoom(): Room | null {
-    return this.room;
-  }
-
   private displayName(): string {
     const lp = this.room?.localParticipant;
     return lp?.name || lp?.identity || "someone";
