@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -14,6 +13,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/marquee-party/marquee/ingest/ingestbench"
+	"github.com/marquee-party/marquee/internal/cli"
 	"github.com/marquee-party/marquee/internal/config"
 	"github.com/marquee-party/marquee/internal/testmedia"
 	"github.com/marquee-party/marquee/media"
@@ -48,12 +48,8 @@ func (c benchConfig) Validate() error {
 func runBench(args []string) int {
 	cfg := benchConfig{Codecs: []string{media.CodecVP8, media.CodecH264}, Runs: 3, Paced: 6 * time.Second}
 	_, err := config.Load(&cfg, config.Options{Name: "ingest bench", Summary: benchSummary}, args)
-	if errors.Is(err, config.ErrHelp) {
-		return 0
-	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
+		return cli.Exit(os.Stderr, err)
 	}
 	astiav.SetLogLevel(astiav.LogLevelError)
 	lksdk.SetLogger(protolog.LogRLogger(logr.Discard()))

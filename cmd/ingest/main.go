@@ -6,12 +6,11 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"os"
 
 	"github.com/marquee-party/marquee/ingest"
+	"github.com/marquee-party/marquee/internal/cli"
 	"github.com/marquee-party/marquee/internal/config"
 	"github.com/marquee-party/marquee/internal/lifecycle"
 	"github.com/marquee-party/marquee/internal/obs"
@@ -29,17 +28,9 @@ func run() int {
 		return runBench(os.Args[2:])
 	}
 	cfg := defaultConfig()
-	loaded, err := config.Load(&cfg, config.Options{Name: "ingest", Summary: summary, Dev: applyDev}, os.Args[1:])
-	if errors.Is(err, config.ErrHelp) {
-		return 0
-	}
+	log, loaded, err := cli.Start(os.Stderr, &cfg, &cfg.Log, config.Options{Name: "ingest", Summary: summary, Dev: applyDev}, os.Args[1:])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	log := obs.NewLogger(os.Stderr, cfg.Log)
-	if len(loaded.UnknownEnv) > 0 {
-		log.Warn("unknown MARQUEE_ variables", "names", loaded.UnknownEnv)
+		return cli.Exit(os.Stderr, err)
 	}
 	routeLibraryLogs(log)
 	reg := obs.NewRegistry()
