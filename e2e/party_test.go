@@ -104,6 +104,14 @@ func TestWebappParty(t *testing.T) {
 	checkQueueAndMusic(t, host, people)
 	checkHandOff(t, host, listeners[0])
 
+	// The old host leaves for the library and comes back through the
+	// "Parties on now" link.
+	act(host, "go to the library", 10*time.Second, chromedp.Click(chromedp.CSS(`.topnav a`)))
+	waitFor(host, "the party on the library page", `!!document.querySelector(".party-chip") && document.querySelectorAll(".card").length >= 3 && [...document.querySelectorAll("img.poster")].every(i => i.complete)`, 20*time.Second)
+	host.Screenshot("library-party-on")
+	act(host, "back to the party", 10*time.Second, chromedp.Click(chromedp.CSS(`.party-chip`)))
+	waitFor(host, "media again", `location.pathname.startsWith("/party/") && window.__marquee.session.stats().then(s => s.conn === "connected" && s.audioSamples > 0)`, 30*time.Second)
+
 	// Ending the party tells everyone, and nobody retries for ever.
 	var status2 int
 	mustEval(listeners[0], `fetch("/api/parties/" + window.__marquee.partyId, {method: "DELETE"}).then(r => r.status)`, &status2)

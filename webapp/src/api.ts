@@ -211,6 +211,7 @@ export const api = {
   },
   item: (id: number) => request<Item>("GET", `/api/items/${id}`),
 
+  parties: async () => list<Party>(await request("GET", "/api/parties"), "parties"),
   createParty: (itemId: number) => request<Party>("POST", "/api/parties", { itemId }),
   party: (id: number) => request<Party>("GET", `/api/parties/${id}`),
   roomAccess: (id: number) => request<RoomAccess>("POST", `/api/parties/${id}/token`),

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, type Item, type Library, type ScanProgress, type User } from "../api";
+import { ApiError, api, type Item, type Library, type Party, type ScanProgress, type User } from "../api";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
 
 /** Filters are the type chips above the grid; kinds are the library's item kinds. */
@@ -21,6 +21,11 @@ export function LibraryPage({ user }: { user: User }) {
   const [scanning, setScanning] = useState<number | null>(null);
   const [reload, setReload] = useState(0);
   const [percent, setPercent] = useState(0);
+  const [parties, setParties] = useState<Party[]>([]);
+
+  useEffect(() => {
+    api.parties().then((ps) => setParties(ps.filter((p) => p.status === "playing" || p.status === "paused" || p.status === "connecting")), () => setParties([]));
+  }, []);
 
   useEffect(() => {
     api.libraries().then(setLibraries, (e) => setError(`Could not load libraries: ${e.message}`));
@@ -100,6 +105,22 @@ export function LibraryPage({ user }: { user: User }) {
           </div>
         )}
       </div>
+      {parties.length > 0 && (
+        <section class="live-parties" aria-labelledby="parties-h">
+          <h2 id="parties-h">Parties on now</h2>
+          <ul>
+            {parties.map((p) => (
+              <li key={p.id}>
+                <a class="party-chip" href={`/party/${p.id}`}>
+                  <span class="dot" aria-hidden="true" />
+                  <span>{p.title}</span>
+                  <span class="muted small">{p.status === "paused" ? "paused" : "live"}</span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       {error && <ErrorNote>{error}</ErrorNote>}
       {items === null ? (
         <Spinner />
