@@ -17,6 +17,11 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 
+if [ -f webapp/package.json ]; then
+  echo "== web app unit tests (node --test)" >&2
+  npm test --prefix webapp --silent
+fi
+
 echo "== go vet" >&2
 go vet ./...
 
