@@ -53,7 +53,9 @@
 // A changed .nfo or picture in a file's folder counts as a change of
 // the file. Posters come from sidecar pictures, embedded cover art, a provider, or a
 // frame grabbed at 10% of the runtime and scaled to 300 px, cached in
-// DataDir/posters/<item id>.jpg.
+// DataDir/posters/<item id>.jpg. A track without a picture of its own
+// shows its album's: the album folder's cover.jpg or folder.jpg, else the
+// album's poster.
 //
 // # Playback
 //

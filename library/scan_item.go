@@ -58,6 +58,9 @@ type analysed struct {
 	// poster is a sidecar image path, or posterJPEG a generated picture.
 	poster     string
 	posterJPEG []byte
+	// albumPoster is a track's album folder picture, used when the file
+	// has neither a sidecar nor embedded cover art of its own.
+	albumPoster string
 	// warn says why no poster could be made (not a probe error).
 	warn string
 }
@@ -97,6 +100,9 @@ func (a *analyser) analyse(ctx context.Context, f fileEntry) analysed {
 	}
 	if out.poster == "" && out.posterJPEG == nil && err == nil {
 		out.posterJPEG, out.warn = picture(f.abs, &info)
+	}
+	if out.poster == "" && out.posterJPEG == nil && out.albumPoster != "" {
+		out.poster, out.warn = out.albumPoster, ""
 	}
 	return out
 }
@@ -263,6 +269,15 @@ func (a *analyser) track(out *analysed) {
 	}
 	out.parents = []container{artist, album}
 	out.poster = sidecarPoster(out.f.abs, false)
+	if album.dir != "" {
+		// A disc folder's own picture first (Album/CD2/cover.jpg), then the album's.
+		if own := filepath.Dir(out.f.abs); own != albumDir {
+			out.albumPoster = folderPoster(own)
+		}
+		if out.albumPoster == "" {
+			out.albumPoster = folderPoster(albumDir)
+		}
+	}
 }
 
 // lookup asks the providers, in order, and fills empty fields of r from

@@ -208,6 +208,8 @@ func TestScanMusic(t *testing.T) {
 	placeFile(t, root, "Some Artist/Some Album (1999)/01 First.flac", media(t, testmedia.FLAC))
 	placeFile(t, root, "Some Artist/Some Album (1999)/02 - Second.mp3", media(t, testmedia.MP3))
 	placeFile(t, root, "Whatever/Folder/05 file.mp3", clip(t, clipCover)) // tags win over names
+	// Same album by its folders, with no picture: it takes the album's (the cover art above).
+	placeFile(t, root, "Tag Artist/Tag Album/07 Plain.flac", media(t, testmedia.FLAC))
 	writeFile(t, root, "Some Artist/Some Album (1999)/folder.jpg", testJPEG(t, 50, 50))
 
 	lib, err := svc.CreateLibrary(ctx, "Music", root, KindMusic)
@@ -228,6 +230,11 @@ func TestScanMusic(t *testing.T) {
 	if err != nil || len(tracks) != 2 || tracks[0].Title != "First" || tracks[1].TrackNumber != 2 || tracks[1].Title != "Second" {
 		t.Fatalf("tracks %+v %v", tracks, err)
 	}
+	for _, tr := range tracks { // the album folder's picture
+		if !tr.HasPoster || tr.PosterPath != alb.PosterPath {
+			t.Errorf("track %q poster %q, want the album's %q", tr.Title, tr.PosterPath, alb.PosterPath)
+		}
+	}
 	tagged := itemsByTitle(t, svc, Query{Kinds: []ItemKind{ItemTrack}, Search: "tagged"})["Tagged Song"]
 	if tagged.TrackNumber != 3 || tagged.Year != 2004 || !tagged.HasPoster {
 		t.Fatalf("tagged track %+v", tagged)
@@ -238,6 +245,10 @@ func TestScanMusic(t *testing.T) {
 	}
 	if w, h := jpegSize(t, tagged.PosterPath); w != 200 || h != 200 {
 		t.Errorf("embedded cover %dx%d", w, h)
+	}
+	plain := itemsByTitle(t, svc, Query{ParentID: tagAlbum.ID})["Plain"]
+	if plain.ID == 0 || plain.PosterPath != tagAlbum.PosterPath {
+		t.Errorf("plain track %+v: want the album's poster %q", plain, tagAlbum.PosterPath)
 	}
 	tg, err := svc.ResolvePlayback(ctx, artists["Some Artist"].ID, ResolveOptions{})
 	if err != nil || tg.Item.ID != tracks[0].ID || tg.MediaType != "track" || tg.Title != "Some Artist – First" {

@@ -135,7 +135,9 @@ func (s *Service) pruneContainers(ctx context.Context, db execer, libraryID int6
 }
 
 // inheritPosters gives containers without a picture the first one found
-// among their children (album ← track cover art, show ← season...).
+// among their children (album ← track cover art, show ← season...), then
+// gives tracks without a picture their album's, so that a track's poster
+// is its album cover for those who may not browse the album (party guests).
 func inheritPosters(ctx context.Context, db execer, libraryID int64) error {
 	for range 2 {
 		_, err := db.ExecContext(ctx, `UPDATE library_items SET poster_path = coalesce((SELECT k.poster_path
@@ -145,6 +147,12 @@ func inheritPosters(ctx context.Context, db execer, libraryID int64) error {
 		if err != nil {
 			return fmt.Errorf("library: inherit posters: %w", err)
 		}
+	}
+	_, err := db.ExecContext(ctx, `UPDATE library_items SET poster_path = coalesce((SELECT a.poster_path
+			FROM library_items a WHERE a.id = library_items.parent_id AND a.kind = 'album'), '')
+		WHERE library_id = ? AND poster_path = '' AND kind = 'track'`, libraryID)
+	if err != nil {
+		return fmt.Errorf("library: inherit album posters: %w", err)
 	}
 	return nil
 }
