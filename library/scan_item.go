@@ -246,10 +246,10 @@ func (a *analyser) track(out *analysed) {
 	}
 	r.title, r.track, r.year = t.Title, t.Track, t.Year
 	if t.Artist == "" {
-		t.Artist = "Unknown artist"
+		t.Artist = unknownArtist
 	}
 	if t.Album == "" {
-		t.Album = "Unknown album"
+		t.Album = unknownAlbum
 	}
 	albumDir := filepath.Dir(out.f.abs)
 	if t.Disc > 0 && filepath.Dir(albumDir) != filepath.Clean(a.lib.Location) {
