@@ -8,13 +8,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/livekit/protocol/auth"
-	"github.com/marquee-party/marquee/rooms"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marquee-party/marquee/rooms/roomstest"
 )
 
 // sfuUnderTest is an in-process SFU on loopback.
@@ -25,26 +25,14 @@ type sfuUnderTest struct {
 
 func startTestSFU(t *testing.T) *sfuUnderTest {
 	t.Helper()
-	cfg := rooms.DefaultConfig()
-	cfg.ApplyDev()
-	cfg.RTC.UDPPort = 0
 	level := slog.LevelWarn
 	if os.Getenv("SFU_TEST_DEBUG") != "" {
 		level = slog.LevelDebug
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := rooms.NewServer(rooms.Params{Config: cfg, Registerer: reg,
+	srv := roomstest.Start(t, roomstest.Options{Registerer: reg,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ts.CloseClientConnections()
-		_ = srv.Close()
-		ts.Close()
-	})
-	return &sfuUnderTest{url: "ws" + strings.TrimPrefix(ts.URL, "http"), reg: reg}
+	return &sfuUnderTest{url: srv.URL, reg: reg}
 }
 
 // joins sums marquee_sfu_joins_total for a path and result.
@@ -95,7 +83,7 @@ func ServeSFUPage(t *testing.T) string {
 
 func devToken(t *testing.T, identity string, grant *auth.VideoGrant) string {
 	t.Helper()
-	tok, err := auth.NewAccessToken("devkey", "secret").SetIdentity(identity).SetName(identity).
+	tok, err := auth.NewAccessToken(roomstest.Key, roomstest.Secret).SetIdentity(identity).SetName(identity).
 		SetVideoGrant(grant).SetValidFor(time.Hour).ToJWT()
 	if err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,33 +18,13 @@ import (
 
 	"github.com/marquee-party/marquee/ingest"
 	"github.com/marquee-party/marquee/internal/testmedia"
-	"github.com/marquee-party/marquee/rooms"
+	"github.com/marquee-party/marquee/rooms/roomstest"
 )
 
 const (
-	sfuKey    = "devkey"
-	sfuSecret = "secret-for-tests"
+	sfuKey    = roomstest.Key
+	sfuSecret = roomstest.Secret
 )
-
-// startSFU runs the real SFU in-process on loopback.
-func startSFU(t *testing.T) string {
-	t.Helper()
-	cfg := rooms.DefaultConfig()
-	cfg.ApplyDev()
-	cfg.Keys = map[string]string{sfuKey: sfuSecret}
-	cfg.RTC.UDPPort = 0
-	srv, err := rooms.NewServer(rooms.Params{Config: cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ts.CloseClientConnections()
-		_ = srv.Close()
-		ts.Close()
-	})
-	return "ws" + strings.TrimPrefix(ts.URL, "http")
-}
 
 // viewer is a server-sdk-go subscriber that validates what it receives.
 type viewer struct {
@@ -166,7 +145,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestPublishIntoSFU(t *testing.T) {
-	url := startSFU(t)
+	url := roomstest.Start(t, roomstest.Options{}).URL
 	mp4 := testmedia.Generate(t, testmedia.H264AAC)
 	cfg := ingest.DefaultConfig()
 	cfg.Secret = "integration-secret"

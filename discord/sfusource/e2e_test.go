@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/marquee-party/marquee/rooms/roomstest"
+
 	"github.com/livekit/protocol/auth"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
@@ -50,7 +52,7 @@ func stampedFrame(i int, at time.Time) []byte {
 // plays the same Opus bytes on the fake Discord's Stage; a paused playback
 // packet ends in five silence frames.
 func TestSFUToDiscordStage(t *testing.T) {
-	url := startSFU(t)
+	url := roomstest.Start(t, roomstest.Options{}).URL
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 

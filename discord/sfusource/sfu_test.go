@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,33 +14,13 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/marquee-party/marquee/discord/sfusource"
-	"github.com/marquee-party/marquee/rooms"
+	"github.com/marquee-party/marquee/rooms/roomstest"
 )
 
 const (
-	apiKey    = "devkey"
-	apiSecret = "secret-for-tests"
+	apiKey    = roomstest.Key
+	apiSecret = roomstest.Secret
 )
-
-// startSFU runs Marquee's SFU (package rooms) on loopback.
-func startSFU(t *testing.T) string {
-	t.Helper()
-	cfg := rooms.DefaultConfig()
-	cfg.ApplyDev()
-	cfg.Keys = map[string]string{apiKey: apiSecret}
-	cfg.RTC.UDPPort = 0
-	srv, err := rooms.NewServer(rooms.Params{Config: cfg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ts.CloseClientConnections()
-		_ = srv.Close()
-		ts.Close()
-	})
-	return "ws" + strings.TrimPrefix(ts.URL, "http")
-}
 
 // opusFrame is a valid 20 ms Opus packet (TOC 0xFC) carrying its index.
 func opusFrame(i int) []byte {
@@ -56,7 +34,7 @@ func opusFrame(i int) []byte {
 // hidden subscriber delivers the same Opus bytes, in order, then a pause
 // marker.
 func TestForwardsIngestAudioFromTheSFU(t *testing.T) {
-	url := startSFU(t)
+	url := roomstest.Start(t, roomstest.Options{}).URL
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
