@@ -84,7 +84,8 @@ func (m MediaType) Valid() bool {
 	return false
 }
 
-// Entry is one item in a party's queue.
+// Entry is one item in a party's queue. Artist and Album credit music, so
+// that every viewer's player can show them; they are empty for other items.
 type Entry struct {
 	ID             int64       `json:"id"`
 	PartyID        int64       `json:"partyId"`
@@ -96,6 +97,8 @@ type Entry struct {
 	RuntimeSeconds float64     `json:"runtimeSeconds"`
 	Summary        string      `json:"summary"`
 	PosterURL      string      `json:"posterUrl"`
+	Artist         string      `json:"artist"`
+	Album          string      `json:"album"`
 	Status         EntryStatus `json:"status"`
 	CreatedAtMs    int64       `json:"createdAtMs"`
 	UpdatedAtMs    int64       `json:"updatedAtMs"`

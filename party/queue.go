@@ -9,12 +9,12 @@ import (
 )
 
 const entryCols = `id, party_id, position, media_type, source_id, title, year, runtime_seconds, summary, poster_url,
-	status, created_at, updated_at`
+	artist, album, status, created_at, updated_at`
 
 func scanEntry(r scanner) (Entry, error) {
 	var e Entry
 	err := r.Scan(&e.ID, &e.PartyID, &e.Position, &e.MediaType, &e.SourceID, &e.Title, &e.Year, &e.RuntimeSeconds,
-		&e.Summary, &e.PosterURL, &e.Status, &e.CreatedAtMs, &e.UpdatedAtMs)
+		&e.Summary, &e.PosterURL, &e.Artist, &e.Album, &e.Status, &e.CreatedAtMs, &e.UpdatedAtMs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return e, fmt.Errorf("queue entry: %w", ErrNotFound)
 	}
@@ -31,11 +31,14 @@ type NewEntry struct {
 	RuntimeSeconds float64   `json:"runtimeSeconds"`
 	Summary        string    `json:"summary"`
 	PosterURL      string    `json:"posterUrl"`
+	Artist         string    `json:"artist"`
+	Album          string    `json:"album"`
 }
 
 func (n *NewEntry) validate() error {
 	n.SourceID = strings.TrimSpace(n.SourceID)
 	n.Title = strings.TrimSpace(n.Title)
+	n.Artist, n.Album = strings.TrimSpace(n.Artist), strings.TrimSpace(n.Album)
 	switch {
 	case !n.MediaType.Valid():
 		return fmt.Errorf("%w: mediaType must be movie, episode, track, show, season, artist or album", ErrInvalid)
@@ -45,6 +48,8 @@ func (n *NewEntry) validate() error {
 		return fmt.Errorf("%w: title must be 1-300 bytes", ErrInvalid)
 	case n.RuntimeSeconds < 0 || n.Year < 0 || len(n.Summary) > 10000 || len(n.PosterURL) > 2048:
 		return fmt.Errorf("%w: runtime, year, summary or poster out of range", ErrInvalid)
+	case len(n.Artist) > 300 || len(n.Album) > 300:
+		return fmt.Errorf("%w: artist and album must be at most 300 bytes", ErrInvalid)
 	}
 	return nil
 }
@@ -56,8 +61,8 @@ func (s *Service) Enqueue(ctx context.Context, partyID int64, n NewEntry) (Entry
 		if err != nil {
 			return Entry{}, fmt.Errorf("%w: %w", ErrResolve, err)
 		}
-		n.MediaType, n.Title, n.Year, n.RuntimeSeconds, n.Summary, n.PosterURL =
-			d.MediaType, d.Title, d.Year, d.RuntimeSeconds, d.Summary, d.PosterURL
+		n.MediaType, n.Title, n.Year, n.RuntimeSeconds, n.Summary, n.PosterURL, n.Artist, n.Album =
+			d.MediaType, d.Title, d.Year, d.RuntimeSeconds, d.Summary, d.PosterURL, d.Artist, d.Album
 	}
 	if err := n.validate(); err != nil {
 		return Entry{}, err
@@ -72,10 +77,10 @@ func (s *Service) Enqueue(ctx context.Context, partyID int64, n NewEntry) (Entry
 		}
 		now := s.nowMs()
 		e, err = scanEntry(tx.QueryRowContext(ctx, `INSERT INTO queue_entries(party_id, position, media_type, source_id,
-			title, year, runtime_seconds, summary, poster_url, created_at, updated_at)
-			VALUES(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM queue_entries WHERE party_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			title, year, runtime_seconds, summary, poster_url, artist, album, created_at, updated_at)
+			VALUES(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM queue_entries WHERE party_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			RETURNING `+entryCols, partyID, partyID, n.MediaType, n.SourceID, n.Title, n.Year, n.RuntimeSeconds,
-			n.Summary, n.PosterURL, now, now))
+			n.Summary, n.PosterURL, n.Artist, n.Album, now, now))
 		if err != nil {
 			return fmt.Errorf("party: enqueue: %w", err)
 		}

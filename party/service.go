@@ -36,6 +36,8 @@ type Description struct {
 	RuntimeSeconds float64
 	Summary        string
 	PosterURL      string
+	// Artist and Album credit music (tracks and albums); empty otherwise.
+	Artist, Album string
 }
 
 // Catalog describes library items for new queue entries.
