@@ -382,8 +382,9 @@ func (b LibraryBridge) Describe(ctx context.Context, sourceID string) (party.Des
 	if err != nil {
 		return party.Description{}, err
 	}
+	cr := b.Lib.Credits(ctx, it)
 	d := party.Description{MediaType: party.MediaType(it.Kind), Title: library.DisplayTitle(it), Year: it.Year,
-		RuntimeSeconds: float64(it.DurationMs) / 1000, Summary: it.Summary}
+		RuntimeSeconds: float64(it.DurationMs) / 1000, Summary: it.Summary, Artist: cr.Artist, Album: cr.Album}
 	if it.HasPoster {
 		d.PosterURL = "/api/items/" + sourceID + "/poster"
 	}
