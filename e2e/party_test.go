@@ -143,6 +143,9 @@ func checkQueueAndMusic(t *testing.T, host *Page, people []*Page) {
 	act(host, "skip to the music", 5*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Skip to next in queue"]`)))
 	for _, p := range people {
 		waitFor(p, "the audio-only view of Dusk", `!!document.querySelector(".audio-card") && document.querySelector(".audio-card").innerText.includes("Dusk") && document.querySelector(".audio-card").innerText.includes("Marquee Ensemble")`, 30*time.Second)
+		// Listeners may not browse the library: the credits come from the
+		// queue entry and the cover is the album's cover.jpg through the track.
+		waitFor(p, "the album credit and its cover", `document.querySelector(".audio-card .audio-meta").innerText.includes("Marquee Ensemble — First Light") && [...document.querySelectorAll(".audio-card img.poster")].some(i => i.complete && i.naturalWidth > 0)`, 10*time.Second)
 	}
 	before := make([]pageStats, len(people))
 	for i, p := range people {

@@ -92,6 +92,8 @@ export interface Entry {
   runtimeSeconds?: number;
   summary?: string;
   posterUrl?: string;
+  artist?: string; // music only
+  album?: string; // music only
   status: "queued" | "playing" | "played" | "skipped" | "failed";
 }
 

@@ -5,6 +5,7 @@ import { Icon, Poster } from "../ui";
 import { formatTime } from "../sync";
 import { useNow } from "./hooks";
 import { Emoji } from "../emoji";
+import { trackCredits } from "./credits";
 
 /** Stage renders the party's media: the video, or cover art for music, with overlays. */
 export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
@@ -74,9 +75,7 @@ function AudioOnly({ session, st, current }: { session: PartySession; st: Sessio
   const dur = st.playback?.durationMs || (current?.runtimeSeconds ?? 0) * 1000;
   const tags = info?.item.media?.tags ?? {};
   const track = info?.item.title || current?.title || st.playback?.title || "Music";
-  const artist = [tags.artist || tags.ARTIST || artistFromTitle(st.playback?.title ?? "", track), tags.album || tags.ALBUM]
-    .filter(Boolean)
-    .join(" — ");
+  const artist = trackCredits(current, tags, st.playback?.title ?? "", track);
   // The cover: the track's own, else its album's, else the queue entry's.
   const cover = info?.cover ?? (current ? entryItem(current) : { id: itemId, title: track, hasPoster: false, kind: "track" });
   const art = { ...cover, title: track, kind: "track" };
@@ -124,15 +123,6 @@ function useTrackInfo(itemId: number): { item: Item; cover: Pick<Item, "id" | "t
     };
   }, [itemId]);
   return info;
-}
-
-/** artistFromTitle reads the artist out of an "Artist – Track" playback title. */
-function artistFromTitle(title: string, track: string): string {
-  for (const sep of [" – ", " — ", " - "]) {
-    if (title.endsWith(sep + track)) return title.slice(0, -(sep.length + track.length));
-    if (title.startsWith(track + sep)) return title.slice(track.length + sep.length);
-  }
-  return "";
 }
 
 function Reactions({ st }: { st: SessionState }) {
