@@ -184,7 +184,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) error {
 		}
 		return rt.handler(w, r, nil)
 	}
-	if rt.Access == Origin && s.cdnAuthorized(r) {
+	if rt.Access == Origin && (s.cdnAuthorized(r) || s.signedAuthorized(r)) {
 		return rt.handler(w, r, &caller{cdn: true})
 	}
 	c, err := s.authenticate(r)

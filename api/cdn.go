@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -13,9 +14,11 @@ import (
 	"github.com/marquee-party/marquee/library"
 )
 
-// CDNParams connects the API to its CDN nodes (package cdn).
+// CDNParams connects the API to its CDN nodes (package cdn) and signs
+// links that work without a session.
 type CDNParams struct {
-	// URL is the public base URL of the CDN node browsers are sent to.
+	// URL is the public base URL of the CDN node browsers are sent to;
+	// empty means no node: signed links then point at the API itself.
 	URL string
 	// Signer signs viewer URLs with the secret the nodes share.
 	Signer *cdn.Signer
@@ -27,6 +30,47 @@ type CDNParams struct {
 // minted on hour boundaries so a browser sees the same URL for an hour
 // and can cache it.
 const PosterURLTTL = 2 * time.Hour
+
+// ExternalPosterTTL is how long a poster link made for outside the web
+// app, such as a Discord embed, stays valid.
+const ExternalPosterTTL = 7 * 24 * time.Hour
+
+// signedAuthorized reports whether r carries a valid signed URL (exp and
+// sig, see cdn.Signer): a capability for exactly that path until exp.
+func (s *Server) signedAuthorized(r *http.Request) bool {
+	if s.p.CDN == nil || s.p.CDN.Signer == nil || r.URL.Query().Get("sig") == "" {
+		return false
+	}
+	return s.p.CDN.Signer.Verify(r, s.p.Now()) == nil
+}
+
+// ExternalPosterURL returns an absolute link to the current version of an
+// item's poster that works without signing in, for places that cannot
+// carry a session, such as Discord embeds. It is signed with
+// cdn.url_secret, valid for ExternalPosterTTL, and points at the CDN when
+// one is configured, else at the API. It fails with ErrNoSigner when no
+// signing key is configured, or the library's error when there is no poster.
+func (s *Server) ExternalPosterURL(ctx context.Context, itemID int64) (string, error) {
+	if s.p.CDN == nil || s.p.CDN.Signer == nil {
+		return "", ErrNoSigner
+	}
+	f, err := s.p.Library.PosterFile(ctx, itemID)
+	if err != nil {
+		return "", err
+	}
+	st, err := f.Stat()
+	_ = f.Close()
+	if err != nil {
+		return "", err
+	}
+	base := s.p.CDN.URL
+	if base == "" {
+		base = s.p.PublicURL
+	}
+	path := "/api/posters/" + strconv.FormatInt(itemID, 10) + "/" + posterVersion(st)
+	exp := s.p.Now().Truncate(time.Hour).Add(ExternalPosterTTL)
+	return trimSlash(base) + s.p.CDN.Signer.Sign(path, exp), nil
+}
 
 func (s *Server) cdnAuthorized(r *http.Request) bool {
 	if s.p.CDN == nil || s.p.CDN.OriginToken == "" {

@@ -1,11 +1,15 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/marquee-party/marquee/api/auth"
 )
@@ -65,5 +69,70 @@ func TestPostersThroughTheCDN(t *testing.T) {
 	// ?direct=1 bypasses the CDN.
 	if res, body := get(member, fmt.Sprintf("%s/api/items/%d/poster?direct=1", w.http.URL, item)); res.Request.URL.Host != strings.TrimPrefix(w.http.URL, "http://") || body == "" {
 		t.Fatalf("direct poster from %s", res.Request.URL)
+	}
+}
+
+// TestExternalPosterLinks: a signed poster link (what Discord embeds get)
+// opens without a session, for that one poster and until it expires; a
+// tampered or moved signature does not. Without a CDN the link and the
+// poster route stay on the API.
+func TestExternalPosterLinks(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	w := newWorld(t, worldOpts{signOnly: true, now: clock})
+	_, item := w.addItem("Linked")
+	_, other := w.addItem("Other")
+	ctx := context.Background()
+
+	link, err := w.srv.ExternalPosterURL(ctx, item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const public = "http://marquee.test"
+	if !strings.HasPrefix(link, public+"/api/posters/") {
+		t.Fatalf("link %q is not on the API's public URL", link)
+	}
+	local := w.http.URL + strings.TrimPrefix(link, public)
+	anon := w.browser()
+	fetch := func(u string) (int, string) {
+		t.Helper()
+		res, err := anon.hc.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := fetch(local); code != 200 || body != "\xff\xd8\xff\xe0JPEGDATA-Linked" {
+		t.Fatalf("signed link without a session = %d %q", code, body)
+	}
+	if code, _ := fetch(strings.Replace(local, "sig=", "sig=x", 1)); code != 401 {
+		t.Fatalf("tampered signature = %d, want 401", code)
+	}
+	moved := strings.Replace(local, fmt.Sprintf("/api/posters/%d/", item), fmt.Sprintf("/api/posters/%d/", other), 1)
+	if code, _ := fetch(moved); code != 401 {
+		t.Fatalf("signature moved to another item = %d, want 401", code)
+	}
+	mu.Lock()
+	now = now.Add(ExternalPosterTTL + 2*time.Hour)
+	mu.Unlock()
+	if code, _ := fetch(local); code != 401 {
+		t.Fatalf("expired link = %d, want 401", code)
+	}
+	// With a key but no CDN node, the web app's poster route serves directly.
+	member, _ := w.user("mo", auth.RoleMember)
+	res, err := member.hc.Get(fmt.Sprintf("%s/api/items/%d/poster", w.http.URL, item))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Request.URL.Host != strings.TrimPrefix(w.http.URL, "http://") {
+		t.Fatalf("poster without a CDN = %d from %s", res.StatusCode, res.Request.URL)
+	}
+
+	if _, err := newWorld(t, worldOpts{}).srv.ExternalPosterURL(ctx, item); !errors.Is(err, ErrNoSigner) {
+		t.Fatalf("ExternalPosterURL without a key = %v, want ErrNoSigner", err)
 	}
 }

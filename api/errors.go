@@ -27,6 +27,10 @@ func apiErr(status int, code, msg string) *Error {
 	return &Error{Status: status, Code: code, Message: msg}
 }
 
+// ErrNoSigner means no cdn.url_secret is configured, so the API cannot
+// sign links that work without a session.
+var ErrNoSigner = errors.New("api: no signing key: set cdn.url_secret")
+
 // Errors the API itself raises.
 var (
 	errUnauthorized  = apiErr(http.StatusUnauthorized, "unauthorized", "sign in first, or send a valid bearer token")

@@ -63,6 +63,8 @@ type worldOpts struct {
 	now       func() time.Time
 	// cdn runs a real CDN node (package cdn) in front of the API's posters.
 	cdn bool
+	// signOnly gives the API a signing key but no CDN node (as --dev does).
+	signOnly bool
 }
 
 func newWorld(t testing.TB, o worldOpts) *world {
@@ -126,6 +128,13 @@ func newWorld(t testing.TB, o worldOpts) *world {
 		t.Cleanup(edge.Close)
 		w.cdnURL = edge.URL
 		cdnParams = &CDNParams{URL: edge.URL, Signer: signer, OriginToken: "test-origin-token"}
+	}
+	if o.signOnly {
+		signer, err := cdn.NewSigner([]byte(cdn.DevURLSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cdnParams = &CDNParams{Signer: signer}
 	}
 	sc := library.NewScanner(library.ScannerParams{Service: w.lib, Workers: 1})
 	t.Cleanup(func() { _ = sc.Close() })

@@ -319,7 +319,7 @@ func (s *Server) poster(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	if s.p.CDN != nil && r.URL.Query().Get("direct") == "" {
+	if s.p.CDN != nil && s.p.CDN.URL != "" && r.URL.Query().Get("direct") == "" {
 		s.posterRedirect(w, r, id, st)
 		return nil
 	}

@@ -62,6 +62,10 @@ type Params struct {
 	// ResyncInterval is how often every party is checked for one the bot
 	// should follow, in case an event was missed (default 1 min).
 	ResyncInterval time.Duration
+	// PosterURL returns a link to an item's poster that works without a
+	// session (api.Server.ExternalPosterURL); embeds go without a poster
+	// when nil or when it fails.
+	PosterURL func(ctx context.Context, itemID int64) (string, error)
 	// Now is the clock; time.Now when nil.
 	Now        func() time.Time
 	Logger     *slog.Logger

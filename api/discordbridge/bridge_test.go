@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -74,6 +76,21 @@ func TestSlashCommandsDriveARealParty(t *testing.T) {
 	})
 	if m, _ := s.embed(st); !strings.Contains(fmt.Sprint(m.Embeds[0].Fields), "2000") {
 		t.Errorf("embed fields %v lack the year", m.Embeds[0].Fields)
+	}
+	// The poster is a signed link that opens without a session.
+	if m, _ := s.embed(st); m.Embeds[0].Thumbnail == nil {
+		t.Errorf("embed has no poster")
+	} else {
+		thumb := m.Embeds[0].Thumbnail.URL
+		res, err := http.Get(s.api.URL + strings.TrimPrefix(thumb, publicURL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !strings.HasPrefix(thumb, publicURL+"/api/posters/") || res.StatusCode != 200 || !strings.HasSuffix(string(body), "Arrival") {
+			t.Errorf("embed poster %q = %d %q", thumb, res.StatusCode, body)
+		}
 	}
 
 	// A member without the control role is refused and nothing changes.

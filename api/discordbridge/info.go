@@ -36,6 +36,7 @@ func (b *Bridge) NowPlaying(ctx context.Context, partyID string) (discord.NowPla
 	if p.CurrentEntryID != nil {
 		if e, err := b.p.Parties.Entry(ctx, id, *p.CurrentEntryID); err == nil {
 			np.Item = entryItem(e)
+			np.Item.PosterURL = b.posterURL(ctx, e.SourceID)
 			if np.Duration <= 0 {
 				np.Duration = seconds(e.RuntimeSeconds)
 			}
@@ -152,4 +153,19 @@ func catalogItem(it library.Item) discord.CatalogItem {
 // entryItem describes a queue entry (its source id is a library item id).
 func entryItem(e party.Entry) discord.CatalogItem {
 	return discord.CatalogItem{ID: e.SourceID, Title: e.Title, Year: e.Year, MediaType: string(e.MediaType)}
+}
+
+// posterURL links the poster of a library item for the embed, or returns
+// "" (the embed goes without) when there is none or no way to sign one.
+func (b *Bridge) posterURL(ctx context.Context, sourceID string) string {
+	id, err := strconv.ParseInt(sourceID, 10, 64)
+	if b.p.PosterURL == nil || err != nil {
+		return ""
+	}
+	u, err := b.p.PosterURL(ctx, id)
+	if err != nil {
+		b.log.Debug("no poster for the embed", "item", sourceID, "err", err)
+		return ""
+	}
+	return u
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/marquee-party/marquee/api"
 	"github.com/marquee-party/marquee/api/auth"
 	"github.com/marquee-party/marquee/api/discordbridge"
+	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/discord"
 	"github.com/marquee-party/marquee/discord/discordtest"
 	"github.com/marquee-party/marquee/internal/store"
@@ -101,8 +102,12 @@ func newStack(t *testing.T, before ...func(*stack)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signer, err := cdn.NewSigner([]byte(cdn.DevURLSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := api.New(api.Params{Auth: s.accounts, Parties: s.parties, Library: s.lib, PublicURL: publicURL,
-		InviteSecret: inviteKey, WorkerSecret: workerSecret, Log: log})
+		InviteSecret: inviteKey, WorkerSecret: workerSecret, CDN: &api.CDNParams{Signer: signer}, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +118,7 @@ func newStack(t *testing.T, before ...func(*stack)) *stack {
 	}
 	s.o = s.fake.Options()
 	bridge, err := discordbridge.New(discordbridge.Params{Parties: s.parties, Library: s.lib, Accounts: s.accounts,
-		PublicURL: publicURL, InviteSecret: inviteKey, Logger: log, Registerer: s.reg})
+		PublicURL: publicURL, InviteSecret: inviteKey, PosterURL: srv.ExternalPosterURL, Logger: log, Registerer: s.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +177,10 @@ func (s *stack) addItems(t *testing.T, dir string, titles ...string) {
 			t.Fatal(err)
 		}
 		s.items[title] = id
+		// Every item has a poster, so embeds carry one.
+		if err := s.lib.SetPosterImage(ctx, id, bytes.NewReader(append([]byte("\xff\xd8\xff\xe0"), title...))); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

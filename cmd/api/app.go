@@ -94,8 +94,10 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		a.close()
 		return nil, err
 	}
+	// The signer serves the CDN and any link that must work without a
+	// session (Discord embeds' posters); with no CDN URL those point here.
 	var edge *api.CDNParams
-	if cfg.CDN.URL != "" {
+	if cfg.CDN.URL != "" || cfg.CDN.URLSecret != "" {
 		signer, err := cdn.NewSigner([]byte(cfg.CDN.URLSecret))
 		if err != nil {
 			a.close()
@@ -117,7 +119,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 	obs.Mount(mux, reg, ready)
 	srv.Mount(mux)
 	mux.Handle("/", webapp.New(webapp.Params{Logger: log}))
-	bot, err := newDiscord(cfg, discordDeps{parties: parties, lib: lib, accounts: accounts}, tr, log, reg)
+	bot, err := newDiscord(cfg, discordDeps{parties: parties, lib: lib, accounts: accounts, posterURL: srv.ExternalPosterURL}, tr, log, reg)
 	if err != nil {
 		a.close()
 		return nil, err

@@ -30,6 +30,8 @@ type discordDeps struct {
 	parties  *party.Service
 	lib      *library.Service
 	accounts *auth.Store
+	// posterURL links a poster without a session, for embeds.
+	posterURL func(ctx context.Context, itemID int64) (string, error)
 }
 
 // newDiscord builds the Discord bot and its bridge to the party service
@@ -43,7 +45,7 @@ func newDiscord(cfg apiConfig, d discordDeps, tr discordTransport, log *slog.Log
 	}
 	bridge, err := discordbridge.New(discordbridge.Params{Parties: d.parties, Library: d.lib, Accounts: d.accounts,
 		PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret), InviteTTL: min(cfg.Invite.MaxTTL, discordInviteTTL),
-		Logger: log, Registerer: reg})
+		PosterURL: d.posterURL, Logger: log, Registerer: reg})
 	if err != nil {
 		return nil, err
 	}
