@@ -92,7 +92,7 @@ func (s *Service) startEntry(ctx context.Context, p *Party, e Entry, start float
 	}
 	needSession := p.WorkerSessionID == "" || ws.Status == WorkerIdle || ws.Status == WorkerStopped || ws.Status == WorkerLost
 	req := PlayRequest{QueueEntryID: strconv.FormatInt(e.ID, 10), Title: firstNonEmpty(t.Title, e.Title),
-		MediaType: firstNonEmpty(t.MediaType, e.MediaType), Playback: t.Playback}
+		MediaType: string(firstNonEmpty(t.MediaType, e.MediaType)), Playback: t.Playback}
 	for attempt := 0; ; attempt++ {
 		if needSession {
 			if err := s.newWorkerSession(ctx, p, &ws); err != nil {

@@ -420,3 +420,36 @@ func TestSilentButAliveWorkerIsNotRestarted(t *testing.T) {
 		t.Fatalf("worker restarted: %+v, sessions %d", ws, len(f.worker.Sessions()))
 	}
 }
+
+// TestClosedWorkerSessionIsReplaced: a worker session that still answers
+// but reports "closed" (its pipeline ended) is not mistaken for a live one
+// whose events are lost: the party gets a new session.
+func TestClosedWorkerSessionIsReplaced(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 40*time.Millisecond)
+	p, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Closed"})
+	if _, err := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "1", Title: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the party to play", func() bool { return f.status(t, p.ID) == StatusPlaying })
+	first := f.worker.Sessions()
+	if len(first) != 1 {
+		t.Fatalf("sessions = %d, want 1", len(first))
+	}
+	f.worker.Close(first[0].ID)
+	eventually(t, "a new worker session playing the entry", func() bool {
+		for _, s := range f.worker.Sessions() {
+			if s.ID != first[0].ID && s.State == "playing" {
+				return true
+			}
+		}
+		return false
+	})
+	eventually(t, "the recovery to be recorded", func() bool {
+		ws, _ := f.svc.WorkerState(ctx, p.ID)
+		return ws.Recoveries >= 1 && ws.WorkerSessionID != first[0].ID
+	})
+}

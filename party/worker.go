@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/marquee-party/marquee/internal/workerapi"
 )
 
 // Worker is the ingest worker API as the party service uses it. It is
@@ -23,62 +25,22 @@ type Worker interface {
 	DeleteSession(ctx context.Context, sessionID string) error
 }
 
-// CreateSessionRequest is POST /sessions of the worker API.
-type CreateSessionRequest struct {
-	SessionID      string `json:"sessionId"`
-	Room           string `json:"room"`
-	GuildID        string `json:"guildId,omitempty"`
-	VoiceChannelID string `json:"voiceChannelId,omitempty"`
-	TextChannelID  string `json:"textChannelId,omitempty"`
-	CallbackURL    string `json:"callbackUrl,omitempty"`
-}
-
-// Playback is the media target of a play request: streamUrl is tried
-// first, downloadUrl is the fallback; each is a local path or http(s) URL.
-type Playback struct {
-	ItemID          string  `json:"itemId"`
-	StreamURL       string  `json:"streamUrl"`
-	DownloadURL     string  `json:"downloadUrl,omitempty"`
-	DurationSeconds float64 `json:"durationSeconds"`
-	PosterURL       string  `json:"posterUrl,omitempty"`
-	StartSeconds    float64 `json:"startSeconds"`
-}
-
-// PlayRequest is POST /sessions/{id}/play of the worker API.
-type PlayRequest struct {
-	QueueEntryID string    `json:"queueEntryId"`
-	Title        string    `json:"title"`
-	MediaType    MediaType `json:"mediaType"`
-	Playback     Playback  `json:"playback"`
-}
-
-// ControlRequest is POST /sessions/{id}/control of the worker API.
-type ControlRequest struct {
-	Action          string   `json:"action"`
-	PositionSeconds *float64 `json:"positionSeconds,omitempty"`
-}
-
-// WorkerSession is GET /sessions/{id} of the worker API.
-type WorkerSession struct {
-	WorkerStatus    string  `json:"workerStatus"`
-	PlaybackState   string  `json:"playbackState"`
-	CurrentTitle    string  `json:"currentTitle"`
-	QueueEntryID    string  `json:"queueEntryId"`
-	PositionSeconds float64 `json:"positionSeconds"`
-	DurationSeconds float64 `json:"durationSeconds"`
-	LastError       string  `json:"lastError"`
-}
-
-// WorkerEvent is what the worker POSTs to the callback URL.
-type WorkerEvent struct {
-	SessionID       string  `json:"sessionId"`
-	Type            string  `json:"type"`
-	QueueEntryID    string  `json:"queueEntryId"`
-	PositionSeconds float64 `json:"positionSeconds"`
-	PlaybackState   string  `json:"playbackState"`
-	Error           string  `json:"error,omitempty"`
-	AtMs            int64   `json:"atMs"`
-}
+// The worker API's wire types are defined once, in internal/workerapi,
+// and shared with the ingest that serves them.
+type (
+	// CreateSessionRequest is POST /sessions of the worker API.
+	CreateSessionRequest = workerapi.CreateSession
+	// Playback is the media target of a play request.
+	Playback = workerapi.Playback
+	// PlayRequest is POST /sessions/{id}/play of the worker API.
+	PlayRequest = workerapi.Play
+	// ControlRequest is POST /sessions/{id}/control of the worker API.
+	ControlRequest = workerapi.Control
+	// WorkerSession is GET /sessions/{id} of the worker API.
+	WorkerSession = workerapi.Status
+	// WorkerEvent is what the worker POSTs to the callback URL.
+	WorkerEvent = workerapi.Event
+)
 
 // WorkerError is a non-2xx answer of the worker, carrying its JSON error.
 type WorkerError struct {

@@ -7,16 +7,18 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/marquee-party/marquee/internal/workerapi"
 )
 
 // Worker event types (the worker API's callback contract).
 const (
-	WorkerHeartbeat = "heartbeat"
-	WorkerStarted   = "started"
-	WorkerPaused    = "paused"
-	WorkerResumed   = "resumed"
-	WorkerEnded     = "ended"
-	WorkerFailed    = "failed"
+	WorkerHeartbeat = workerapi.EventHeartbeat
+	WorkerStarted   = workerapi.EventStarted
+	WorkerPaused    = workerapi.EventPaused
+	WorkerResumed   = workerapi.EventResumed
+	WorkerEnded     = workerapi.EventEnded
+	WorkerFailed    = workerapi.EventFailed
 )
 
 // HandleWorkerEvent applies an event the worker POSTed to the callback:
@@ -181,7 +183,7 @@ func (s *Service) recover(ctx context.Context, partyID, cutoff int64) {
 			"positionSeconds": ws.PositionSeconds})
 		// The worker may be alive with only its callbacks failing.
 		if ses, err := s.worker.Session(ctx, p.WorkerSessionID); err == nil &&
-			ses.QueueEntryID == strconv.FormatInt(*p.CurrentEntryID, 10) && ses.WorkerStatus != "failed" && ses.WorkerStatus != "stopped" {
+			ses.QueueEntryID == strconv.FormatInt(*p.CurrentEntryID, 10) && ses.WorkerStatus != workerapi.StatusFailed && ses.WorkerStatus != workerapi.StatusClosed {
 			ws.Status, ws.LastHeartbeatMs, ws.PositionSeconds = WorkerActive, s.nowMs(), ses.PositionSeconds
 			ws.PlaybackState = ses.PlaybackState
 			_ = s.saveWorkerState(ctx, s.db, ws)

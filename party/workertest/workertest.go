@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/marquee-party/marquee/internal/workerapi"
 )
 
 // Session is the fake's state for one worker session.
@@ -24,6 +26,7 @@ type Session struct {
 	Title         string
 	StreamURL     string
 	State         string // loading, playing, paused, stopped
+	WorkerStatus  string // workerapi.Status*: ready, playing, closed
 	Position      float64
 	Duration      float64
 	StartSeconds  float64
@@ -130,6 +133,17 @@ func (w *Worker) End(id, errMsg string) {
 	w.post(context.Background(), url, ev)
 }
 
+// Close ends a session the way the real worker's does when its pipeline
+// stops for good (say, its SFU room is gone): it stays listed, reports
+// workerStatus "closed" and sends no more heartbeats.
+func (w *Worker) Close(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s, ok := w.sessions[id]; ok {
+		s.startPosition, s.State, s.WorkerStatus = w.position(s), "stopped", workerapi.StatusClosed
+	}
+}
+
 func (w *Worker) position(s *Session) float64 {
 	if s.State != "playing" {
 		return s.startPosition
@@ -137,15 +151,8 @@ func (w *Worker) position(s *Session) float64 {
 	return s.startPosition + time.Since(s.startedAt).Seconds()
 }
 
-type event struct {
-	SessionID       string  `json:"sessionId"`
-	Type            string  `json:"type"`
-	QueueEntryID    string  `json:"queueEntryId"`
-	PositionSeconds float64 `json:"positionSeconds"`
-	PlaybackState   string  `json:"playbackState"`
-	Error           string  `json:"error,omitempty"`
-	AtMs            int64   `json:"atMs"`
-}
+// event is the worker's callback body.
+type event = workerapi.Event
 
 func (w *Worker) heartbeats(ctx context.Context) {
 	t := time.NewTicker(w.Heartbeat)
@@ -163,7 +170,7 @@ func (w *Worker) heartbeats(ctx context.Context) {
 		}
 		var evs []out
 		for _, s := range w.sessions {
-			if s.CallbackURL == "" {
+			if s.CallbackURL == "" || s.WorkerStatus == workerapi.StatusClosed {
 				continue
 			}
 			evs = append(evs, out{s.CallbackURL, event{SessionID: s.ID, Type: "heartbeat", QueueEntryID: s.QueueEntryID,
@@ -206,7 +213,7 @@ func (w *Worker) auth(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (w *Worker) create(rw http.ResponseWriter, r *http.Request) {
-	var req struct{ SessionID, Room, CallbackURL string }
+	var req workerapi.CreateSession
 	if json.NewDecoder(r.Body).Decode(&req) != nil || req.SessionID == "" || req.Room == "" {
 		writeErr(rw, http.StatusBadRequest, "bad_request", "sessionId and room are required")
 		return
@@ -217,20 +224,15 @@ func (w *Worker) create(rw http.ResponseWriter, r *http.Request) {
 		writeErr(rw, http.StatusConflict, "exists", "session exists")
 		return
 	}
-	w.sessions[req.SessionID] = &Session{ID: req.SessionID, Room: req.Room, CallbackURL: req.CallbackURL, State: "stopped"}
+	w.sessions[req.SessionID] = &Session{ID: req.SessionID, Room: req.Room, CallbackURL: req.CallbackURL, State: "stopped",
+		WorkerStatus: workerapi.StatusReady}
 	rw.Header().Set("Content-Type", "application/json")
 	rw.WriteHeader(http.StatusCreated)
 	_ = json.NewEncoder(rw).Encode(map[string]string{"sessionId": req.SessionID, "workerStatus": "ready"})
 }
 
 func (w *Worker) play(rw http.ResponseWriter, r *http.Request) {
-	var req struct {
-		QueueEntryID, Title, MediaType string
-		Playback                       struct {
-			ItemID, StreamURL, DownloadURL string
-			DurationSeconds, StartSeconds  float64
-		}
-	}
+	var req workerapi.Play
 	if json.NewDecoder(r.Body).Decode(&req) != nil || req.QueueEntryID == "" || req.Playback.StreamURL == "" {
 		writeErr(rw, http.StatusBadRequest, "bad_request", "queueEntryId and playback.streamUrl are required")
 		return
@@ -244,7 +246,7 @@ func (w *Worker) play(rw http.ResponseWriter, r *http.Request) {
 	}
 	s.QueueEntryID, s.Title, s.StreamURL = req.QueueEntryID, req.Title, req.Playback.StreamURL
 	s.Duration, s.StartSeconds, s.startPosition = req.Playback.DurationSeconds, req.Playback.StartSeconds, req.Playback.StartSeconds
-	s.State, s.startedAt = "playing", time.Now()
+	s.State, s.startedAt, s.WorkerStatus = "playing", time.Now(), workerapi.StatusPlaying
 	s.Plays++
 	ev := event{SessionID: s.ID, Type: "started", QueueEntryID: s.QueueEntryID, PositionSeconds: s.startPosition,
 		PlaybackState: "playing", AtMs: time.Now().UnixMilli()}
@@ -258,10 +260,7 @@ func (w *Worker) play(rw http.ResponseWriter, r *http.Request) {
 }
 
 func (w *Worker) control(rw http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Action          string
-		PositionSeconds *float64
-	}
+	var req workerapi.Control
 	if json.NewDecoder(r.Body).Decode(&req) != nil {
 		writeErr(rw, http.StatusBadRequest, "bad_request", "bad JSON")
 		return
@@ -303,9 +302,8 @@ func (w *Worker) get(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rw.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(rw).Encode(map[string]any{"workerStatus": "ready", "playbackState": s.State,
-		"currentTitle": s.Title, "queueEntryId": s.QueueEntryID, "positionSeconds": w.position(s),
-		"durationSeconds": s.Duration, "lastError": ""})
+	_ = json.NewEncoder(rw).Encode(workerapi.Status{SessionID: s.ID, WorkerStatus: s.WorkerStatus, PlaybackState: s.State,
+		CurrentTitle: s.Title, QueueEntryID: s.QueueEntryID, PositionSeconds: w.position(s), DurationSeconds: s.Duration})
 }
 
 func (w *Worker) delete(rw http.ResponseWriter, r *http.Request) {

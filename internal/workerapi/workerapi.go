@@ -1,0 +1,104 @@
+// Package workerapi holds the wire types of the ingest worker API, the
+// private HTTP contract between the control plane (package party, the
+// client) and the ingest (package ingest, the server). One definition
+// keeps both sides of the wire in step. Every route needs
+// "Authorization: Bearer <worker secret>"; events go the other way, to the
+// session's callback URL, with the same secret.
+//
+//	POST   /sessions               CreateSession → 201
+//	POST   /sessions/{id}/play     Play
+//	POST   /sessions/{id}/control  Control
+//	GET    /sessions/{id}          → Status
+//	DELETE /sessions/{id}
+//	POST   <callbackUrl>           Event (heartbeats every 5 s)
+package workerapi
+
+// CreateSession is the body of POST /sessions: join the room as the
+// party's publisher.
+type CreateSession struct {
+	SessionID      string `json:"sessionId"`
+	Room           string `json:"room"`
+	GuildID        string `json:"guildId,omitempty"`
+	VoiceChannelID string `json:"voiceChannelId,omitempty"`
+	TextChannelID  string `json:"textChannelId,omitempty"`
+	CallbackURL    string `json:"callbackUrl,omitempty"`
+}
+
+// Playback says where an item's media is: StreamURL is tried first,
+// DownloadURL is the fallback; each is a local path or an http(s) URL.
+type Playback struct {
+	ItemID          string  `json:"itemId"`
+	StreamURL       string  `json:"streamUrl"`
+	DownloadURL     string  `json:"downloadUrl,omitempty"`
+	DurationSeconds float64 `json:"durationSeconds"`
+	PosterURL       string  `json:"posterUrl,omitempty"`
+	StartSeconds    float64 `json:"startSeconds"`
+}
+
+// Play is the body of POST /sessions/{id}/play. MediaType is movie,
+// episode or track.
+type Play struct {
+	QueueEntryID string   `json:"queueEntryId"`
+	Title        string   `json:"title"`
+	MediaType    string   `json:"mediaType"`
+	Playback     Playback `json:"playback"`
+}
+
+// Control is the body of POST /sessions/{id}/control; PositionSeconds
+// goes with ActionSeek.
+type Control struct {
+	Action          string   `json:"action"`
+	PositionSeconds *float64 `json:"positionSeconds,omitempty"`
+}
+
+// Control actions.
+const (
+	ActionPause  = "pause"
+	ActionResume = "resume"
+	ActionSeek   = "seek"
+	ActionSkip   = "skip"
+	ActionStop   = "stop"
+)
+
+// Status is the body of GET /sessions/{id}.
+type Status struct {
+	SessionID       string  `json:"sessionId"`
+	WorkerStatus    string  `json:"workerStatus"`
+	PlaybackState   string  `json:"playbackState"`
+	CurrentTitle    string  `json:"currentTitle"`
+	QueueEntryID    string  `json:"queueEntryId"`
+	PositionSeconds float64 `json:"positionSeconds"`
+	DurationSeconds float64 `json:"durationSeconds"`
+	LastError       string  `json:"lastError"`
+}
+
+// Worker statuses, in Status.WorkerStatus.
+const (
+	StatusStarting = "starting" // joining the room
+	StatusReady    = "ready"    // in the room, nothing playing
+	StatusPlaying  = "playing"  // an item is loaded (playing or paused)
+	StatusFailed   = "failed"   // the room could not be joined
+	StatusClosed   = "closed"   // the session was stopped or deleted
+)
+
+// Event is POSTed to the session's callback URL.
+type Event struct {
+	SessionID       string  `json:"sessionId"`
+	Type            string  `json:"type"`
+	QueueEntryID    string  `json:"queueEntryId"`
+	PositionSeconds float64 `json:"positionSeconds"`
+	PlaybackState   string  `json:"playbackState"`
+	Error           string  `json:"error,omitempty"`
+	AtMs            int64   `json:"atMs"`
+}
+
+// Event types. "ended" and "failed" tell the control plane to advance the
+// queue.
+const (
+	EventHeartbeat = "heartbeat"
+	EventStarted   = "started"
+	EventPaused    = "paused"
+	EventResumed   = "resumed"
+	EventEnded     = "ended"
+	EventFailed    = "failed"
+)
