@@ -73,9 +73,14 @@ type DownTrack struct {
 	done   chan struct{}
 	closed atomic.Bool
 
-	queue    chan queued
-	nacks    chan []uint16
-	settings chan struct{}
+	// The writer waits on wake alone (one channel is much cheaper to park
+	// on than a select over five): the queue, NACKs, settings, its timer
+	// and Close all signal it.
+	wake        chan struct{}
+	queue       chan queued
+	nacks       chan []uint16
+	settingsDue atomic.Bool
+	tickDue     atomic.Bool
 
 	bound     atomic.Pointer[binding]
 	sender    atomic.Pointer[webrtc.RTPSender]
@@ -145,8 +150,8 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		estimator: p.Estimator,
 		done:      make(chan struct{}),
 		queue:     make(chan queued, p.QueueSize),
+		wake:      make(chan struct{}, 1),
 		nacks:     make(chan []uint16, 16),
-		settings:  make(chan struct{}, 1),
 	}
 	d.beforeWrite = p.beforeWrite
 	d.maxQuality.Store(int32(QualityHigh))
@@ -250,6 +255,7 @@ func (d *DownTrack) Close() error {
 		return nil
 	}
 	d.cancel()
+	d.signal()
 	var err error
 	d.startOnce.Do(func() {}) // no reader may start after this point
 	if s := d.sender.Load(); s != nil {
@@ -264,16 +270,28 @@ func (d *DownTrack) Close() error {
 
 // notify wakes the writer to re-evaluate its layer.
 func (d *DownTrack) notify() {
-	select {
-	case d.settings <- struct{}{}:
-	default:
+	d.settingsDue.Store(true)
+	d.signal()
+}
+
+// enqueue queues p and wakes the writer; see push.
+func (d *DownTrack) enqueue(p *inPacket) { d.push(p, true) }
+
+// push is called by the Receiver's layer readers for every packet. It
+// never blocks: when the queue is full, the packet is dropped and, for
+// video, everything up to the next key frame too. With wake false the
+// packet waits for a later push (the rest of its frame) to wake the
+// writer, so the writer forwards a frame per wake-up instead of a packet;
+// a queue half full wakes it regardless.
+func (d *DownTrack) push(p *inPacket, wake bool) {
+	d.accept(p)
+	if (wake || len(d.queue) >= cap(d.queue)/2) && len(d.queue) > 0 {
+		d.signal()
 	}
 }
 
-// enqueue is called by the Receiver's layer readers for every packet. It
-// never blocks: when the queue is full, the packet is dropped and, for
-// video, everything up to the next key frame too.
-func (d *DownTrack) enqueue(p *inPacket) {
+// accept queues p unless its layer is not wanted or the queue is full.
+func (d *DownTrack) accept(p *inPacket) {
 	if d.kind != webrtc.RTPCodecTypeVideo {
 		if d.layerMask.Load() == 0 {
 			return // paused (QualityOff)
@@ -306,6 +324,14 @@ func (d *DownTrack) enqueue(p *inPacket) {
 		if d.awaitKey.CompareAndSwap(false, true) {
 			d.r.requestKeyframe(int8(d.targetLayer.Load()))
 		}
+	}
+}
+
+// signal wakes the writer; it then handles whatever is due.
+func (d *DownTrack) signal() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -50,6 +50,7 @@ func (d *DownTrack) handleRTCP(pkt rtcp.Packet) {
 		d.metrics.nacksReceived.Add(float64(len(seqs)))
 		select {
 		case d.nacks <- seqs:
+			d.signal()
 		default: // writer busy: the subscriber will ask again
 		}
 	case *rtcp.PictureLossIndication: // RFC 4585 §6.3.1

@@ -54,6 +54,7 @@ type writerState struct {
 	resent      [packetCacheSize]int64 // when each output seq was last resent
 	lastSR      time.Time
 	hdr         rtp.Header
+	ext         [2]rtp.Extension // backs hdr's, for the interceptors' TWCC sequence number
 	scratch     [1600]byte
 }
 
@@ -73,33 +74,58 @@ const senderReportInterval = time.Second
 // write RTP for this DownTrack.
 func (d *DownTrack) run() {
 	defer d.wg.Done()
-	tick := time.NewTicker(writerTick)
+	tick := time.AfterFunc(writerTick, func() {
+		d.tickDue.Store(true)
+		d.signal()
+	})
 	defer tick.Stop()
 	d.selectLayer()
-	for {
-		select {
-		case <-d.ctx.Done():
+	for range d.wake {
+		if d.ctx.Err() != nil {
 			return
-		case it := <-d.queue:
-			d.forward(it)
-		drain:
-			for range 64 {
-				select {
-				case it = <-d.queue:
-					d.forward(it)
-				default:
-					break drain
-				}
-			}
-		case seqs := <-d.nacks:
-			d.answerNACK(seqs)
-		case <-d.settings:
+		}
+		if d.settingsDue.Swap(false) {
 			d.selectLayer()
-		case <-tick.C:
+		}
+		d.answerQueuedNACKs()
+		if d.tickDue.Swap(false) {
+			d.drain() // packets whose wake-up never came (publisher stopped mid-frame)
 			d.selectLayer()
 			d.maybeSendSR()
+			tick.Reset(writerTick)
+		}
+		d.drain()
+	}
+}
+
+// answerQueuedNACKs answers the NACKs the RTCP reader has passed on.
+func (d *DownTrack) answerQueuedNACKs() {
+	for {
+		select {
+		case seqs := <-d.nacks:
+			d.answerNACK(seqs)
+		default:
+			return
 		}
 	}
+}
+
+// drainBatch is the most packets the writer forwards per wake-up before it
+// looks at NACKs, settings and the ticker again.
+const drainBatch = 256
+
+// drain forwards the queued packets, up to drainBatch, and wakes the
+// writer again if more are left.
+func (d *DownTrack) drain() {
+	for range drainBatch {
+		select {
+		case it := <-d.queue:
+			d.forward(it)
+		default:
+			return
+		}
+	}
+	d.signal()
 }
 
 // forward rewrites and sends one packet, switching layers at key frames.
@@ -210,6 +236,7 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 	w := &d.w
 	w.hdr = p.hdr // reused: passing a local to WriteRTP would allocate
 	h := &w.hdr
+	h.Extensions = w.ext[:0] // SetExtension appends here instead of allocating
 	h.SSRC, h.PayloadType = b.ssrc, b.pt
 	h.SequenceNumber = p.hdr.SequenceNumber + s.seqOffset
 	h.Timestamp = p.hdr.Timestamp + s.tsOffset

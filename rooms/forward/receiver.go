@@ -238,10 +238,17 @@ func (r *Receiver) requestKeyframe(q int8) bool {
 	return true
 }
 
+// maxWakeDelay bounds how long a video packet waits in the DownTrack
+// queues for the rest of its frame before the writers are woken anyway.
+const maxWakeDelay = 2 * time.Millisecond
+
 // readRTP is the layer's reader loop: parse once, cache, fan out.
 func (r *Receiver) readRTP(l *layer) {
 	defer r.wg.Done()
 	buf := make([]byte, 1500)
+	video := r.params.Kind == webrtc.RTPCodecTypeVideo
+	var deferred bool // packets wait in DownTrack queues for a wake-up
+	var since int64   // arrival of the first of them
 	for {
 		n, _, err := l.track.Read(buf)
 		if err != nil {
@@ -255,8 +262,20 @@ func (r *Receiver) readRTP(l *layer) {
 			continue
 		}
 		l.cache.put(p)
+		// Video wakes the writers once a frame, at its last packet (RTP
+		// marker bit, RFC 7741 §4.1, RFC 6184 §5.1), or, if the marker is
+		// late or lost, at the first packet after the frame's first has
+		// waited maxWakeDelay (the writers' timer drains what remains when
+		// the publisher stops). Audio wakes them at every packet.
+		wake := !video || p.hdr.Marker || (deferred && p.arrival-since > int64(maxWakeDelay))
+		if !wake && !deferred {
+			deferred, since = true, p.arrival
+		}
+		if wake {
+			deferred = false
+		}
 		for _, d := range *r.downs.Load() {
-			d.enqueue(p)
+			d.push(p, wake)
 		}
 	}
 }
