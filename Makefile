@@ -1,6 +1,6 @@
 # Marquee's commands. `make run` and `make test` are the two in the README;
 # both install what they need first (apt packages, Go, npm packages).
-.PHONY: run test deps build lint bench-sfu bench-ingest bench-scan clean
+.PHONY: run test deps build lint bench-sfu bench-ingest bench-scan bench-cdn clean
 
 run:
 	@bash scripts/run.sh
@@ -23,6 +23,9 @@ bench-ingest: build
 
 bench-scan: build
 	@. scripts/lib.sh && use_go && go run ./cmd/api bench
+
+bench-cdn: build
+	@. scripts/lib.sh && use_go && go run ./cmd/cdn bench
 
 clean:
 	rm -rf bin e2e/artifacts

@@ -1,6 +1,6 @@
 // Command cdn is a Marquee edge cache node: it serves signed viewer URLs for
 // posters, HLS segments and downloads from local disk, fetching misses from
-// the Marquee API.
+// the Marquee API. `cdn bench` measures the cache.
 package main
 
 import (
@@ -22,11 +22,15 @@ posters, HLS segments and downloads. Viewers reach it with URLs the API signs
 (?exp=&sig=, HMAC-SHA256 with cdn.url_secret); misses are fetched once from
 the origin with the bearer cdn.origin_token and kept on disk up to
 cdn.max_bytes. --dev listens on 127.0.0.1:8081 in front of a --dev API on
-127.0.0.1:8080 with the token devcdntoken and the secret devurlsecret.`
+127.0.0.1:8080 with the token devcdntoken and the secret devurlsecret.
+Sub-command: cdn bench --help.`
 
 func main() { os.Exit(run()) }
 
 func run() int {
+	if len(os.Args) > 1 && os.Args[1] == "bench" {
+		return runBench(os.Args[2:])
+	}
 	cfg := defaultConfig()
 	log, loaded, err := cli.Start(os.Stderr, &cfg, &cfg.Log, config.Options{Name: "cdn", Summary: summary, Dev: applyDev}, os.Args[1:])
 	if err != nil {
