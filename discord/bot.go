@@ -148,35 +148,26 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
+// onlyCurrent wraps an event handler so that it ignores events from a
+// session other than the current one. The result has the concrete handler
+// type discordgo.AddHandler dispatches on.
+func onlyCurrent[E any](current func(*discordgo.Session) bool, h func(*discordgo.Session, E)) func(*discordgo.Session, E) {
+	return func(x *discordgo.Session, e E) {
+		if current(x) {
+			h(x, e)
+		}
+	}
+}
+
 // addHandlers routes s's events to the bot. Events from a session that was
 // replaced are ignored.
 func (b *Bot) addHandlers(s *discordgo.Session) {
 	current := func(x *discordgo.Session) bool { return x == b.sess() }
-	s.AddHandler(func(x *discordgo.Session, r *discordgo.Ready) {
-		if current(x) {
-			b.onReady(x, r)
-		}
-	})
-	s.AddHandler(func(x *discordgo.Session, g *discordgo.GuildCreate) {
-		if current(x) {
-			b.onGuildCreate(x, g)
-		}
-	})
-	s.AddHandler(func(x *discordgo.Session, i *discordgo.InteractionCreate) {
-		if current(x) {
-			b.onInteraction(x, i)
-		}
-	})
-	s.AddHandler(func(x *discordgo.Session, v *discordgo.VoiceStateUpdate) {
-		if current(x) {
-			b.onVoiceState(x, v)
-		}
-	})
-	s.AddHandler(func(x *discordgo.Session, v *discordgo.VoiceServerUpdate) {
-		if current(x) {
-			b.onVoiceServer(x, v)
-		}
-	})
+	s.AddHandler(onlyCurrent(current, b.onReady))
+	s.AddHandler(onlyCurrent(current, b.onGuildCreate))
+	s.AddHandler(onlyCurrent(current, b.onInteraction))
+	s.AddHandler(onlyCurrent(current, b.onVoiceState))
+	s.AddHandler(onlyCurrent(current, b.onVoiceServer))
 	s.AddHandler(func(x *discordgo.Session, _ *discordgo.Disconnect) {
 		if !current(x) {
 			return

@@ -81,7 +81,7 @@ func (b *Bridge) Run(ctx context.Context, f Follower) error {
 				f.PartyChanged(formatID(ev.PartyID))
 				continue
 			}
-			if p, err := b.p.Parties.Get(ctx, ev.PartyID); err == nil && b.consider(p, f) {
+			if p, err := b.p.Parties.Get(ctx, ev.PartyID); err == nil && b.consider(ctx, p, f) {
 				resync.Reset(retrySoon)
 			}
 		}
@@ -113,7 +113,7 @@ func (b *Bridge) resync(ctx context.Context, f Follower) bool {
 	}
 	retry := false
 	for _, p := range ps {
-		if !b.following(p.ID) && b.consider(p, f) {
+		if !b.following(p.ID) && b.consider(ctx, p, f) {
 			retry = true
 		}
 	}
@@ -123,14 +123,14 @@ func (b *Bridge) resync(ctx context.Context, f Follower) bool {
 // consider attaches p when it plays in a Discord guild and the bot does
 // not follow it yet. It reports whether to retry because the bot was not
 // running.
-func (b *Bridge) consider(p party.Party, f Follower) bool {
+func (b *Bridge) consider(ctx context.Context, p party.Party, f Follower) bool {
 	if !p.Status.Active() || p.GuildID == "" || p.TextChannelID == "" || b.following(p.ID) {
 		b.mu.Lock()
 		delete(b.refused, p.ID)
 		b.mu.Unlock()
 		return false
 	}
-	url, err := b.inviteURL(context.Background(), p)
+	url, err := b.inviteURL(ctx, p)
 	if err == nil {
 		err = f.Attach(discord.Party{ID: formatID(p.ID), Room: p.Room, InviteURL: url}, p.GuildID, p.VoiceChannelID, p.TextChannelID)
 	}
