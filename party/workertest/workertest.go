@@ -45,6 +45,7 @@ type Worker struct {
 	sessions map[string]*Session
 	srv      *http.Server
 	ln       net.Listener
+	ctx      context.Context // cancelled by Kill: no callback outlives a crash
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 	hc       *http.Client
@@ -57,7 +58,7 @@ func Start(addr, secret string, heartbeat time.Duration) (*Worker, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &Worker{Secret: secret, Heartbeat: heartbeat, sessions: map[string]*Session{}, ln: ln, cancel: cancel,
+	w := &Worker{Secret: secret, Heartbeat: heartbeat, sessions: map[string]*Session{}, ln: ln, ctx: ctx, cancel: cancel,
 		hc: &http.Client{Timeout: 5 * time.Second}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /sessions", w.auth(w.create))
@@ -130,7 +131,7 @@ func (w *Worker) End(id, errMsg string) {
 	s.State = "stopped"
 	url := s.CallbackURL
 	w.mu.Unlock()
-	w.post(context.Background(), url, ev)
+	w.post(w.ctx, url, ev)
 }
 
 // Close ends a session the way the real worker's does when its pipeline
@@ -255,7 +256,7 @@ func (w *Worker) play(rw http.ResponseWriter, r *http.Request) {
 	rw.WriteHeader(http.StatusAccepted)
 	if url != "" {
 		// The real worker reports "started" once media flows, after the reply.
-		go w.post(context.Background(), url, ev)
+		go w.post(w.ctx, url, ev)
 	}
 }
 
