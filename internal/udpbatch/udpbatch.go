@@ -1,0 +1,181 @@
+// Package udpbatch wraps a *net.UDPConn so that bursts of datagrams to one
+// destination leave the process in as few syscalls as possible.
+//
+// A caller brackets a burst with [Conn.Hold] and [Conn.Release]; datagrams
+// written to a held destination are copied into a per-destination batch and
+// sent when the last holder releases. On Linux the batch goes out with UDP
+// generic segmentation offload: one sendmsg carrying a UDP_SEGMENT control
+// message (udp(7), Linux 4.18 and later) and a buffer of equal-size segments,
+// which the kernel splits into separate datagrams (the last one may be
+// shorter). Where GSO is unavailable the batch is sent one datagram at a time.
+//
+// The Conn implements net.PacketConn and the optional netip-based methods
+// pion/ice's UDPMux looks for (ReadFromAddrPort, WriteToAddrPort), so it can
+// be passed as ice.UDPMuxParams.UDPConn.
+package udpbatch
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Options configures a Conn.
+type Options struct {
+	// DisableGSO sends held datagrams one by one (still coalesced per
+	// Release) instead of as UDP_SEGMENT super-datagrams.
+	DisableGSO bool
+	// Logger receives the one-off warning when GSO is switched off. Nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// Stats are cumulative counters of a Conn's sending.
+type Stats struct {
+	// Datagrams is the number of datagrams handed to the kernel successfully.
+	Datagrams uint64
+	// Syscalls is the number of send syscalls made (sendto or sendmsg),
+	// successful or not.
+	Syscalls uint64
+	// GSOSends is the number of successful UDP_SEGMENT sendmsg calls.
+	GSOSends uint64
+	// GSOFallbacks is the number of batches whose GSO send failed with an
+	// error meaning "no GSO here" and that were resent one by one.
+	GSOFallbacks uint64
+}
+
+// Conn is a batching net.PacketConn over a *net.UDPConn. It is safe for
+// concurrent use.
+type Conn struct {
+	conn *net.UDPConn
+	log  *slog.Logger
+	gso  atomic.Bool // GSO sends enabled
+
+	mu    sync.Mutex
+	dests map[netip.AddrPort]*dest // held or still-draining destinations
+
+	datagrams, syscalls, gsoSends, gsoFallbacks atomic.Uint64
+
+	// gsoErr, when set (by tests, before the Conn is used), is called before
+	// each GSO send; a non-nil result is treated as that send's error and
+	// nothing is sent.
+	gsoErr func() error
+}
+
+var (
+	_ net.PacketConn = (*Conn)(nil)
+	_ interface {
+		ReadFromAddrPort(b []byte) (int, netip.AddrPort, error)
+		WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error)
+	} = (*Conn)(nil)
+)
+
+// New wraps conn. The Conn owns conn only: Close closes it. GSO is used when
+// the socket supports it (probed once here) unless opts.DisableGSO is set.
+func New(conn *net.UDPConn, opts Options) *Conn {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	c := &Conn{conn: conn, log: log, dests: make(map[netip.AddrPort]*dest)}
+	if !opts.DisableGSO && probeGSO(conn) {
+		c.gso.Store(true)
+	}
+	return c
+}
+
+// Stats returns a snapshot of the Conn's counters.
+func (c *Conn) Stats() Stats {
+	return Stats{
+		Datagrams:    c.datagrams.Load(),
+		Syscalls:     c.syscalls.Load(),
+		GSOSends:     c.gsoSends.Load(),
+		GSOFallbacks: c.gsoFallbacks.Load(),
+	}
+}
+
+// GSO reports whether held batches are currently sent with UDP_SEGMENT.
+func (c *Conn) GSO() bool { return c.gso.Load() }
+
+// ReadFrom reads a datagram from the underlying connection.
+func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) { return c.conn.ReadFrom(b) }
+
+// ReadFromAddrPort reads a datagram from the underlying connection,
+// returning the sender as a netip.AddrPort.
+func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
+	return c.conn.ReadFromUDPAddrPort(b)
+}
+
+// WriteTo writes b to addr, which must be a *net.UDPAddr. See
+// [Conn.WriteToAddrPort].
+func (c *Conn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	a, ok := addr.(*net.UDPAddr)
+	if !ok || a == nil {
+		return 0, &net.OpError{Op: "write", Net: "udp", Source: c.conn.LocalAddr(), Addr: addr, Err: syscall.EINVAL}
+	}
+	return c.WriteToAddrPort(b, a.AddrPort())
+}
+
+// WriteToAddrPort writes b to addr. If addr is held (see [Conn.Hold]), or a
+// batch for it is still being sent, b is copied into addr's batch and
+// len(b), nil is returned; otherwise b is sent at once.
+func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
+	key := canonical(addr)
+	c.mu.Lock()
+	d := c.dests[key]
+	if d == nil {
+		c.mu.Unlock()
+		n, err := c.conn.WriteToUDPAddrPort(b, addr)
+		c.syscalls.Add(1)
+		if err == nil {
+			c.datagrams.Add(1)
+		}
+		return n, err
+	}
+	d.add(b)
+	drain := len(d.queue) > 0 && !d.sending
+	if drain {
+		d.sending = true
+	}
+	c.mu.Unlock()
+	if drain {
+		c.drain(key, d, true)
+	}
+	return len(b), nil
+}
+
+// Close closes the underlying connection. Datagrams still buffered under a
+// hold are dropped; their Release reports the send error.
+func (c *Conn) Close() error { return c.conn.Close() }
+
+// LocalAddr returns the underlying connection's local address.
+func (c *Conn) LocalAddr() net.Addr { return c.conn.LocalAddr() }
+
+// SetDeadline sets the underlying connection's read and write deadlines.
+// The write deadline also applies to batches sent by Release.
+func (c *Conn) SetDeadline(t time.Time) error { return c.conn.SetDeadline(t) }
+
+// SetReadDeadline sets the underlying connection's read deadline.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.conn.SetReadDeadline(t) }
+
+// SetWriteDeadline sets the underlying connection's write deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.conn.SetWriteDeadline(t) }
+
+// canonical maps addr to the form pion/ice uses as a key: IPv4-mapped IPv6
+// unmapped, zone dropped except for IPv6 link-local addresses.
+func canonical(addr netip.AddrPort) netip.AddrPort {
+	a := addr.Addr().Unmap()
+	if !(a.Is6() && (a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast())) {
+		a = a.WithZone("")
+	}
+	return netip.AddrPortFrom(a, addr.Port())
+}
+
+// errNotHeld is returned by Release without a matching Hold.
+var errNotHeld = errors.New("udpbatch: release without hold")
