@@ -104,7 +104,7 @@ func (s *Server) newForwarder(info *livekit.TrackInfo, remote *webrtc.TrackRemot
 		TrackID: info.Sid, StreamID: streamID, Kind: remote.Kind(), Codec: remote.Codec(),
 		Dimensions:  layerDimensions(info.Layers), //lint:ignore SA1019 the layer sizes clients send
 		SharedClock: sharedClock,
-		Metrics:     s.fwdMetrics, Logger: log,
+		Metrics:     s.fwdMetrics, Logger: log, Writers: s.media.writers,
 		RequestKeyframe: func(ssrc uint32) {
 			_ = pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 		},

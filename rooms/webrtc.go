@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 
 	"github.com/marquee-party/marquee/rooms/forward"
 	"github.com/pion/dtls/v3"
@@ -20,10 +21,12 @@ import (
 type mediaAPI struct {
 	api     *webrtc.API
 	ccl     *forward.CongestionControl
+	writers *forward.WriterPool // every downtrack's writer turns
 	closers []io.Closer
 }
 
 func (m *mediaAPI) Close() error {
+	m.writers.Close()
 	var errs []error
 	for _, c := range m.closers {
 		errs = append(errs, c.Close())
@@ -42,7 +45,7 @@ func (m *mediaAPI) Close() error {
 // downtrack's layer choice. NACKs from subscribers and sender reports are
 // the forwarder's own work.
 func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
-	out := &mediaAPI{}
+	out := &mediaAPI{writers: forward.NewWriterPool(runtime.GOMAXPROCS(0), log)}
 	se := webrtc.SettingEngine{}
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)

@@ -9,9 +9,11 @@
 // every DownTrack without blocking.
 //
 // A DownTrack is one subscriber's copy of the track and a webrtc.TrackLocal.
-// Its bounded queue is drained by its own writer goroutine, so the slowest
-// viewer never stalls the others: on overflow, video is dropped until the
-// next key frame and the drops are counted. The writer picks the simulcast
+// Its bounded queue is drained in writer turns that a WriterPool's few
+// workers take (one pool per SFU), so the slowest viewer never stalls the
+// others: on overflow, video is dropped until the next key frame and the
+// drops are counted, and a write that blocks outright makes the pool start
+// another worker. The writer picks the simulcast
 // layer from the subscriber's cap (SetMaxQuality, SetMaxDimensions) and its
 // bandwidth estimate (transport-wide CC feedback through this package's
 // lean estimator or pion's GCC, else REMB, else receiver-report loss),

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 )
@@ -53,8 +54,8 @@ type queued struct {
 }
 
 // DownTrack forwards one Receiver's track to one subscriber. It implements
-// webrtc.TrackLocal. Packets wait in a bounded queue drained by the
-// DownTrack's writer goroutine, so a slow subscriber only hurts itself: when
+// webrtc.TrackLocal. Packets wait in a bounded queue drained by writer
+// turns on a WriterPool, so a slow subscriber only hurts itself: when
 // the queue is full, video is dropped until the next key frame (counted in
 // Dropped and the dropped-packets metric).
 type DownTrack struct {
@@ -69,14 +70,20 @@ type DownTrack struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // the RTCP reader
 	done   chan struct{}
 	closed atomic.Bool
 
-	// The writer waits on wake alone (one channel is much cheaper to park
-	// on than a select over five): the queue, NACKs, settings, its timer
-	// and Close all signal it.
-	wake        chan struct{}
+	// The writer is a turn on a WriterPool worker (service), taken when
+	// signal finds the DownTrack not yet scheduled. The queue, NACKs,
+	// settings and the timer all signal; wakeDue remembers a signal that
+	// came during a turn, so the worker schedules another.
+	pool        *WriterPool
+	ownPool     bool // made for this DownTrack alone; closed with it
+	scheduled   atomic.Bool
+	wakeDue     atomic.Bool
+	running     sync.Mutex // held for a turn; Close waits on it
+	tick        *time.Timer
 	queue       chan queued
 	nacks       chan []uint16
 	settingsDue atomic.Bool
@@ -102,7 +109,7 @@ type DownTrack struct {
 	fractionLost atomic.Uint32
 
 	stats downTrackCounters
-	w     writerState // owned by the writer goroutine
+	w     writerState // owned by the writer turns
 
 	beforeWrite func() // test hook, called by the writer before each packet
 }
@@ -150,8 +157,11 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		estimator: p.Estimator,
 		done:      make(chan struct{}),
 		queue:     make(chan queued, p.QueueSize),
-		wake:      make(chan struct{}, 1),
 		nacks:     make(chan []uint16, 16),
+		pool:      r.params.Writers,
+	}
+	if d.pool == nil {
+		d.pool, d.ownPool = NewWriterPool(1, d.log), true
 	}
 	d.beforeWrite = p.beforeWrite
 	d.maxQuality.Store(int32(QualityHigh))
@@ -159,8 +169,11 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 	d.targetLayer.Store(-1)
 	d.w.init()
 	d.ctx, d.cancel = context.WithCancel(context.Background())
-	d.wg.Add(1)
-	go d.run()
+	d.tick = time.AfterFunc(writerTick, func() {
+		d.tickDue.Store(true)
+		d.signal()
+	})
+	d.notify() // the first turn picks the starting layer
 	return d
 }
 
@@ -255,7 +268,6 @@ func (d *DownTrack) Close() error {
 		return nil
 	}
 	d.cancel()
-	d.signal()
 	var err error
 	d.startOnce.Do(func() {}) // no reader may start after this point
 	if s := d.sender.Load(); s != nil {
@@ -264,6 +276,14 @@ func (d *DownTrack) Close() error {
 		}
 	}
 	d.wg.Wait()
+	// Wait for a turn in progress; later turns see ctx done and return, so
+	// the timer stays stopped.
+	d.running.Lock()
+	d.tick.Stop()
+	d.running.Unlock()
+	if d.ownPool {
+		d.pool.Close()
+	}
 	close(d.done)
 	return err
 }
@@ -327,13 +347,16 @@ func (d *DownTrack) accept(p *inPacket) {
 	}
 }
 
-// signal wakes the writer; it then handles whatever is due.
+// signal asks for a writer turn; it then handles whatever is due.
 func (d *DownTrack) signal() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
+	d.wakeDue.Store(true)
+	if d.scheduled.CompareAndSwap(false, true) {
+		d.pool.schedule(d)
 	}
 }
+
+// pending reports whether a signal came since the current turn began.
+func (d *DownTrack) pending() bool { return d.wakeDue.Load() }
 
 func (d *DownTrack) drop(c interface{ Inc() }) {
 	d.stats.dropped.Add(1)

@@ -36,7 +36,7 @@ const nackRepeatInterval = 100 * time.Millisecond
 // maxSegments is how many past segments NACKs can still reach.
 const maxSegments = 8
 
-// writerState is owned by the DownTrack's writer goroutine.
+// writerState is owned by the DownTrack's writer turns (service).
 type writerState struct {
 	cur, target int8
 	segs        [maxSegments]segment
@@ -70,32 +70,28 @@ const writerTick = 500 * time.Millisecond
 // is relaxed by WebRTC; 1 s keeps A/V sync fresh).
 const senderReportInterval = time.Second
 
-// run is the writer goroutine: it owns writerState and is the only one to
-// write RTP for this DownTrack.
-func (d *DownTrack) run() {
-	defer d.wg.Done()
-	tick := time.AfterFunc(writerTick, func() {
-		d.tickDue.Store(true)
-		d.signal()
-	})
-	defer tick.Stop()
-	d.selectLayer()
-	for range d.wake {
-		if d.ctx.Err() != nil {
-			return
-		}
-		if d.settingsDue.Swap(false) {
-			d.selectLayer()
-		}
-		d.answerQueuedNACKs()
-		if d.tickDue.Swap(false) {
-			d.drain() // packets whose wake-up never came (publisher stopped mid-frame)
-			d.selectLayer()
-			d.maybeSendSR()
-			tick.Reset(writerTick)
-		}
-		d.drain()
+// service is one writer turn, run by a WriterPool worker; turns of one
+// DownTrack never overlap, so they own writerState. It handles whatever is
+// due and forwards up to drainBatch packets, and reports whether packets
+// are left for another turn.
+func (d *DownTrack) service() (more bool) {
+	d.running.Lock()
+	defer d.running.Unlock()
+	d.wakeDue.Store(false)
+	if d.ctx.Err() != nil {
+		return false
 	}
+	if d.settingsDue.Swap(false) {
+		d.selectLayer()
+	}
+	d.answerQueuedNACKs()
+	if d.tickDue.Swap(false) {
+		d.drain() // packets whose wake-up never came (publisher stopped mid-frame)
+		d.selectLayer()
+		d.maybeSendSR()
+		d.tick.Reset(writerTick)
+	}
+	return d.drain()
 }
 
 // answerQueuedNACKs answers the NACKs the RTCP reader has passed on.
@@ -114,18 +110,18 @@ func (d *DownTrack) answerQueuedNACKs() {
 // looks at NACKs, settings and the ticker again.
 const drainBatch = 256
 
-// drain forwards the queued packets, up to drainBatch, and wakes the
-// writer again if more are left.
-func (d *DownTrack) drain() {
+// drain forwards the queued packets, up to drainBatch, and reports
+// whether more are left.
+func (d *DownTrack) drain() (more bool) {
 	for range drainBatch {
 		select {
 		case it := <-d.queue:
 			d.forward(it)
 		default:
-			return
+			return false
 		}
 	}
-	d.signal()
+	return len(d.queue) > 0
 }
 
 // forward rewrites and sends one packet, switching layers at key frames.

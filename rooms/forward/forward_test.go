@@ -2,6 +2,7 @@ package forward
 
 import (
 	"sort"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -57,6 +58,7 @@ type rig struct {
 	pub     *publisher
 	sfuPub  *webrtc.PeerConnection
 	recv    *Receiver
+	pool    *WriterPool
 }
 
 func newRig(t *testing.T) *rig {
@@ -76,13 +78,17 @@ func newBenchRig(t testing.TB) *rig {
 	}
 	r.sfuAPI, r.ccl = newSFUAPI(t, nil, CongestionParams{})
 	r.pub = newPublisher(t, newClientAPI(t, nil), testLayers)
+	// One worker, as few as a busy SFU may have free: a blocked subscriber
+	// must make the pool start another.
+	r.pool = NewWriterPool(1, nil)
 	r.sfuPub, r.recv = sfuPublisherSide(t, r.sfuAPI, r.pub, ReceiverParams{
-		TrackID: "TR_video", StreamID: "PA_pub", SharedClock: true, Metrics: r.metrics})
+		TrackID: "TR_video", StreamID: "PA_pub", SharedClock: true, Metrics: r.metrics, Writers: r.pool})
 	return r
 }
 
 func (r *rig) close() {
 	_ = r.recv.Close()
+	r.pool.Close()
 	r.pub.close()
 	_ = r.sfuPub.GracefulClose()
 }
@@ -167,6 +173,8 @@ func TestSimulcastForwardingAndSwitch(t *testing.T) {
 func TestSlowSubscriberDoesNotStallOthers(t *testing.T) {
 	r := newRig(t)
 	release := make(chan struct{})
+	unblock := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(unblock) // a failed wait must not leave the writer blocked
 	var blocking atomic.Bool
 	slow := r.subscribe(t, "slow", nil, func(p *DownTrackParams) {
 		p.QueueSize = 16
@@ -186,7 +194,7 @@ func TestSlowSubscriberDoesNotStallOthers(t *testing.T) {
 	n := len(fast.packets())
 	waitFor(t, 20*time.Second, "fast subscriber to keep receiving", func() bool { return len(fast.packets()) > n+60 })
 	blocking.Store(false)
-	close(release)
+	unblock()
 	m := len(slow.packets())
 	waitFor(t, 20*time.Second, "slow subscriber to recover", func() bool { return len(slow.packets()) > m+60 })
 

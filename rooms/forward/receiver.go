@@ -41,6 +41,9 @@ type ReceiverParams struct {
 	Metrics *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Writers runs the DownTracks' writers; one pool serves a whole SFU.
+	// Nil gives each DownTrack a pool of its own (one goroutine).
+	Writers *WriterPool
 }
 
 // keyframeRequestInterval throttles PLIs to the publisher per layer
