@@ -39,6 +39,11 @@ type RTCConfig struct {
 	NodeIP string `yaml:"node_ip" usage:"public IP advertised in ICE candidates (1:1 NAT)"`
 	// ICETCP enables ICE over TCP on the same port number as UDPPort.
 	ICETCP bool `yaml:"ice_tcp" usage:"also accept ICE over TCP on udp_port's number"`
+	// GSO sends the packets a subscriber gets in one writer turn (a video
+	// frame's) as one UDP GSO write on the muxed port (udp(7) UDP_SEGMENT,
+	// Linux 4.18+). Where the kernel or NIC refuses, the socket falls back
+	// to one datagram per write by itself.
+	GSO bool `yaml:"gso" usage:"batch each subscriber's packets into UDP GSO writes on the muxed port (Linux; falls back by itself)"`
 	// LoopbackCandidates offers 127.0.0.1 candidates, for sealed local tests.
 	LoopbackCandidates bool `yaml:"loopback_candidates" usage:"offer loopback ICE candidates (dev and tests)"`
 }
@@ -46,7 +51,7 @@ type RTCConfig struct {
 // DefaultConfig is the production default: media on UDP 7882, no keys.
 func DefaultConfig() Config {
 	return Config{
-		RTC:             RTCConfig{UDPPort: 7882},
+		RTC:             RTCConfig{UDPPort: 7882, GSO: true},
 		ReconnectGrace:  15 * time.Second,
 		SignalKeepalive: 10 * time.Second,
 		EmptyTimeout:    5 * time.Minute,

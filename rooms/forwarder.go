@@ -12,8 +12,9 @@ type trackForwarder interface {
 	// AddLayer feeds one received simulcast layer (or the only stream).
 	AddLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) error
 	// NewDownTrack makes the local track one subscriber's connection sends;
-	// est is that connection's bandwidth estimate (may be nil).
-	NewDownTrack(subscriberID string, est forward.BandwidthEstimator) downTrack
+	// est is that connection's bandwidth estimate and batch its send
+	// batching (either may be nil).
+	NewDownTrack(subscriberID string, est forward.BandwidthEstimator, batch forward.Batcher) downTrack
 	// RemoveDownTrack stops forwarding to a subscriber and closes its
 	// downtrack.
 	RemoveDownTrack(subscriberID string)
@@ -40,8 +41,9 @@ func (f receiverForwarder) AddLayer(remote *webrtc.TrackRemote, recv *webrtc.RTP
 	return f.r.AddLayer(remote, recv)
 }
 
-func (f receiverForwarder) NewDownTrack(sub string, est forward.BandwidthEstimator) downTrack {
-	return forwardDown{DownTrack: forward.NewDownTrack(f.r, forward.DownTrackParams{SubscriberID: sub, Estimator: est}), r: f.r}
+func (f receiverForwarder) NewDownTrack(sub string, est forward.BandwidthEstimator, batch forward.Batcher) downTrack {
+	return forwardDown{DownTrack: forward.NewDownTrack(f.r, forward.DownTrackParams{
+		SubscriberID: sub, Estimator: est, Batcher: batch}), r: f.r}
 }
 
 func (f receiverForwarder) RemoveDownTrack(sub string) {

@@ -91,6 +91,12 @@ func NewServer(p Params) (*Server, error) {
 		_ = media.Close()
 		return nil, err
 	}
+	if media.udp != nil && p.Registerer != nil {
+		if err := registerUDPMetrics(p.Registerer, media.udp); err != nil {
+			_ = media.Close()
+			return nil, err
+		}
+	}
 	s.twirp = s.roomServiceHandler()
 	return s, nil
 }

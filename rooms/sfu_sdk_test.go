@@ -92,6 +92,11 @@ func TestSDKPublishSubscribeData(t *testing.T) {
 	viewCB.OnTrackMuted = func(pub lksdk.TrackPublication, _ lksdk.Participant) { muted <- pub.SID() }
 	viewer := joinSDK(t, s, "viewer-1", &auth.VideoGrant{RoomJoin: true, Room: "party"}, viewCB)
 	eventually(t, ctx, "viewer receives RTP", func() bool { n, _, _ := viewRec.snapshot(); return n > 30 })
+	// A key frame's packets leave the muxed socket as one UDP GSO write.
+	eventually(t, ctx, "a GSO write", func() bool { return counter(t, s.reg, "marquee_sfu_udp_gso_sends_total") > 0 })
+	if d, c := counter(t, s.reg, "marquee_sfu_udp_datagrams_sent_total"), counter(t, s.reg, "marquee_sfu_udp_send_syscalls_total"); d <= c {
+		t.Errorf("%v datagrams in %v send syscalls: nothing was batched", d, c)
+	}
 
 	if err := pub.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: []byte(`{"type":"playback"}`),
 		Topic: "marquee.playback"}, lksdk.WithDataPublishReliable(true)); err != nil {

@@ -18,6 +18,7 @@ import (
 type transport struct {
 	pc      *webrtc.PeerConnection
 	est     forward.BandwidthEstimator // send-side estimate, for downtracks
+	batch   forward.Batcher            // per-turn send batching, for downtracks (may be nil)
 	target  livekit.SignalTarget       // target named in the trickles we send
 	offerer bool
 	send    func(*livekit.SignalResponse)
@@ -36,7 +37,8 @@ func newTransport(media *mediaAPI, target livekit.SignalTarget, offerer bool,
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	t := &transport{pc: pc, est: media.ccl.Estimator(pc), target: target, offerer: offerer, send: send, log: log}
+	t := &transport{pc: pc, est: media.ccl.Estimator(pc), batch: media.newPeerBatch(pc),
+		target: target, offerer: offerer, send: send, log: log}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return

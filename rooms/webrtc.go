@@ -8,6 +8,7 @@ import (
 	"net"
 	"runtime"
 
+	"github.com/marquee-party/marquee/internal/udpbatch"
 	"github.com/marquee-party/marquee/rooms/forward"
 	"github.com/pion/dtls/v3"
 	"github.com/pion/ice/v4"
@@ -22,6 +23,7 @@ type mediaAPI struct {
 	api     *webrtc.API
 	ccl     *forward.CongestionControl
 	writers *forward.WriterPool // every downtrack's writer turns
+	udp     *udpbatch.Conn      // the muxed socket, when it batches (rtc.gso)
 	closers []io.Closer
 }
 
@@ -75,7 +77,12 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rtc.udp_port: listen on %d: %w", cfg.UDPPort, err)
 		}
-		mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn})
+		var pc net.PacketConn = conn
+		if cfg.GSO {
+			out.udp = udpbatch.New(conn, udpbatch.Options{Logger: log})
+			pc = out.udp
+		}
+		mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc})
 		se.SetICEUDPMux(mux)
 		out.closers = append(out.closers, mux)
 	}

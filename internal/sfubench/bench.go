@@ -29,6 +29,8 @@ import (
 const (
 	forwardedMetric = "marquee_sfu_forward_packets_total"
 	droppedMetric   = "marquee_sfu_forward_dropped_packets_total"
+	datagramsMetric = "marquee_sfu_udp_datagrams_sent_total"
+	syscallsMetric  = "marquee_sfu_udp_send_syscalls_total"
 )
 
 // options are the bench sub-command's flags.
@@ -122,12 +124,13 @@ type result struct {
 	serverCores   float64
 	ff50, ff95    time.Duration
 	firstFrameGot int
+	perSyscall    float64 // datagrams per send syscall (0: the SFU does not say)
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("viewers=%d joined=%d cpu_per_pkt=%.2fus rss_per_viewer=%.0fKiB loss=%.3f%% first_frame_p50=%dms p95=%dms (%d/%d) fwd=%.0fpkt/s sfu_dropped=%.0f server_cpu=%.2fcores",
+	return fmt.Sprintf("viewers=%d joined=%d cpu_per_pkt=%.2fus rss_per_viewer=%.0fKiB loss=%.3f%% first_frame_p50=%dms p95=%dms (%d/%d) fwd=%.0fpkt/s sfu_dropped=%.0f server_cpu=%.2fcores dgrams_per_syscall=%.2f",
 		r.viewers, r.joined, r.usPerPacket, r.rssPerViewer/1024, r.loss*100, r.ff50.Milliseconds(), r.ff95.Milliseconds(),
-		r.firstFrameGot, r.joined, r.fwdPerSecond, r.dropped, r.serverCores)
+		r.firstFrameGot, r.joined, r.fwdPerSecond, r.dropped, r.serverCores, r.perSyscall)
 }
 
 // runOnce starts a fresh SFU, the publisher and n viewers, and measures.
@@ -169,11 +172,7 @@ func measure(ctx context.Context, sfu *sfuProcess, viewers []*viewer, base procS
 	if err != nil {
 		return res, err
 	}
-	f0, err := scrapeCounter(ctx, sfu.metrics, forwardedMetric)
-	if err != nil {
-		return res, err
-	}
-	d0, err := scrapeCounter(ctx, sfu.metrics, droppedMetric)
+	c0, err := scrapeCounters(ctx, sfu.metrics)
 	if err != nil {
 		return res, err
 	}
@@ -184,13 +183,14 @@ func measure(ctx context.Context, sfu *sfuProcess, viewers []*viewer, base procS
 	if err != nil {
 		return res, err
 	}
-	f1, err := scrapeCounter(ctx, sfu.metrics, forwardedMetric)
+	c1, err := scrapeCounters(ctx, sfu.metrics)
 	if err != nil {
 		return res, err
 	}
-	d1, err := scrapeCounter(ctx, sfu.metrics, droppedMetric)
-	if err != nil {
-		return res, err
+	f0, f1 := c0[forwardedMetric], c1[forwardedMetric]
+	d0, d1 := c0[droppedMetric], c1[droppedMetric]
+	if sys := c1[syscallsMetric] - c0[syscallsMetric]; sys > 0 {
+		res.perSyscall = (c1[datagramsMetric] - c0[datagramsMetric]) / sys
 	}
 	res.dropped = d1 - d0
 	v1 := snapshotAll(viewers)
@@ -218,6 +218,19 @@ func measure(ctx context.Context, sfu *sfuProcess, viewers []*viewer, base procS
 	res.firstFrameGot = len(ff)
 	res.ff50, res.ff95 = percentile(ff, 0.50), percentile(ff, 0.95)
 	return res, nil
+}
+
+// scrapeCounters reads the SFU counters the report uses.
+func scrapeCounters(ctx context.Context, url string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, name := range []string{forwardedMetric, droppedMetric, datagramsMetric, syscallsMetric} {
+		v, err := scrapeCounter(ctx, url, name)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, nil
 }
 
 // snapshotAll reads every viewer's video and audio counters, in order.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,9 @@ type DownTrackParams struct {
 	QueueSize int
 	// Logger gets the DownTrack's events; nil means the Receiver's.
 	Logger *slog.Logger
+	// Batcher groups what one writer turn sends to the subscriber (a video
+	// frame's packets) into one send; nil sends packet by packet.
+	Batcher Batcher
 
 	beforeWrite func() // test hook, called by the writer before each packet
 }
@@ -38,6 +42,18 @@ type DownTrackParams struct {
 // pion/interceptor's cc.BandwidthEstimator satisfies it.
 type BandwidthEstimator interface {
 	GetTargetBitrate() int
+}
+
+// Batcher is what a DownTrack needs from a socket that batches writes
+// per destination (rooms backs it with internal/udpbatch's UDP GSO).
+// Several DownTracks of one subscriber may hold at once; what they wrote
+// goes out when the last one releases.
+type Batcher interface {
+	// Hold starts holding the subscriber's writes and returns what to pass
+	// to Release (the zero value when nothing is held).
+	Hold() netip.AddrPort
+	// Release sends what was written since the matching Hold.
+	Release(netip.AddrPort)
 }
 
 // binding is what Bind learned about the subscriber's RTPSender.
@@ -67,6 +83,7 @@ type DownTrack struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	estimator BandwidthEstimator
+	batcher   Batcher
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -155,6 +172,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		log:       p.Logger.With("subscriber", p.SubscriberID),
 		metrics:   r.metrics,
 		estimator: p.Estimator,
+		batcher:   p.Batcher,
 		done:      make(chan struct{}),
 		queue:     make(chan queued, p.QueueSize),
 		nacks:     make(chan []uint16, 16),

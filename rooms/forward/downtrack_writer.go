@@ -81,6 +81,10 @@ func (d *DownTrack) service() (more bool) {
 	if d.ctx.Err() != nil {
 		return false
 	}
+	if d.batcher != nil {
+		held := d.batcher.Hold()
+		defer d.batcher.Release(held)
+	}
 	if d.settingsDue.Swap(false) {
 		d.selectLayer()
 	}
