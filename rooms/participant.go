@@ -158,7 +158,11 @@ func (p *participant) run() {
 func (p *participant) setupTransports() error {
 	api := p.srv.media
 	if p.singlePC {
-		t, err := newTransport(api, livekit.SignalTarget_PUBLISHER, false, p.send, p.log.With("pc", "single"))
+		// A listener's connection never receives media: it is built
+		// without the receive-side interceptors. A publish grant added
+		// later still works on it, without NACKs or TWCC feedback.
+		receives := p.info.GetPermission().GetCanPublish()
+		t, err := newTransport(api, livekit.SignalTarget_PUBLISHER, false, receives, p.send, p.log.With("pc", "single"))
 		if err != nil {
 			return err
 		}
@@ -166,13 +170,13 @@ func (p *participant) setupTransports() error {
 		p.wirePublisher(t, true)
 		return nil
 	}
-	pub, err := newTransport(api, livekit.SignalTarget_PUBLISHER, false, p.send, p.log.With("pc", "publisher"))
+	pub, err := newTransport(api, livekit.SignalTarget_PUBLISHER, false, true, p.send, p.log.With("pc", "publisher"))
 	if err != nil {
 		return err
 	}
 	p.pub = pub
 	p.wirePublisher(pub, false)
-	sub, err := newTransport(api, livekit.SignalTarget_SUBSCRIBER, true, p.send, p.log.With("pc", "subscriber"))
+	sub, err := newTransport(api, livekit.SignalTarget_SUBSCRIBER, true, false, p.send, p.log.With("pc", "subscriber"))
 	if err != nil {
 		_ = pub.close()
 		return err

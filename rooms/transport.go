@@ -31,9 +31,13 @@ type transport struct {
 	restartICE        bool
 }
 
-func newTransport(media *mediaAPI, target livekit.SignalTarget, offerer bool,
+func newTransport(media *mediaAPI, target livekit.SignalTarget, offerer, receives bool,
 	send func(*livekit.SignalResponse), log *slog.Logger) (*transport, error) {
-	pc, err := media.api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
+	api := media.sendAPI
+	if receives {
+		api = media.api
+	}
+	pc, err := api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}

@@ -20,7 +20,8 @@ import (
 // mediaAPI is the pion API every peer connection of a Server is built from,
 // plus the muxed sockets it owns.
 type mediaAPI struct {
-	api     *webrtc.API
+	api     *webrtc.API // connections that receive media (and may send)
+	sendAPI *webrtc.API // connections that only send media: no receive-side interceptors
 	ccl     *forward.CongestionControl
 	writers *forward.WriterPool // every downtrack's writer turns
 	udp     *udpbatch.Conn      // the muxed socket, when it batches (rtc.gso)
@@ -106,6 +107,12 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 	}
 	out.ccl = ccl
 	out.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	sendIR := &interceptor.Registry{}
+	if err := ccl.RegisterSendOnly(sendIR); err != nil {
+		_ = out.Close()
+		return nil, err
+	}
+	out.sendAPI = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(sendIR))
 	log.Debug("media api ready", "udp_port", cfg.UDPPort, "port_range", cfg.PortRangeStart != 0, "ice_tcp", cfg.ICETCP)
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -33,6 +34,7 @@ type CongestionParams struct {
 // CongestionControl hands each PeerConnection's bandwidth estimator to
 // the DownTracks sending on it.
 type CongestionControl struct {
+	p       CongestionParams
 	mu      sync.Mutex
 	pending map[string]BandwidthEstimator
 }
@@ -58,7 +60,7 @@ func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p Con
 	if p.MaxBitrate <= 0 {
 		p.MaxBitrate = 20_000_000
 	}
-	c := &CongestionControl{pending: map[string]BandwidthEstimator{}}
+	c := &CongestionControl{p: p, pending: map[string]BandwidthEstimator{}}
 	if !p.DisableEstimator {
 		if err := c.registerEstimator(m, ir, p); err != nil {
 			return nil, err
@@ -68,6 +70,33 @@ func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p Con
 		return nil, err
 	}
 	return c, nil
+}
+
+// RegisterSendOnly fills ir with the send side of RegisterInterceptors
+// alone, for PeerConnections that never receive media: a classic
+// subscriber connection, or the single connection of a participant who
+// may not publish. It leaves out the NACK generator, receiver reports and
+// TWCC feedback, whose per-connection goroutines and RTCP parsing cost an
+// SFU with many viewers CPU for nothing. Use it with the MediaEngine given
+// to RegisterInterceptors (which already carries the header extensions and
+// feedback types); Estimator then works for either registry's connections.
+func (c *CongestionControl) RegisterSendOnly(ir *interceptor.Registry) error {
+	if c.p.DisableEstimator {
+		return nil
+	}
+	if c.p.UseGCC {
+		if err := c.registerGCC(ir, c.p); err != nil {
+			return err
+		}
+	} else {
+		ir.Add(estimatorFactory{c: c, p: c.p})
+	}
+	hdr, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return fmt.Errorf("forward: twcc header extension: %w", err)
+	}
+	ir.Add(hdr)
+	return nil
 }
 
 // registerEstimator adds TWCC numbering and an estimator per
