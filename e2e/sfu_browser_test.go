@@ -38,13 +38,19 @@ func startTestSFU(t *testing.T) *sfuUnderTest {
 // joins sums marquee_sfu_joins_total for a path and result.
 func (s *sfuUnderTest) joins(t *testing.T, path, result string) float64 {
 	t.Helper()
+	return s.sum(t, "marquee_sfu_joins_total", map[string]string{"path": path, "result": result})
+}
+
+// sum adds up the samples of a counter whose labels include want.
+func (s *sfuUnderTest) sum(t *testing.T, name string, want map[string]string) float64 {
+	t.Helper()
 	mfs, err := s.reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var n float64
 	for _, mf := range mfs {
-		if mf.GetName() != "marquee_sfu_joins_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.Metric {
@@ -52,7 +58,11 @@ func (s *sfuUnderTest) joins(t *testing.T, path, result string) float64 {
 			for _, l := range m.Label {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if labels["path"] == path && labels["result"] == result {
+			match := true
+			for k, v := range want {
+				match = match && labels[k] == v
+			}
+			if match {
 				n += m.GetCounter().GetValue()
 			}
 		}
@@ -115,6 +125,10 @@ func TestSFUBrowserPublishSubscribeReconnect(t *testing.T) {
 	}
 	view.WaitTrue(ctx, `framesDecoded().then(n => n > 30)`)
 	view.Screenshot("sfu-viewer-decoding")
+	// Chromium decodes frames whose packets left as one UDP GSO write.
+	if n := s.sum(t, "marquee_sfu_udp_gso_sends_total", nil); n == 0 {
+		t.Error("no UDP GSO writes while the viewer decoded 30 frames")
+	}
 	pub.Screenshot("sfu-publisher")
 
 	if err := pub.Eval(`sendData("hello from host", "marquee.chat")`, nil); err != nil {
