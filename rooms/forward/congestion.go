@@ -62,7 +62,7 @@ func RegisterInterceptors(m *webrtc.MediaEngine, ir *interceptor.Registry, p Con
 	}
 	c := &CongestionControl{p: p, pending: map[string]BandwidthEstimator{}}
 	if !p.DisableEstimator {
-		if err := c.registerEstimator(m, ir, p); err != nil {
+		if err := c.registerEstimator(m, ir); err != nil {
 			return nil, err
 		}
 	}
@@ -84,36 +84,36 @@ func (c *CongestionControl) RegisterSendOnly(ir *interceptor.Registry) error {
 	if c.p.DisableEstimator {
 		return nil
 	}
-	if c.p.UseGCC {
-		if err := c.registerGCC(ir, c.p); err != nil {
-			return err
+	return c.addSendSide(ir)
+}
+
+// registerEstimator adds TWCC numbering and an estimator per
+// PeerConnection.
+func (c *CongestionControl) registerEstimator(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI}, kind); err != nil {
+			return fmt.Errorf("forward: twcc header extension: %w", err)
 		}
-	} else {
+	}
+	return c.addSendSide(ir)
+}
+
+// addSendSide adds the per-connection send-side interceptors to ir: this
+// package's estimator, which numbers packets itself, or pion's GCC after
+// pion's TWCC numbering.
+func (c *CongestionControl) addSendSide(ir *interceptor.Registry) error {
+	if !c.p.UseGCC {
 		ir.Add(estimatorFactory{c: c, p: c.p})
+		return nil
+	}
+	if err := c.registerGCC(ir, c.p); err != nil {
+		return err
 	}
 	hdr, err := twcc.NewHeaderExtensionInterceptor()
 	if err != nil {
 		return fmt.Errorf("forward: twcc header extension: %w", err)
 	}
 	ir.Add(hdr)
-	return nil
-}
-
-// registerEstimator adds TWCC numbering and an estimator per
-// PeerConnection.
-func (c *CongestionControl) registerEstimator(m *webrtc.MediaEngine, ir *interceptor.Registry, p CongestionParams) error {
-	if p.UseGCC {
-		if err := c.registerGCC(ir, p); err != nil {
-			return err
-		}
-	} else {
-		// Added first, so on the send path it runs after the TWCC header
-		// extension interceptor has numbered the packet.
-		ir.Add(estimatorFactory{c: c, p: p})
-	}
-	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, ir); err != nil {
-		return fmt.Errorf("forward: twcc header extension: %w", err)
-	}
 	return nil
 }
 

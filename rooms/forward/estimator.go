@@ -1,8 +1,10 @@
 package forward
 
 import (
+	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
@@ -42,6 +44,7 @@ type sentPacket struct {
 // transport-wide feedback (RTCP transport-cc, the same draft, §3.1).
 type twccEstimator struct {
 	interceptor.NoOp
+	seq        atomic.Uint32 // next transport-wide sequence number (low 16 bits)
 	mu         sync.Mutex
 	sent       [sentHistory]sentPacket
 	estimate   float64
@@ -69,8 +72,12 @@ func (e *twccEstimator) GetTargetBitrate() int {
 	return int(e.estimate)
 }
 
-// BindLocalStream records each sent packet's transport sequence number,
-// set by the TWCC header-extension interceptor that runs before this one.
+// BindLocalStream numbers each sent packet with the connection's next
+// transport-wide sequence number (the header extension of
+// draft-holmer-rmcat-transport-wide-cc-extensions-01 §2) and records when
+// it left and how big it was, for the feedback to be matched against.
+// Numbering here rather than in pion's header-extension interceptor saves
+// a layer and an allocation per packet.
 func (e *twccEstimator) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	var id uint8
 	for _, x := range info.RTPHeaderExtensions {
@@ -81,13 +88,19 @@ func (e *twccEstimator) BindLocalStream(info *interceptor.StreamInfo, w intercep
 	if id == 0 {
 		return w
 	}
+	// One stream's writes never overlap (one DownTrack writer turn at a
+	// time, and the header is marshalled before Write returns), so the
+	// extension's two bytes can live here.
+	var ext [2]byte
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		if ext := h.GetExtension(id); len(ext) >= 2 {
-			seq := uint16(ext[0])<<8 | uint16(ext[1])
-			e.mu.Lock()
-			e.sent[seq%sentHistory] = sentPacket{seq: seq, at: e.now().UnixMicro(), size: uint16(h.MarshalSize() + len(payload))}
-			e.mu.Unlock()
+		seq := uint16(e.seq.Add(1) - 1)
+		ext[0], ext[1] = byte(seq>>8), byte(seq)
+		if err := h.SetExtension(id, ext[:]); err != nil {
+			return 0, fmt.Errorf("forward: transport-cc extension: %w", err)
 		}
+		e.mu.Lock()
+		e.sent[seq%sentHistory] = sentPacket{seq: seq, at: e.now().UnixMicro(), size: uint16(h.MarshalSize() + len(payload))}
+		e.mu.Unlock()
 		return w.Write(h, payload, a)
 	})
 }
