@@ -41,6 +41,8 @@ type options struct {
 	binary       string
 	pkg          string
 	joinParallel int
+	runs         int    // runs per N (and per binary); the median is reported
+	compare      string // a baseline SFU binary run alternately with the one under test
 }
 
 func parseFlags(args []string, out io.Writer) (options, error) {
@@ -53,6 +55,8 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 	fs.StringVar(&o.binary, "sfu-binary", "", "SFU binary to run (default: go build the package below)")
 	fs.StringVar(&o.pkg, "package", "./cmd/sfu", "package to build when --sfu-binary is empty")
 	fs.IntVar(&o.joinParallel, "join-parallel", 10, "subscribers joining at once")
+	fs.IntVar(&o.runs, "runs", 3, "runs per viewer count; the line shown is the median run's")
+	fs.StringVar(&o.compare, "compare", "", "baseline SFU binary, run alternately with the one under test; prints both and their ratio")
 	fs.Usage = func() {
 		fmt.Fprintln(out, "usage: sfu bench [flags]\n\nRuns the SFU in its own process and N LiveKit subscribers here; one line per N.")
 		fs.PrintDefaults()
@@ -67,8 +71,8 @@ func parseFlags(args []string, out io.Writer) (options, error) {
 		}
 		o.viewers = append(o.viewers, n)
 	}
-	if o.duration <= 0 || o.joinParallel < 1 {
-		return o, errors.New("--duration and --join-parallel must be positive")
+	if o.duration <= 0 || o.joinParallel < 1 || o.runs < 1 {
+		return o, errors.New("--duration, --join-parallel and --runs must be positive")
 	}
 	return o, nil
 }
@@ -101,13 +105,12 @@ func Main(ctx context.Context, args []string, stdout io.Writer) int {
 	fmt.Fprintf(stdout, "machine: %s\n", machine.Describe())
 	fmt.Fprintln(stdout, "workload: 1 publisher, VP8 simulcast 2.0/0.6/0.15 Mbit/s at 30 fps + Opus 64 kbit/s; subscribers are server-sdk-go clients in this process")
 	fmt.Fprintln(stdout, "targets: <=5 us/pkt at 150 viewers (LiveKit v1.13.5 ~10.7 us here; floor ~1.2 us), 0 loss, first frame <=1 s at 150")
+	fmt.Fprintf(stdout, "each line: the median of %d runs by cpu_per_pkt, with the range of cpu_per_pkt over the runs\n", o.runs)
 	for _, n := range o.viewers {
-		r, err := runOnce(ctx, o, bin, dir, n)
-		if err != nil {
+		if err := runN(ctx, o, bin, dir, n, stdout); err != nil {
 			fmt.Fprintf(stdout, "viewers=%d error: %v\n", n, err)
 			return 1
 		}
-		fmt.Fprintln(stdout, r)
 	}
 	return 0
 }

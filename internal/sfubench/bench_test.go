@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -126,5 +127,24 @@ func TestVP8Packets(t *testing.T) {
 	}
 	if pkts[0][5]&1 != 0 {
 		t.Fatal("key frame has P bit set")
+	}
+}
+
+func TestMedianAndSpread(t *testing.T) {
+	rs := []result{{usPerPacket: 9}, {usPerPacket: 7}, {usPerPacket: 8}, {usPerPacket: 12}}
+	if m := median(rs); m.usPerPacket != 8 {
+		t.Fatalf("median of 4 = %v, want the lower middle 8", m.usPerPacket)
+	}
+	if m := median(rs[:3]); m.usPerPacket != 8 {
+		t.Fatalf("median of 3 = %v, want 8", m.usPerPacket)
+	}
+	if lo, hi := spread(rs); lo != 7 || hi != 12 {
+		t.Fatalf("spread = %v-%v, want 7-12", lo, hi)
+	}
+	if rs[0].usPerPacket != 9 {
+		t.Fatal("median reordered its argument")
+	}
+	if _, err := parseFlags([]string{"--runs=0"}, io.Discard); err == nil {
+		t.Fatal("--runs=0 accepted")
 	}
 }
