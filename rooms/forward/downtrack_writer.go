@@ -81,7 +81,7 @@ func (d *DownTrack) service() (more bool) {
 	if d.ctx.Err() != nil {
 		return false
 	}
-	if d.batcher != nil {
+	if d.batcher != nil && len(d.queue) > 1 { // one packet (audio, mostly) has nothing to batch with
 		held := d.batcher.Hold()
 		defer d.batcher.Release(held)
 	}
