@@ -78,7 +78,7 @@ func (d *DownTrack) service() (more bool) {
 	d.running.Lock()
 	defer d.running.Unlock()
 	d.wakeDue.Store(false)
-	if d.ctx.Err() != nil {
+	if d.closed.Load() { // an atomic load: ctx.Err takes a lock, on every turn
 		return false
 	}
 	if d.batcher != nil && len(d.queue) > 1 { // one packet (audio, mostly) has nothing to batch with
