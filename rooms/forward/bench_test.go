@@ -98,8 +98,19 @@ func BenchmarkForwardRewrite(b *testing.B) {
 // writer's rewrite and WriteRTP (discarded). ns/fwd-pkt is per packet
 // forwarded to one subscriber.
 func BenchmarkFanout(b *testing.B) {
+	b.Run("shared-pool", func(b *testing.B) {
+		pool := NewWriterPool(runtime.GOMAXPROCS(0), nil)
+		defer pool.Close()
+		benchFanout(b, pool)
+	})
+	// Each DownTrack with a pool (a goroutine) of its own, as writers were
+	// before the shared pool.
+	b.Run("own-goroutine", func(b *testing.B) { benchFanout(b, nil) })
+}
+
+func benchFanout(b *testing.B, pool *WriterPool) {
 	const subs = 100
-	r := NewReceiver(ReceiverParams{Kind: webrtc.RTPCodecTypeVideo, Codec: vp8Codec, SharedClock: true})
+	r := NewReceiver(ReceiverParams{Kind: webrtc.RTPCodecTypeVideo, Codec: vp8Codec, SharedClock: true, Writers: pool})
 	l := &layer{quality: QualityHigh, ssrc: 99}
 	r.layers[2] = l
 	var raws [][]byte
