@@ -34,7 +34,11 @@
 //	ir := &interceptor.Registry{}
 //	ccl, err := forward.RegisterInterceptors(m, ir, forward.CongestionParams{})
 //	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), ...)
+//	sendIR := &interceptor.Registry{} // connections that only send media
+//	_ = ccl.RegisterSendOnly(sendIR)
+//	sendAPI := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(sendIR), ...)
 //	metrics, err := forward.NewMetrics(reg)
+//	writers := forward.NewWriterPool(runtime.GOMAXPROCS(0), log) // Close it last
 //
 // For each PeerConnection, right after creating it:
 //
@@ -46,6 +50,7 @@
 //	recv := forward.NewReceiver(forward.ReceiverParams{
 //		TrackID: trackSID, StreamID: participantSID, Kind: track.Kind(),
 //		Codec: track.Codec(), SharedClock: isIngest, Metrics: metrics, Logger: log,
+//		Writers: writers,
 //		RequestKeyframe: func(ssrc uint32) {
 //			_ = pubPC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 //		},
@@ -54,7 +59,8 @@
 //
 // To subscribe someone:
 //
-//	dt := forward.NewDownTrack(recv, forward.DownTrackParams{SubscriberID: identity, Estimator: est})
+//	dt := forward.NewDownTrack(recv, forward.DownTrackParams{SubscriberID: identity, Estimator: est,
+//		Batcher: batch}) // optional: groups a turn's packets into one send (rooms: UDP GSO)
 //	sender, err := subPC.AddTrack(dt) // or AddTransceiverFromTrack(dt, sendonly)
 //	dt.Start(sender)                  // reads RTCP; dt now owns the sender
 //	_ = recv.AddDownTrack(dt)
