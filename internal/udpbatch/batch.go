@@ -33,16 +33,17 @@ type dest struct {
 	err     error  // first error of a drain started by a write, for Release
 }
 
-// add appends a copy of b to d's current run, closing the run first when b
-// cannot join it. When d is not held (only draining) the run is closed at
-// once so the drainer sends it. Called with c.mu held.
-func (d *dest) add(b []byte) {
+// add appends a copy of b to d's current run (a new one from runs),
+// closing the run first when b cannot join it. When d is not held (only
+// draining) the run is closed at once so the drainer sends it. Called with
+// c.mu held.
+func (d *dest) add(b []byte, runs *sync.Pool) {
 	if d.cur != nil && !d.cur.accepts(len(b)) {
 		d.queue = append(d.queue, d.cur)
 		d.cur = nil
 	}
 	if d.cur == nil {
-		d.cur = runPool.Get().(*run)
+		d.cur = runs.Get().(*run)
 	}
 	d.cur.add(b)
 	if d.holds == 0 {
@@ -60,10 +61,6 @@ type run struct {
 	closed bool // no datagram may be added (last was short, or alone)
 	oob    []byte
 }
-
-var runPool = sync.Pool{New: func() any { return &run{buf: make([]byte, 0, 8<<10)} }}
-
-var destPool = sync.Pool{New: func() any { return new(dest) }}
 
 func (r *run) accepts(size int) bool {
 	return !r.closed && size > 0 && size <= r.seg && r.n < maxSegments && len(r.buf)+size <= maxPayload
@@ -99,7 +96,7 @@ func (c *Conn) Hold(addr netip.AddrPort) {
 	c.mu.Lock()
 	d := c.dests[key]
 	if d == nil {
-		d = destPool.Get().(*dest)
+		d = c.freeDests.Get().(*dest)
 		c.dests[key] = d
 	}
 	d.holds++
@@ -153,7 +150,7 @@ func (c *Conn) Release(addr netip.AddrPort) error {
 func (c *Conn) remove(key netip.AddrPort, d *dest) {
 	delete(c.dests, key)
 	*d = dest{queue: d.queue[:0]}
-	destPool.Put(d)
+	c.freeDests.Put(d)
 }
 
 // drain sends d's queued runs in order until the queue is empty. The
@@ -192,7 +189,7 @@ func (c *Conn) drain(key netip.AddrPort, d *dest, stash bool) error {
 			first = fmt.Errorf("udpbatch: send to %s: %w", key, err)
 		}
 		r.reset()
-		runPool.Put(r)
+		c.freeRuns.Put(r)
 	}
 }
 

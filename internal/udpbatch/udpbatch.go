@@ -60,6 +60,9 @@ type Conn struct {
 	mu    sync.Mutex
 	dests map[netip.AddrPort]*dest // held or still-draining destinations
 
+	// Reused batch state, so steady sending does not allocate.
+	freeRuns, freeDests sync.Pool
+
 	datagrams, syscalls, gsoSends, gsoFallbacks atomic.Uint64
 
 	// gsoErr, when set (by tests, before the Conn is used), is called before
@@ -84,6 +87,8 @@ func New(conn *net.UDPConn, opts Options) *Conn {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	c := &Conn{conn: conn, log: log, dests: make(map[netip.AddrPort]*dest)}
+	c.freeRuns.New = func() any { return &run{buf: make([]byte, 0, 8<<10)} }
+	c.freeDests.New = func() any { return new(dest) }
 	if !opts.DisableGSO && probeGSO(conn) {
 		c.gso.Store(true)
 	}
@@ -138,7 +143,7 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 		}
 		return n, err
 	}
-	d.add(b)
+	d.add(b, &c.freeRuns)
 	drain := len(d.queue) > 0 && !d.sending
 	if drain {
 		d.sending = true
