@@ -130,3 +130,15 @@ func checkEmpty(t *testing.T, c *Conn) {
 		t.Fatalf("%d destinations still tracked after last Release", len(c.dests))
 	}
 }
+
+// sendHeld writes ds to r under one Hold, releases, and checks that r got
+// exactly ds, in order.
+func sendHeld(t *testing.T, c *Conn, r *receiver, ds [][]byte) {
+	t.Helper()
+	c.Hold(r.addr())
+	write(t, c, r.addr(), ds)
+	if err := c.Release(r.addr()); err != nil {
+		t.Fatal(err)
+	}
+	r.expect(ds...)
+}

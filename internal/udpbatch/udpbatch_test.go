@@ -131,12 +131,7 @@ func TestOverLimitBurstSplit(t *testing.T) {
 				sizes[i] = size
 			}
 			ds := payloads(sizes...)
-			c.Hold(r.addr())
-			write(t, c, r.addr(), ds)
-			if err := c.Release(r.addr()); err != nil {
-				t.Fatal(err)
-			}
-			r.expect(ds...)
+			sendHeld(t, c, r, ds)
 			// 1200: 54 fit 65507 bytes, then 46. 100: 64 segments, then 36.
 			if s := c.Stats(); s.Datagrams != 100 || s.GSOSends != 2 || s.Syscalls != 2 {
 				t.Fatalf("stats %+v, want 100 datagrams in 2 GSO sends", s)
@@ -148,12 +143,7 @@ func TestOverLimitBurstSplit(t *testing.T) {
 func TestOversizedDatagramGoesAlone(t *testing.T) {
 	c, r := newConn(t, Options{}), newReceiver(t)
 	ds := payloads(maxSegmentSize+1, maxSegmentSize+1, 0, 200, 200)
-	c.Hold(r.addr())
-	write(t, c, r.addr(), ds)
-	if err := c.Release(r.addr()); err != nil {
-		t.Fatal(err)
-	}
-	r.expect(ds...)
+	sendHeld(t, c, r, ds)
 	if c.GSO() {
 		if s := c.Stats(); s.Syscalls != 4 || s.GSOSends != 1 {
 			t.Fatalf("stats %+v, want 4 sends, 1 GSO", s)
@@ -168,12 +158,7 @@ func TestGSOFallback(t *testing.T) {
 		return &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmsg", syscall.EIO)}
 	}
 	ds := payloads(1200, 1200, 1200, 400)
-	c.Hold(r.addr())
-	write(t, c, r.addr(), ds)
-	if err := c.Release(r.addr()); err != nil {
-		t.Fatal(err)
-	}
-	r.expect(ds...)
+	sendHeld(t, c, r, ds)
 	if c.GSO() {
 		t.Fatal("GSO still on after an EIO")
 	}
@@ -181,12 +166,7 @@ func TestGSOFallback(t *testing.T) {
 		t.Fatalf("stats %+v, want 1 fallback, 4 datagrams", s)
 	}
 	// Later batches go one by one without trying GSO again.
-	c.Hold(r.addr())
-	write(t, c, r.addr(), ds)
-	if err := c.Release(r.addr()); err != nil {
-		t.Fatal(err)
-	}
-	r.expect(ds...)
+	sendHeld(t, c, r, ds)
 	if s := c.Stats(); s.GSOFallbacks != 1 || s.Datagrams != 8 || s.Syscalls != 9 {
 		t.Fatalf("stats %+v, want 1 fallback, 8 datagrams, 9 syscalls", s)
 	}
