@@ -294,7 +294,7 @@ func (d *DownTrack) Close() error {
 		}
 	}
 	d.wg.Wait()
-	// Wait for a turn in progress; later turns see ctx done and return, so
+	// Wait for a turn in progress; later turns see closed and return, so
 	// the timer stays stopped.
 	d.running.Lock()
 	d.tick.Stop()
