@@ -26,7 +26,8 @@ type WriterPool struct {
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	runq    []*DownTrack // FIFO; head is runq[0]
+	runq    []*DownTrack // FIFO from runq[head]; the array is reused once drained
+	head    int
 	idle    int          // workers waiting on cond
 	extra   int          // extra workers running
 	closed  bool
@@ -76,7 +77,7 @@ func (p *WriterPool) Close() {
 		return
 	}
 	p.closed = true
-	p.runq = nil
+	p.runq, p.head = nil, 0
 	p.cond.Broadcast()
 	p.mu.Unlock()
 	close(p.stop)
@@ -91,6 +92,13 @@ func (p *WriterPool) schedule(d *DownTrack) {
 		p.mu.Unlock()
 		return
 	}
+	if p.head > 64 && 2*p.head >= len(p.runq) {
+		// Never drained (a steady backlog): drop the consumed front before
+		// append copies it along.
+		n := copy(p.runq, p.runq[p.head:])
+		clear(p.runq[n:])
+		p.runq, p.head = p.runq[:n], 0
+	}
 	p.runq = append(p.runq, d)
 	if p.idle > 0 {
 		p.cond.Signal()
@@ -103,7 +111,7 @@ func (p *WriterPool) schedule(d *DownTrack) {
 func (p *WriterPool) next(extra bool) *DownTrack {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.runq) == 0 {
+	for p.head == len(p.runq) {
 		if p.closed || extra {
 			return nil
 		}
@@ -111,11 +119,11 @@ func (p *WriterPool) next(extra bool) *DownTrack {
 		p.cond.Wait()
 		p.idle--
 	}
-	d := p.runq[0]
-	p.runq[0] = nil
-	p.runq = p.runq[1:]
-	if len(p.runq) == 0 {
-		p.runq = p.runq[:0:0] // let the backing array go once drained
+	d := p.runq[p.head]
+	p.runq[p.head] = nil
+	p.head++
+	if p.head == len(p.runq) {
+		p.runq, p.head = p.runq[:0], 0
 	}
 	return d
 }
@@ -165,7 +173,7 @@ func (p *WriterPool) watch() {
 		case <-t.C:
 		}
 		p.mu.Lock()
-		if !p.closed && len(p.runq) > 0 && p.idle == 0 && p.allStuck() && p.extra < maxExtraWorkers {
+		if !p.closed && p.head < len(p.runq) && p.idle == 0 && p.allStuck() && p.extra < maxExtraWorkers {
 			p.extra++
 			w := &poolWorker{}
 			p.workers = append(p.workers, w)
