@@ -28,8 +28,8 @@ type WriterPool struct {
 	cond    *sync.Cond
 	runq    []*DownTrack // FIFO from runq[head]; the array is reused once drained
 	head    int
-	idle    int          // workers waiting on cond
-	extra   int          // extra workers running
+	idle    int // workers waiting on cond
+	extra   int // extra workers running
 	closed  bool
 	workers []*poolWorker // every running worker, extra ones included
 
