@@ -29,7 +29,9 @@ type mediaAPI struct {
 }
 
 func (m *mediaAPI) Close() error {
-	m.writers.Close()
+	if m.writers != nil {
+		m.writers.Close()
+	}
 	var errs []error
 	for _, c := range m.closers {
 		errs = append(errs, c.Close())
@@ -48,7 +50,7 @@ func (m *mediaAPI) Close() error {
 // downtrack's layer choice. NACKs from subscribers and sender reports are
 // the forwarder's own work.
 func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
-	out := &mediaAPI{writers: forward.NewWriterPool(runtime.GOMAXPROCS(0), log)}
+	out := &mediaAPI{}
 	se := webrtc.SettingEngine{}
 	se.SetSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -113,6 +115,8 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 		return nil, err
 	}
 	out.sendAPI = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(sendIR))
+	// Started last: an error above returns before any goroutine runs.
+	out.writers = forward.NewWriterPool(runtime.GOMAXPROCS(0), log)
 	log.Debug("media api ready", "udp_port", cfg.UDPPort, "port_range", cfg.PortRangeStart != 0, "ice_tcp", cfg.ICETCP)
 	return out, nil
 }
