@@ -34,6 +34,10 @@ type Options struct {
 	// Logger receives the one-off warning when GSO is switched off. Nil
 	// discards.
 	Logger *slog.Logger
+	// Intercept, when set, sees each datagram read before the reader does.
+	// When it returns true the datagram is consumed and the read waits for
+	// the next one. It runs on the reading goroutine and must not keep b.
+	Intercept func(b []byte, from netip.AddrPort) bool
 }
 
 // Stats are cumulative counters of a Conn's sending.
@@ -53,9 +57,10 @@ type Stats struct {
 // Conn is a batching net.PacketConn over a *net.UDPConn. It is safe for
 // concurrent use.
 type Conn struct {
-	conn *net.UDPConn
-	log  *slog.Logger
-	gso  atomic.Bool // GSO sends enabled
+	conn      *net.UDPConn
+	log       *slog.Logger
+	gso       atomic.Bool // GSO sends enabled
+	intercept func(b []byte, from netip.AddrPort) bool
 
 	mu    sync.Mutex
 	dests map[netip.AddrPort]*dest // held or still-draining destinations
@@ -86,7 +91,7 @@ func New(conn *net.UDPConn, opts Options) *Conn {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &Conn{conn: conn, log: log, dests: make(map[netip.AddrPort]*dest)}
+	c := &Conn{conn: conn, log: log, dests: make(map[netip.AddrPort]*dest), intercept: opts.Intercept}
 	c.freeRuns.New = func() any { return &run{buf: make([]byte, 0, 8<<10)} }
 	c.freeDests.New = func() any { return new(dest) }
 	if !opts.DisableGSO && probeGSO(conn) {
@@ -108,13 +113,26 @@ func (c *Conn) Stats() Stats {
 // GSO reports whether held batches are currently sent with UDP_SEGMENT.
 func (c *Conn) GSO() bool { return c.gso.Load() }
 
-// ReadFrom reads a datagram from the underlying connection.
-func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) { return c.conn.ReadFrom(b) }
+// ReadFrom reads a datagram from the underlying connection (one that
+// Options.Intercept did not consume).
+func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
+	n, from, err := c.ReadFromAddrPort(b)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(from), nil
+}
 
-// ReadFromAddrPort reads a datagram from the underlying connection,
-// returning the sender as a netip.AddrPort.
+// ReadFromAddrPort reads a datagram from the underlying connection (one
+// that Options.Intercept did not consume), returning the sender as a
+// netip.AddrPort.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
-	return c.conn.ReadFromUDPAddrPort(b)
+	for {
+		n, from, err := c.conn.ReadFromUDPAddrPort(b)
+		if err != nil || c.intercept == nil || !c.intercept(b[:n], from) {
+			return n, from, err
+		}
+	}
 }
 
 // WriteTo writes b to addr, which must be a *net.UDPAddr. See
