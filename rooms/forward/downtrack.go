@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -33,6 +35,9 @@ type DownTrackParams struct {
 	// Batcher groups what one writer turn sends to the subscriber (a video
 	// frame's packets) into one send; nil sends packet by packet.
 	Batcher Batcher
+	// Direct is the subscriber connection's own SRTP path; nil (or not yet
+	// Ready) sends through pion's RTPSender.
+	Direct DirectPath
 
 	beforeWrite func() // test hook, called by the writer before each packet
 }
@@ -56,11 +61,31 @@ type Batcher interface {
 	Release(netip.AddrPort)
 }
 
+// DirectPath is a subscriber connection's own SRTP path: rooms builds it
+// from the keys of the connection's DTLS handshake (RFC 5764 §4.2) and
+// the selected ICE pair. Writing through it skips pion's interceptor
+// chain, SRTP session, mux and ICE layers for every packet, and the
+// subscriber's RTCP reaches Attach's handlers straight from the socket,
+// without passing through pion's per-connection goroutines.
+type DirectPath interface {
+	// Ready reports whether WriteRTP can be used; until then packets go
+	// through pion.
+	Ready() bool
+	// WriteRTP encrypts one packet (RFC 3711 §3.3) and sends it.
+	WriteRTP(h *rtp.Header, payload []byte) error
+	// Attach routes the subscriber's RTCP about ssrc to handle until
+	// detach is called. Transport-wide feedback goes to the connection's
+	// estimator instead.
+	Attach(ssrc uint32, handle func(rtcp.Packet)) (detach func())
+}
+
 // binding is what Bind learned about the subscriber's RTPSender.
 type binding struct {
 	ssrc   uint32
 	pt     uint8
+	twccID uint8 // transport-wide sequence number extension; 0: none
 	writer webrtc.TrackLocalWriter
+	detach func() // ends DirectPath.Attach; nil without a direct path
 }
 
 // queued is one packet waiting for the writer.
@@ -83,7 +108,9 @@ type DownTrack struct {
 	log       *slog.Logger
 	metrics   *Metrics
 	estimator BandwidthEstimator
+	stamper   *twccEstimator // estimator, when it is this package's: direct writes number packets with it
 	batcher   Batcher
+	direct    DirectPath
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -173,6 +200,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		metrics:   r.metrics,
 		estimator: p.Estimator,
 		batcher:   p.Batcher,
+		direct:    p.Direct,
 		done:      make(chan struct{}),
 		queue:     make(chan queued, p.QueueSize),
 		nacks:     make(chan []uint16, 16),
@@ -182,6 +210,7 @@ func NewDownTrack(r *Receiver, p DownTrackParams) *DownTrack {
 		d.pool, d.ownPool = NewWriterPool(1, d.log), true
 	}
 	d.beforeWrite = p.beforeWrite
+	d.stamper, _ = p.Estimator.(*twccEstimator)
 	d.maxQuality.Store(int32(QualityHigh))
 	d.curLayer.Store(-1)
 	d.targetLayer.Store(-1)
@@ -217,15 +246,31 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 	if err != nil {
 		return webrtc.RTPCodecParameters{}, err
 	}
-	d.bound.Store(&binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), writer: ctx.WriteStream()})
+	b := &binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), writer: ctx.WriteStream()}
+	for _, x := range ctx.HeaderExtensions() {
+		if x.URI == transportCCURI {
+			b.twccID = uint8(x.ID)
+		}
+	}
+	if d.direct != nil {
+		b.detach = d.direct.Attach(b.ssrc, d.handleRTCP)
+	}
+	d.unbind(d.bound.Swap(b))
 	d.notify()
 	return codec, nil
 }
 
 // Unbind is called by pion when the RTPSender stops (webrtc.TrackLocal).
 func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
-	d.bound.Store(nil)
+	d.unbind(d.bound.Swap(nil))
 	return nil
+}
+
+// unbind ends what a past Bind attached.
+func (d *DownTrack) unbind(b *binding) {
+	if b != nil && b.detach != nil {
+		b.detach()
+	}
 }
 
 // Start begins reading the subscriber's RTCP for this track (NACK, PLI/FIR,
@@ -294,6 +339,7 @@ func (d *DownTrack) Close() error {
 		}
 	}
 	d.wg.Wait()
+	d.unbind(d.bound.Swap(nil))
 	// Wait for a turn in progress; later turns see closed and return, so
 	// the timer stays stopped.
 	d.running.Lock()

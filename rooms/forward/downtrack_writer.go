@@ -55,6 +55,7 @@ type writerState struct {
 	lastSR      time.Time
 	hdr         rtp.Header
 	ext         [2]rtp.Extension // backs hdr's, for the interceptors' TWCC sequence number
+	twcc        [2]byte          // the TWCC sequence number of a direct write
 	scratch     [1600]byte
 }
 
@@ -256,7 +257,7 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 		n += copy(w.scratch[n:], p.payload[p.vp8.size:])
 		payload = w.scratch[:n]
 	}
-	if n, err := b.writer.WriteRTP(h, payload); err != nil || n == 0 {
+	if !d.send(b, h, payload) {
 		return false
 	}
 	if retransmit {
@@ -287,6 +288,21 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 		d.metrics.bytesAudio.Add(float64(len(payload)))
 	}
 	return true
+}
+
+// send writes one packet through the direct path when it is ready, or
+// else through pion's RTPSender (whose interceptors number it for TWCC).
+func (d *DownTrack) send(b *binding, h *rtp.Header, payload []byte) bool {
+	if d.direct == nil || !d.direct.Ready() {
+		n, err := b.writer.WriteRTP(h, payload)
+		return err == nil && n > 0
+	}
+	if d.stamper != nil && b.twccID != 0 {
+		if err := d.stamper.stamp(h, &d.w.twcc, b.twccID, len(payload)); err != nil {
+			return false
+		}
+	}
+	return d.direct.WriteRTP(h, payload) == nil
 }
 
 // answerNACK retransmits the requested packets (RFC 4585 §6.2.1) from the

@@ -93,17 +93,31 @@ func (e *twccEstimator) BindLocalStream(info *interceptor.StreamInfo, w intercep
 	// extension's two bytes can live here.
 	var ext [2]byte
 	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		seq := uint16(e.seq.Add(1) - 1)
-		ext[0], ext[1] = byte(seq>>8), byte(seq)
-		if err := h.SetExtension(id, ext[:]); err != nil {
-			return 0, fmt.Errorf("forward: transport-cc extension: %w", err)
+		if err := e.stamp(h, &ext, id, len(payload)); err != nil {
+			return 0, err
 		}
-		e.mu.Lock()
-		e.sent[seq%sentHistory] = sentPacket{seq: seq, at: e.now().UnixMicro(), size: uint16(h.MarshalSize() + len(payload))}
-		e.mu.Unlock()
 		return w.Write(h, payload, a)
 	})
 }
+
+// stamp gives h the connection's next transport-wide sequence number, in
+// extension id backed by ext (which must outlive h's marshalling), and
+// records when the packet left and its size.
+func (e *twccEstimator) stamp(h *rtp.Header, ext *[2]byte, id uint8, payloadLen int) error {
+	seq := uint16(e.seq.Add(1) - 1)
+	ext[0], ext[1] = byte(seq>>8), byte(seq)
+	if err := h.SetExtension(id, ext[:]); err != nil {
+		return fmt.Errorf("forward: transport-cc extension: %w", err)
+	}
+	e.mu.Lock()
+	e.sent[seq%sentHistory] = sentPacket{seq: seq, at: e.now().UnixMicro(), size: uint16(h.MarshalSize() + payloadLen)}
+	e.mu.Unlock()
+	return nil
+}
+
+// OnTransportFeedback updates the estimate from transport-wide feedback
+// read outside pion's interceptors (a DirectPath's RTCP).
+func (e *twccEstimator) OnTransportFeedback(fb *rtcp.TransportLayerCC) { e.onFeedback(fb) }
 
 // BindRTCPReader feeds transport-cc feedback to the estimate as RTCP is
 // read (DownTrack always reads it).
