@@ -120,14 +120,25 @@ func TestSFUBrowserPublishSubscribeReconnect(t *testing.T) {
 	}
 	view := b.NewPage(t, "viewer", page)
 	view.WaitTrue(ctx, `typeof startViewer === "function"`)
-	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "guest", grant())), nil); err != nil {
+	// The viewer is a listener, as invite links make them: its single
+	// connection only receives, so the SFU sends it SRTP on its own path.
+	listener := grant()
+	listener.SetCanPublish(false)
+	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "guest", listener)), nil); err != nil {
 		t.Fatal(err)
 	}
 	view.WaitTrue(ctx, `framesDecoded().then(n => n > 30)`)
 	view.Screenshot("sfu-viewer-decoding")
-	// Chromium decodes frames whose packets left as one UDP GSO write.
+	// Chromium decodes frames whose packets left as one UDP GSO write,
+	// encrypted by the SFU's direct path, and its RTCP was read there.
 	if n := s.sum(t, "marquee_sfu_udp_gso_sends_total", nil); n == 0 {
 		t.Error("no UDP GSO writes while the viewer decoded 30 frames")
+	}
+	if n := s.sum(t, "marquee_sfu_direct_rtp_sent_total", nil); n < 30 {
+		t.Errorf("%v packets on the direct SRTP path while the viewer decoded 30 frames", n)
+	}
+	if n := s.sum(t, "marquee_sfu_direct_rtcp_received_total", nil); n == 0 {
+		t.Error("no viewer RTCP read on the direct path")
 	}
 	pub.Screenshot("sfu-publisher")
 
@@ -185,6 +196,9 @@ func TestSFUBrowserPublishSubscribeReconnect(t *testing.T) {
 		t.Errorf("/rtc/v1 joins after full reconnect = %v, want 3", n)
 	}
 	view.Screenshot("sfu-viewer-after-full-reconnect")
+	if n := s.sum(t, "marquee_sfu_direct_rtcp_rejected_total", nil); n != 0 {
+		t.Errorf("%v viewer SRTCP packets failed to decrypt on the direct path", n)
+	}
 }
 
 // TestSFUBrowserLateTracks: viewers are in the room before the host

@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 
 	"github.com/marquee-party/marquee/internal/udpbatch"
-	"github.com/marquee-party/marquee/rooms/forward"
 	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -20,16 +19,15 @@ type peerBatch struct {
 	remote atomic.Pointer[netip.AddrPort]
 }
 
-// newPeerBatch follows pc's selected candidate pair; nil when the media
-// socket does not batch (rtc.gso off, or a port range instead of the mux).
-func (m *mediaAPI) newPeerBatch(pc *webrtc.PeerConnection) forward.Batcher {
-	if m.udp == nil {
-		return nil
-	}
+// newPeerBatch follows pc's selected candidate pair (the direct path, when
+// there is one, does that itself: pass follow false).
+func (m *mediaAPI) newPeerBatch(pc *webrtc.PeerConnection, follow bool) *peerBatch {
 	b := &peerBatch{conn: m.udp}
-	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
-		b.follow(p)
-	})
+	if follow {
+		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+			b.follow(p)
+		})
+	}
 	return b
 }
 

@@ -44,6 +44,12 @@ type RTCConfig struct {
 	// Linux 4.18+). Where the kernel or NIC refuses, the socket falls back
 	// to one datagram per write by itself.
 	GSO bool `yaml:"gso" usage:"batch each subscriber's packets into UDP GSO writes on the muxed port (Linux; falls back by itself)"`
+	// DirectSRTP sends to viewers whose connection only receives media
+	// with Marquee's own SRTP path on the muxed port, keyed from pion's
+	// DTLS handshake, and reads their RTCP straight off the socket: pion's
+	// per-packet layers and goroutine hand-offs are skipped. Pion still
+	// negotiates SDP, ICE and DTLS.
+	DirectSRTP bool `yaml:"direct_srtp" usage:"send to receive-only viewers on Marquee's own SRTP path on the muxed port (skips pion's per-packet layers)"`
 	// LoopbackCandidates offers 127.0.0.1 candidates, for sealed local tests.
 	LoopbackCandidates bool `yaml:"loopback_candidates" usage:"offer loopback ICE candidates (dev and tests)"`
 }
@@ -51,7 +57,7 @@ type RTCConfig struct {
 // DefaultConfig is the production default: media on UDP 7882, no keys.
 func DefaultConfig() Config {
 	return Config{
-		RTC:             RTCConfig{UDPPort: 7882, GSO: true},
+		RTC:             RTCConfig{UDPPort: 7882, GSO: true, DirectSRTP: true},
 		ReconnectGrace:  15 * time.Second,
 		SignalKeepalive: 10 * time.Second,
 		EmptyTimeout:    5 * time.Minute,

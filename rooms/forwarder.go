@@ -12,9 +12,9 @@ type trackForwarder interface {
 	// AddLayer feeds one received simulcast layer (or the only stream).
 	AddLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) error
 	// NewDownTrack makes the local track one subscriber's connection sends;
-	// est is that connection's bandwidth estimate and batch its send
-	// batching (either may be nil).
-	NewDownTrack(subscriberID string, est forward.BandwidthEstimator, batch forward.Batcher) downTrack
+	// est is that connection's bandwidth estimate, batch its send batching
+	// and direct its own SRTP path (any may be nil).
+	NewDownTrack(subscriberID string, est forward.BandwidthEstimator, batch forward.Batcher, direct forward.DirectPath) downTrack
 	// RemoveDownTrack stops forwarding to a subscriber and closes its
 	// downtrack.
 	RemoveDownTrack(subscriberID string)
@@ -41,9 +41,10 @@ func (f receiverForwarder) AddLayer(remote *webrtc.TrackRemote, recv *webrtc.RTP
 	return f.r.AddLayer(remote, recv)
 }
 
-func (f receiverForwarder) NewDownTrack(sub string, est forward.BandwidthEstimator, batch forward.Batcher) downTrack {
+func (f receiverForwarder) NewDownTrack(sub string, est forward.BandwidthEstimator, batch forward.Batcher,
+	direct forward.DirectPath) downTrack {
 	return forwardDown{DownTrack: forward.NewDownTrack(f.r, forward.DownTrackParams{
-		SubscriberID: sub, Estimator: est, Batcher: batch}), r: f.r}
+		SubscriberID: sub, Estimator: est, Batcher: batch, Direct: direct}), r: f.r}
 }
 
 func (f receiverForwarder) RemoveDownTrack(sub string) {

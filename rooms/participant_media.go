@@ -202,7 +202,7 @@ func (p *participant) subscribe(t *roomTrack) {
 		return
 	}
 	tr := p.sendTransport()
-	down := t.fwd.NewDownTrack(p.sid, tr.est, tr.batch)
+	down := t.fwd.NewDownTrack(p.sid, tr.est, tr.batch, tr.directPath())
 	sender, err := tr.pc.AddTrack(down)
 	if err != nil {
 		_ = down.Close()

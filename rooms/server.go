@@ -97,6 +97,12 @@ func NewServer(p Params) (*Server, error) {
 			return nil, err
 		}
 	}
+	if media.direct != nil && p.Registerer != nil {
+		if err := media.direct.register(p.Registerer); err != nil {
+			_ = media.Close()
+			return nil, err
+		}
+	}
 	s.twirp = s.roomServiceHandler()
 	return s, nil
 }

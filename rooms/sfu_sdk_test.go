@@ -97,6 +97,18 @@ func TestSDKPublishSubscribeData(t *testing.T) {
 	if d, c := counter(t, s.reg, "marquee_sfu_udp_datagrams_sent_total"), counter(t, s.reg, "marquee_sfu_udp_send_syscalls_total"); d <= c {
 		t.Errorf("%v datagrams in %v send syscalls: nothing was batched", d, c)
 	}
+	// The viewer's subscriber connection only receives: the SFU encrypts
+	// its media itself and reads its RTCP off the socket (rtc.direct_srtp).
+	// The viewer's pion decrypting that media is the proof the keys match.
+	eventually(t, ctx, "direct SRTP writes and RTCP reads", func() bool {
+		return counter(t, s.reg, "marquee_sfu_direct_rtp_sent_total") > 0 &&
+			counter(t, s.reg, "marquee_sfu_direct_rtcp_received_total") > 0
+	})
+	before, _, _ := viewRec.snapshot()
+	eventually(t, ctx, "viewer decrypts direct-path RTP", func() bool { n, _, _ := viewRec.snapshot(); return n > before+30 })
+	if n := counter(t, s.reg, "marquee_sfu_direct_rtcp_rejected_total"); n != 0 {
+		t.Errorf("%v SRTCP packets failed to decrypt on the direct path", n)
+	}
 
 	if err := pub.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Payload: []byte(`{"type":"playback"}`),
 		Topic: "marquee.playback"}, lksdk.WithDataPublishReliable(true)); err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	protosignalling "github.com/livekit/protocol/signalling"
+	"github.com/marquee-party/marquee/internal/dtlskeys"
 	"github.com/marquee-party/marquee/rooms/forward"
 	"github.com/pion/webrtc/v4"
 )
@@ -19,6 +20,7 @@ type transport struct {
 	pc      *webrtc.PeerConnection
 	est     forward.BandwidthEstimator // send-side estimate, for downtracks
 	batch   forward.Batcher            // per-turn send batching, for downtracks (may be nil)
+	direct  *directPeer                // own SRTP path, for downtracks (may be nil)
 	target  livekit.SignalTarget       // target named in the trickles we send
 	offerer bool
 	send    func(*livekit.SignalResponse)
@@ -34,15 +36,27 @@ type transport struct {
 func newTransport(media *mediaAPI, target livekit.SignalTarget, offerer, receives bool,
 	send func(*livekit.SignalResponse), log *slog.Logger) (*transport, error) {
 	api := media.sendAPI
-	if receives {
+	var capture *dtlskeys.Capture
+	switch {
+	case receives:
 		api = media.api
+	case media.direct != nil:
+		api, capture = media.directAPI()
 	}
 	pc, err := api.NewPeerConnection(webrtc.Configuration{SDPSemantics: webrtc.SDPSemanticsUnifiedPlan})
 	if err != nil {
 		return nil, fmt.Errorf("new peer connection: %w", err)
 	}
-	t := &transport{pc: pc, est: media.ccl.Estimator(pc), batch: media.newPeerBatch(pc),
-		target: target, offerer: offerer, send: send, log: log}
+	t := &transport{pc: pc, est: media.ccl.Estimator(pc), target: target, offerer: offerer, send: send, log: log}
+	if media.udp != nil {
+		b := media.newPeerBatch(pc, capture == nil)
+		if media.batch {
+			t.batch = b
+		}
+		if capture != nil {
+			t.direct = newDirectPeer(pc, b, media.direct, capture, t.est, log)
+		}
+	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -161,4 +175,18 @@ func (t *transport) unassigned(kind webrtc.RTPCodecType) int {
 	return n
 }
 
-func (t *transport) close() error { return t.pc.Close() }
+func (t *transport) close() error {
+	if t.direct != nil {
+		t.direct.close()
+	}
+	return t.pc.Close()
+}
+
+// directPath is the downtracks' DirectPath, nil when there is none (a
+// nil *directPeer must not become a non-nil interface).
+func (t *transport) directPath() forward.DirectPath {
+	if t.direct == nil {
+		return nil
+	}
+	return t.direct
+}

@@ -24,8 +24,15 @@ type mediaAPI struct {
 	sendAPI *webrtc.API // connections that only send media: no receive-side interceptors
 	ccl     *forward.CongestionControl
 	writers *forward.WriterPool // every downtrack's writer turns
-	udp     *udpbatch.Conn      // the muxed socket, when it batches (rtc.gso)
+	udp     *udpbatch.Conn      // the muxed socket (nil with a port range)
+	batch   bool                // hold each writer turn's packets for one send (rtc.gso)
+	direct  *directMux          // send-only connections' own SRTP path (rtc.direct_srtp); nil: off
 	closers []io.Closer
+
+	// What directAPI builds a send-only connection's API from.
+	sendSE webrtc.SettingEngine
+	me     *webrtc.MediaEngine
+	sendIR *interceptor.Registry
 }
 
 func (m *mediaAPI) Close() error {
@@ -80,12 +87,13 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 		if err != nil {
 			return nil, fmt.Errorf("rtc.udp_port: listen on %d: %w", cfg.UDPPort, err)
 		}
-		var pc net.PacketConn = conn
-		if cfg.GSO {
-			out.udp = udpbatch.New(conn, udpbatch.Options{Logger: log})
-			pc = out.udp
+		opts := udpbatch.Options{Logger: log, DisableGSO: !cfg.GSO}
+		if cfg.DirectSRTP {
+			out.direct = newDirectMux()
+			opts.Intercept = out.direct.intercept
 		}
-		mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: pc})
+		out.udp, out.batch = udpbatch.New(conn, opts), cfg.GSO
+		mux := ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: out.udp})
 		se.SetICEUDPMux(mux)
 		out.closers = append(out.closers, mux)
 	}
@@ -114,7 +122,15 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 		_ = out.Close()
 		return nil, err
 	}
+	// A send-only connection answers as the DTLS server (RFC 5763 §5:
+	// a=setup:passive), which lets the direct path learn the negotiated
+	// SRTP profile from the ServerHello it sends.
+	if err := se.SetAnsweringDTLSRole(webrtc.DTLSRoleServer); err != nil {
+		_ = out.Close()
+		return nil, fmt.Errorf("answering dtls role: %w", err)
+	}
 	out.sendAPI = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(sendIR))
+	out.sendSE, out.me, out.sendIR = se, me, sendIR
 	// Started last: an error above returns before any goroutine runs.
 	out.writers = forward.NewWriterPool(runtime.GOMAXPROCS(0), log)
 	log.Debug("media api ready", "udp_port", cfg.UDPPort, "port_range", cfg.PortRangeStart != 0, "ice_tcp", cfg.ICETCP)
