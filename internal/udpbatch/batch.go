@@ -212,7 +212,7 @@ func (c *Conn) sendRun(addr netip.AddrPort, r *run) error {
 	}
 	var first error
 	for i := range r.n {
-		_, err := c.conn.WriteToUDPAddrPort(r.datagram(i), addr)
+		_, err := c.write(r.datagram(i), addr)
 		c.syscalls.Add(1)
 		if err != nil {
 			first = firstErr(first, err)
@@ -231,7 +231,10 @@ func (c *Conn) sendGSO(addr netip.AddrPort, r *run) error {
 		}
 	}
 	r.oob = segmentCmsg(r.oob, uint16(r.seg))
-	_, _, err := c.conn.WriteMsgUDPAddrPort(r.buf, r.oob, addr)
+	ok, err := c.writeMsg(r.buf, r.oob, addr)
+	if !ok {
+		_, _, err = c.conn.WriteMsgUDPAddrPort(r.buf, r.oob, addr)
+	}
 	c.syscalls.Add(1)
 	if err != nil {
 		return err

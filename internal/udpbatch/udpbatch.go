@@ -61,6 +61,7 @@ type Conn struct {
 	log       *slog.Logger
 	gso       atomic.Bool // GSO sends enabled
 	intercept func(b []byte, from netip.AddrPort) bool
+	raw       *rawSocket // nil: every call goes through the net package
 
 	mu    sync.Mutex
 	dests map[netip.AddrPort]*dest // held or still-draining destinations
@@ -94,6 +95,7 @@ func New(conn *net.UDPConn, opts Options) *Conn {
 	c := &Conn{conn: conn, log: log, dests: make(map[netip.AddrPort]*dest), intercept: opts.Intercept}
 	c.freeRuns.New = func() any { return &run{buf: make([]byte, 0, 8<<10)} }
 	c.freeDests.New = func() any { return new(dest) }
+	c.raw = newRawSocket(conn)
 	if !opts.DisableGSO && probeGSO(conn) {
 		c.gso.Store(true)
 	}
@@ -128,7 +130,7 @@ func (c *Conn) ReadFrom(b []byte) (int, net.Addr, error) {
 // netip.AddrPort.
 func (c *Conn) ReadFromAddrPort(b []byte) (int, netip.AddrPort, error) {
 	for {
-		n, from, err := c.conn.ReadFromUDPAddrPort(b)
+		n, from, err := c.read(b)
 		if err != nil || c.intercept == nil || !c.intercept(b[:n], from) {
 			return n, from, err
 		}
@@ -154,7 +156,7 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 	d := c.dests[key]
 	if d == nil {
 		c.mu.Unlock()
-		n, err := c.conn.WriteToUDPAddrPort(b, addr)
+		n, err := c.write(b, addr)
 		c.syscalls.Add(1)
 		if err == nil {
 			c.datagrams.Add(1)
@@ -171,6 +173,42 @@ func (c *Conn) WriteToAddrPort(b []byte, addr netip.AddrPort) (int, error) {
 		c.drain(key, d, true)
 	}
 	return len(b), nil
+}
+
+// read reads one datagram, with a raw system call where there is one.
+func (c *Conn) read(b []byte) (int, netip.AddrPort, error) {
+	if c.raw == nil {
+		return c.conn.ReadFromUDPAddrPort(b)
+	}
+	n, from, err := c.raw.recvfrom(b)
+	if err != nil {
+		return 0, from, &net.OpError{Op: "read", Net: "udp", Source: c.conn.LocalAddr(), Err: err}
+	}
+	return n, from, nil
+}
+
+// write sends one datagram, with a raw system call where there is one.
+func (c *Conn) write(b []byte, addr netip.AddrPort) (int, error) {
+	if ok, err := c.writeMsg(b, nil, addr); ok {
+		if err != nil {
+			return 0, err
+		}
+		return len(b), nil
+	}
+	return c.conn.WriteToUDPAddrPort(b, addr)
+}
+
+// writeMsg sends b with control data oob by a raw sendmsg; ok is false
+// when there is no raw socket or it cannot reach addr, and nothing was sent.
+func (c *Conn) writeMsg(b, oob []byte, addr netip.AddrPort) (ok bool, err error) {
+	if c.raw == nil {
+		return false, nil
+	}
+	ok, err = c.raw.sendmsg(b, oob, addr)
+	if ok && err != nil {
+		err = &net.OpError{Op: "write", Net: "udp", Source: c.conn.LocalAddr(), Addr: net.UDPAddrFromAddrPort(addr), Err: err}
+	}
+	return ok, err
 }
 
 // Close closes the underlying connection. Datagrams still buffered under a
