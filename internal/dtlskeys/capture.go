@@ -85,7 +85,9 @@ func New() *Capture { return &Capture{} }
 
 // Apply installs the Capture on se: a DTLS key-log writer and the
 // ClientHello and ServerHello hooks. It replaces any key-log writer or hello
-// hook set on se before. When this side may be the DTLS client, also feed
+// hook set on se before. pion meant the key log for debugging; here it never
+// leaves memory: the Capture is the writer, it keeps the secrets only as
+// long as the connection's API, and nothing it holds is ever logged. When this side may be the DTLS client, also feed
 // inbound datagrams to ObserveDatagram.
 func (c *Capture) Apply(se *webrtc.SettingEngine) {
 	se.SetDTLSKeyLogWriter(keyLog{c})
