@@ -1,0 +1,170 @@
+package rooms
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	"github.com/pion/ice/v4"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// TestDirectPathWithRealPeer connects a subscriber transport, as the
+// classic /rtc path builds it, to a pion viewer over loopback.
+//   - When the viewer answers as the DTLS client (what browsers and
+//     server-sdk-go do), the SFU is the DTLS server: the direct path gets
+//     ready, a packet written on it reaches the viewer's track decrypted,
+//     and the viewer's RTCP is read on the direct path.
+//   - When the viewer answers a=setup:passive, the SFU is the DTLS client
+//     and cannot see the ServerHello: the direct path stays off and pion's
+//     path carries the media.
+func TestDirectPathWithRealPeer(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		viewerRole webrtc.DTLSRole
+		direct     bool
+	}{
+		{"sfu is dtls server", webrtc.DTLSRoleClient, true},
+		{"sfu is dtls client", webrtc.DTLSRoleServer, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			log := slog.New(slog.DiscardHandler)
+			media, err := newMediaAPI(RTCConfig{BindIP: "127.0.0.1", LoopbackCandidates: true, GSO: true, DirectSRTP: true}, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer media.Close()
+			tr, err := newTransport(media, livekit.SignalTarget_SUBSCRIBER, true, false, func(*livekit.SignalResponse) {}, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tr.close()
+			if tr.direct == nil {
+				t.Fatal("a send-only transport has no direct path")
+			}
+			track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sender, err := tr.pc.AddTrack(track)
+			if err != nil {
+				t.Fatal(err)
+			}
+			viewer, got := connectViewer(t, tr.pc, c.viewerRole)
+			defer viewer.Close()
+
+			// Pion's path: the static track's packets reach the viewer.
+			payload := bytes.Repeat([]byte{0x10, 0, 0, 0x9d, 1, 0x2a}, 50)
+			var seq uint16
+			waitPayload := func(via string, write func() error) {
+				t.Helper()
+				for {
+					if err := write(); err != nil {
+						t.Fatalf("%s write: %v", via, err)
+					}
+					select {
+					case p := <-got:
+						if bytes.Equal(p, payload) {
+							return
+						}
+					case <-time.After(20 * time.Millisecond):
+					case <-ctx.Done():
+						t.Fatalf("nothing the SFU wrote %s reached the viewer", via)
+					}
+				}
+			}
+			waitPayload("through pion", func() error {
+				seq++
+				return track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: uint32(seq) * 3000}, Payload: payload})
+			})
+			// Pion reports DTLS connected, which starts the direct path,
+			// before it starts its own SRTP: the path is decided by now.
+			if tr.direct.Ready() != c.direct {
+				t.Fatalf("direct path ready = %v, want %v", tr.direct.Ready(), c.direct)
+			}
+			if !c.direct {
+				return
+			}
+			params := sender.GetParameters()
+			h := rtp.Header{Version: 2, PayloadType: uint8(params.Codecs[0].PayloadType), SSRC: uint32(params.Encodings[0].SSRC)}
+			waitPayload("on the direct path", func() error {
+				seq++
+				h.SequenceNumber, h.Timestamp = seq, uint32(seq)*3000
+				return tr.direct.WriteRTP(&h, payload)
+			})
+			for testutil.ToFloat64(media.direct.received) == 0 {
+				select {
+				case <-ctx.Done():
+					t.Fatal("the viewer's RTCP never reached the direct path")
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		})
+	}
+}
+
+// connectViewer answers pc's offer from a pion viewer that takes role in
+// DTLS, and returns it with the payloads of the RTP it receives.
+func connectViewer(t *testing.T, pc *webrtc.PeerConnection, role webrtc.DTLSRole) (*webrtc.PeerConnection, <-chan []byte) {
+	t.Helper()
+	se := webrtc.SettingEngine{}
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	if err := se.SetAnsweringDTLSRole(role); err != nil {
+		t.Fatal(err)
+	}
+	me := &webrtc.MediaEngine{}
+	if err := me.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	viewer, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 64)
+	viewer.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		for {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
+				return
+			}
+			select {
+			case got <- p.Payload:
+			default:
+			}
+		}
+	})
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := viewer.SetRemoteDescription(*pc.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := viewer.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered = webrtc.GatheringCompletePromise(viewer)
+	if err := viewer.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	if err := pc.SetRemoteDescription(*viewer.LocalDescription()); err != nil {
+		t.Fatal(err)
+	}
+	return viewer, got
+}
