@@ -35,28 +35,7 @@ func TestDirectPathWithRealPeer(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			log := slog.New(slog.DiscardHandler)
-			media, err := newMediaAPI(RTCConfig{BindIP: "127.0.0.1", LoopbackCandidates: true, GSO: true, DirectSRTP: true}, log)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer media.Close()
-			tr, err := newTransport(media, livekit.SignalTarget_SUBSCRIBER, true, false, func(*livekit.SignalResponse) {}, log)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tr.close()
-			if tr.direct == nil {
-				t.Fatal("a send-only transport has no direct path")
-			}
-			track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
-			if err != nil {
-				t.Fatal(err)
-			}
-			sender, err := tr.pc.AddTrack(track)
-			if err != nil {
-				t.Fatal(err)
-			}
+			media, tr, track, sender := subscriberTransport(t)
 			viewer, got := connectViewer(t, tr.pc, c.viewerRole)
 			defer viewer.Close()
 
@@ -108,6 +87,36 @@ func TestDirectPathWithRealPeer(t *testing.T) {
 			}
 		})
 	}
+}
+
+// subscriberTransport builds a media API and a send-only subscriber
+// transport on it (the direct path on), with one VP8 track added; cleanup
+// closes them.
+func subscriberTransport(t testing.TB) (*mediaAPI, *transport, *webrtc.TrackLocalStaticRTP, *webrtc.RTPSender) {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	media, err := newMediaAPI(RTCConfig{BindIP: "127.0.0.1", LoopbackCandidates: true, GSO: true, DirectSRTP: true}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = media.Close() })
+	tr, err := newTransport(media, livekit.SignalTarget_SUBSCRIBER, true, false, func(*livekit.SignalResponse) {}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.close() })
+	if tr.direct == nil {
+		t.Fatal("a send-only transport has no direct path")
+	}
+	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sender, err := tr.pc.AddTrack(track)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return media, tr, track, sender
 }
 
 // connectViewer answers pc's offer from a pion viewer that takes role in
@@ -175,25 +184,7 @@ func connectViewer(t testing.TB, pc *webrtc.PeerConnection, role webrtc.DTLSRole
 // same UDP socket, unbatched; the viewer's receive work is on other
 // goroutines and partly counted.
 func BenchmarkSubscriberWrite(b *testing.B) {
-	log := slog.New(slog.DiscardHandler)
-	media, err := newMediaAPI(RTCConfig{BindIP: "127.0.0.1", LoopbackCandidates: true, GSO: true, DirectSRTP: true}, log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer media.Close()
-	tr, err := newTransport(media, livekit.SignalTarget_SUBSCRIBER, true, false, func(*livekit.SignalResponse) {}, log)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tr.close()
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "v", "s")
-	if err != nil {
-		b.Fatal(err)
-	}
-	sender, err := tr.pc.AddTrack(track)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, tr, track, sender := subscriberTransport(b)
 	viewer, got := connectViewer(b, tr.pc, webrtc.DTLSRoleClient)
 	defer viewer.Close()
 	payload := bytes.Repeat([]byte{0x10, 0, 0, 0x9d, 1, 0x2a}, 183)
