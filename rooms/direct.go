@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -126,23 +127,24 @@ type directPeer struct {
 	ready  atomic.Bool
 	routed netip.AddrPort // the address mux routes to p; guarded by rmu
 
-	wmu   sync.Mutex // local context and its buffer
+	wmu   sync.Mutex // the local context
 	local *srtp.Context
-	wbuf  []byte
+	bufs  sync.Pool // *[]byte: a packet's ciphertext until its write returns
 
-	rmu      sync.Mutex // remote context, its buffer, the handlers
-	remote   *srtp.Context
-	rbuf     []byte
-	handlers map[uint32]func(rtcp.Packet)
-	closed   bool
+	rmu    sync.Mutex // the remote context, routed, closed
+	remote *srtp.Context
+	closed bool
+
+	hmu      sync.Mutex                                   // serialises Attach and detach
+	handlers atomic.Pointer[map[uint32]func(rtcp.Packet)] // copied on write: read without a lock per packet
 }
 
 // newDirectPeer builds the direct path of pc, which was made from an API
 // carrying capture. It becomes ready once the DTLS handshake is done.
 func newDirectPeer(pc *webrtc.PeerConnection, batch *peerBatch, mux *directMux, capture *dtlskeys.Capture,
 	est forward.BandwidthEstimator, log *slog.Logger) *directPeer {
-	p := &directPeer{peerBatch: batch, mux: mux, capture: capture, log: log,
-		wbuf: make([]byte, 1600), rbuf: make([]byte, 1600), handlers: map[uint32]func(rtcp.Packet){}}
+	p := &directPeer{peerBatch: batch, mux: mux, capture: capture, log: log}
+	p.init()
 	p.feedback, _ = est.(transportFeedback)
 	dtlsT := pc.SCTP().Transport()
 	dtlsT.OnStateChange(func(s webrtc.DTLSTransportState) {
@@ -155,6 +157,12 @@ func newDirectPeer(pc *webrtc.PeerConnection, batch *peerBatch, mux *directMux, 
 		p.reroute()
 	})
 	return p
+}
+
+// init readies the buffer pool and the (empty) handler table.
+func (p *directPeer) init() {
+	p.bufs.New = func() any { b := make([]byte, 1500+srtpOverhead); return &b }
+	p.handlers.Store(&map[uint32]func(rtcp.Packet){})
 }
 
 // start builds the SRTP contexts from the handshake's keys. Without them
@@ -215,19 +223,21 @@ func (p *directPeer) WriteRTP(h *rtp.Header, payload []byte) error {
 	if a == nil || !p.ready.Load() {
 		return errDirectNotReady
 	}
-	p.wmu.Lock()
-	defer p.wmu.Unlock()
 	n := h.MarshalSize() + len(payload)
-	if cap(p.wbuf) < n+srtpOverhead {
-		p.wbuf = make([]byte, n+srtpOverhead)
+	bp := p.bufs.Get().(*[]byte)
+	defer p.bufs.Put(bp)
+	if cap(*bp) < n+srtpOverhead {
+		*bp = make([]byte, n+srtpOverhead)
 	}
-	buf := p.wbuf[:n]
+	buf := (*bp)[:n]
 	hn, err := h.MarshalTo(buf)
 	if err != nil {
 		return fmt.Errorf("rooms: marshal rtp: %w", err)
 	}
 	copy(buf[hn:], payload)
-	out, err := p.local.EncryptRTP(p.wbuf[:0], buf, nil)
+	p.wmu.Lock()
+	out, err := p.local.EncryptRTP(buf[:0], buf, nil)
+	p.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("rooms: srtp encrypt: %w", err)
 	}
@@ -244,27 +254,41 @@ const srtpOverhead = 32
 
 // Attach routes RTCP about ssrc to handle (forward.DirectPath).
 func (p *directPeer) Attach(ssrc uint32, handle func(rtcp.Packet)) func() {
-	p.rmu.Lock()
-	p.handlers[ssrc] = handle
-	p.rmu.Unlock()
-	return func() {
-		p.rmu.Lock()
-		defer p.rmu.Unlock()
-		delete(p.handlers, ssrc)
+	p.setHandler(ssrc, handle)
+	return func() { p.setHandler(ssrc, nil) }
+}
+
+// setHandler installs (or with nil removes) the handler of ssrc in a new
+// copy of the table.
+func (p *directPeer) setHandler(ssrc uint32, handle func(rtcp.Packet)) {
+	p.hmu.Lock()
+	defer p.hmu.Unlock()
+	old := *p.handlers.Load()
+	next := make(map[uint32]func(rtcp.Packet), len(old)+1)
+	for k, v := range old {
+		next[k] = v
 	}
+	if handle == nil {
+		delete(next, ssrc)
+	} else {
+		next[ssrc] = handle
+	}
+	p.handlers.Store(&next)
 }
 
 // receiveRTCP decrypts one SRTCP packet (RFC 3711 §3.4) and hands each
 // RTCP packet of the compound to the handlers of the SSRCs it is about,
 // transport-wide feedback to the estimator. It reports whether the packet
-// was valid.
+// was valid. Only the decryption holds a lock: handlers may do I/O (a PLI
+// makes the publisher's connection write).
 func (p *directPeer) receiveRTCP(b []byte) bool {
 	p.rmu.Lock()
-	defer p.rmu.Unlock()
-	if p.remote == nil || p.closed {
-		return false
+	var plain []byte
+	err := errDirectNotReady
+	if p.remote != nil && !p.closed {
+		plain, err = p.remote.DecryptRTCP(nil, b, nil)
 	}
-	plain, err := p.remote.DecryptRTCP(p.rbuf[:0], b, nil)
+	p.rmu.Unlock()
 	if err != nil {
 		return false
 	}
@@ -272,6 +296,7 @@ func (p *directPeer) receiveRTCP(b []byte) bool {
 	if err != nil {
 		return false
 	}
+	handlers := *p.handlers.Load()
 	for _, pkt := range pkts {
 		if fb, ok := pkt.(*rtcp.TransportLayerCC); ok {
 			if p.feedback != nil {
@@ -279,30 +304,21 @@ func (p *directPeer) receiveRTCP(b []byte) bool {
 			}
 			continue
 		}
-		p.dispatch(pkt)
+		dispatch(handlers, pkt)
 	}
 	return true
 }
 
 // dispatch calls each handler the packet is about once.
-func (p *directPeer) dispatch(pkt rtcp.Packet) {
+func dispatch(handlers map[uint32]func(rtcp.Packet), pkt rtcp.Packet) {
 	ssrcs := pkt.DestinationSSRC()
 	for i, s := range ssrcs {
-		h := p.handlers[s]
-		if h == nil || repeats(ssrcs[:i], s) {
+		h := handlers[s]
+		if h == nil || slices.Contains(ssrcs[:i], s) {
 			continue
 		}
 		h(pkt)
 	}
-}
-
-func repeats(seen []uint32, s uint32) bool {
-	for _, x := range seen {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // directAPI returns an API for one send-only connection whose DTLS

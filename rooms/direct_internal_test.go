@@ -73,8 +73,8 @@ func directPair(t *testing.T) (p *directPeer, mux *directMux, sub *net.UDPConn, 
 		return c
 	}
 	p = &directPeer{peerBatch: &peerBatch{conn: conn}, mux: mux, log: slog.New(slog.DiscardHandler),
-		wbuf: make([]byte, 1600), rbuf: make([]byte, 1600), handlers: map[uint32]func(rtcp.Packet){},
 		local: ctx(1), remote: ctx(2)}
+	p.init()
 	subAddr := sub.LocalAddr().(*net.UDPAddr).AddrPort()
 	p.follow(&webrtc.ICECandidatePair{Remote: &webrtc.ICECandidate{
 		Protocol: webrtc.ICEProtocolUDP, Address: subAddr.Addr().String(), Port: subAddr.Port()}})
