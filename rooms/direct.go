@@ -127,9 +127,10 @@ type directPeer struct {
 	ready  atomic.Bool
 	routed netip.AddrPort // the address mux routes to p; guarded by rmu
 
-	wmu   sync.Mutex // the local context
+	wmu   sync.Mutex // the local context and hdr
 	local *srtp.Context
-	bufs  sync.Pool // *[]byte: a packet's ciphertext until its write returns
+	hdr   rtp.Header // EncryptRTP parses the header again; reusing this one spares two allocations a packet
+	bufs  sync.Pool  // *[]byte: a packet's ciphertext until its write returns
 
 	rmu    sync.Mutex // the remote context, routed, closed
 	remote *srtp.Context
@@ -236,7 +237,7 @@ func (p *directPeer) WriteRTP(h *rtp.Header, payload []byte) error {
 	}
 	copy(buf[hn:], payload)
 	p.wmu.Lock()
-	out, err := p.local.EncryptRTP(buf[:0], buf, nil)
+	out, err := p.local.EncryptRTP(buf[:0], buf, &p.hdr)
 	p.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("rooms: srtp encrypt: %w", err)
