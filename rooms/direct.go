@@ -127,14 +127,14 @@ type directPeer struct {
 	ready  atomic.Bool
 	routed netip.AddrPort // the address mux routes to p; guarded by rmu
 
-	wmu   sync.Mutex // the local context and hdr
-	local *srtp.Context
-	hdr   rtp.Header // EncryptRTP parses the header again; reusing this one spares two allocations a packet
-	bufs  sync.Pool  // *[]byte: a packet's ciphertext until its write returns
+	wmu     sync.Mutex    // sendCtx and hdr
+	sendCtx *srtp.Context // encrypts what the SFU sends (the local DTLS-SRTP key)
+	hdr     rtp.Header    // EncryptRTP parses the header again; reusing this one spares two allocations a packet
+	bufs    sync.Pool     // *[]byte: a packet's ciphertext until its write returns
 
-	rmu    sync.Mutex // the remote context, routed, closed
-	remote *srtp.Context
-	closed bool
+	rmu     sync.Mutex    // recvCtx, routed, closed
+	recvCtx *srtp.Context // decrypts what the viewer sends (the remote key)
+	closed  bool
 
 	hmu      sync.Mutex                                   // serialises Attach and detach
 	handlers atomic.Pointer[map[uint32]func(rtcp.Packet)] // copied on write: read without a lock per packet
@@ -181,10 +181,10 @@ func (p *directPeer) start() {
 		return
 	}
 	p.wmu.Lock()
-	p.local = local
+	p.sendCtx = local
 	p.wmu.Unlock()
 	p.rmu.Lock()
-	p.remote = remote
+	p.recvCtx = remote
 	p.rmu.Unlock()
 	p.ready.Store(true)
 	p.reroute()
@@ -237,7 +237,7 @@ func (p *directPeer) WriteRTP(h *rtp.Header, payload []byte) error {
 	}
 	copy(buf[hn:], payload)
 	p.wmu.Lock()
-	out, err := p.local.EncryptRTP(buf[:0], buf, &p.hdr)
+	out, err := p.sendCtx.EncryptRTP(buf[:0], buf, &p.hdr)
 	p.wmu.Unlock()
 	if err != nil {
 		return fmt.Errorf("rooms: srtp encrypt: %w", err)
@@ -286,8 +286,8 @@ func (p *directPeer) receiveRTCP(b []byte) bool {
 	p.rmu.Lock()
 	var plain []byte
 	err := errDirectNotReady
-	if p.remote != nil && !p.closed {
-		plain, err = p.remote.DecryptRTCP(nil, b, nil)
+	if p.recvCtx != nil && !p.closed {
+		plain, err = p.recvCtx.DecryptRTCP(nil, b, nil)
 	}
 	p.rmu.Unlock()
 	if err != nil {

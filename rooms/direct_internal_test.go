@@ -73,7 +73,7 @@ func directPair(t *testing.T) (p *directPeer, mux *directMux, sub *net.UDPConn, 
 		return c
 	}
 	p = &directPeer{peerBatch: &peerBatch{conn: conn}, mux: mux, log: slog.New(slog.DiscardHandler),
-		local: ctx(1), remote: ctx(2)}
+		sendCtx: ctx(1), recvCtx: ctx(2)}
 	p.init()
 	subAddr := sub.LocalAddr().(*net.UDPAddr).AddrPort()
 	p.follow(&webrtc.ICECandidatePair{Remote: &webrtc.ICECandidate{

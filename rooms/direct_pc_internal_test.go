@@ -78,12 +78,41 @@ func TestDirectPathWithRealPeer(t *testing.T) {
 				h.SequenceNumber, h.Timestamp = seq, uint32(seq)*3000
 				return tr.direct.WriteRTP(&h, payload)
 			})
-			for testutil.ToFloat64(media.direct.received) == 0 {
+			waitRTCP := func(above float64) {
+				t.Helper()
+				for testutil.ToFloat64(media.direct.received) <= above {
+					select {
+					case <-ctx.Done():
+						t.Fatal("the viewer's RTCP never reached the direct path")
+					case <-time.After(50 * time.Millisecond):
+					}
+				}
+			}
+			waitRTCP(0)
+
+			// A network change: the viewer restarts ICE from new sockets.
+			// The path follows the new pair, and stops routing the old one.
+			before := *tr.direct.peerBatch.remote.Load()
+			exchange(t, tr.pc, viewer, &webrtc.OfferOptions{ICERestart: true})
+			for a := tr.direct.peerBatch.remote.Load(); a == nil || *a == before; a = tr.direct.peerBatch.remote.Load() {
 				select {
 				case <-ctx.Done():
-					t.Fatal("the viewer's RTCP never reached the direct path")
-				case <-time.After(50 * time.Millisecond):
+					t.Fatalf("the selected pair stayed at %v after the ICE restart", before)
+				case <-time.After(20 * time.Millisecond):
 				}
+			}
+			waitPayload("on the direct path after the ICE restart", func() error {
+				seq++
+				h.SequenceNumber, h.Timestamp = seq, uint32(seq)*3000
+				return tr.direct.WriteRTP(&h, payload)
+			})
+			waitRTCP(testutil.ToFloat64(media.direct.received))
+			media.direct.mu.RLock()
+			_, stale := media.direct.peers[before]
+			routes := len(media.direct.peers)
+			media.direct.mu.RUnlock()
+			if stale || routes != 1 {
+				t.Errorf("after the restart the mux routes %d addresses, the old one %v", routes, stale)
 			}
 		})
 	}
@@ -151,7 +180,15 @@ func connectViewer(t testing.TB, pc *webrtc.PeerConnection, role webrtc.DTLSRole
 			}
 		}
 	})
-	offer, err := pc.CreateOffer(nil)
+	exchange(t, pc, viewer, nil)
+	return viewer, got
+}
+
+// exchange makes pc offer (with opts) and the viewer answer, each after
+// gathering all its candidates.
+func exchange(t testing.TB, pc, viewer *webrtc.PeerConnection, opts *webrtc.OfferOptions) {
+	t.Helper()
+	offer, err := pc.CreateOffer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +212,6 @@ func connectViewer(t testing.TB, pc *webrtc.PeerConnection, role webrtc.DTLSRole
 	if err := pc.SetRemoteDescription(*viewer.LocalDescription()); err != nil {
 		t.Fatal(err)
 	}
-	return viewer, got
 }
 
 // BenchmarkSubscriberWrite compares one RTP packet (1,100 bytes) sent to a
