@@ -218,7 +218,7 @@ func TestDirectPeerWriteRTP(t *testing.T) {
 
 // FuzzDirectRTCP: whatever compound RTCP an authenticated viewer sends
 // (encrypted with its real key, so it gets past SRTCP) is parsed and
-// dispatched without panicking, and a packet counts as received exactly
+// dispatched without panicking, and a packet is accepted exactly
 // when pion's parser accepts it; the same bytes unencrypted are rejected.
 func FuzzDirectRTCP(f *testing.F) {
 	seeds := [][]rtcp.Packet{
