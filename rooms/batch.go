@@ -19,16 +19,15 @@ type peerBatch struct {
 	remote atomic.Pointer[netip.AddrPort]
 }
 
-// newPeerBatch follows pc's selected candidate pair (the direct path, when
-// there is one, does that itself: pass follow false).
-func (m *mediaAPI) newPeerBatch(pc *webrtc.PeerConnection, follow bool) *peerBatch {
-	b := &peerBatch{conn: m.udp}
-	if follow {
-		pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
-			b.follow(p)
-		})
-	}
-	return b
+// followSelected keeps b's remote address at pc's selected candidate
+// pair, calling then (when not nil) after each change.
+func (b *peerBatch) followSelected(pc *webrtc.PeerConnection, then func()) {
+	pc.SCTP().Transport().ICETransport().OnSelectedCandidatePairChange(func(p *webrtc.ICECandidatePair) {
+		b.follow(p)
+		if then != nil {
+			then()
+		}
+	})
 }
 
 // follow records the remote address of a newly selected pair. TCP pairs,

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"slices"
 	"sync"
@@ -82,9 +83,8 @@ func (m *directMux) intercept(b []byte, from netip.AddrPort) bool {
 	if !isRTCP(b) {
 		return false
 	}
-	key := netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	m.mu.RLock()
-	p := m.peers[key]
+	p := m.peers[unmapped(from)]
 	m.mu.RUnlock()
 	if p == nil {
 		return false
@@ -95,6 +95,12 @@ func (m *directMux) intercept(b []byte, from netip.AddrPort) bool {
 		m.rejected.Inc()
 	}
 	return true
+}
+
+// unmapped is a's key in the mux: a dual-stack socket reports IPv4 peers
+// as IPv4-mapped IPv6, ICE candidates name them as IPv4.
+func unmapped(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
 }
 
 // route points the address at p, replacing old (a previous address of p).
@@ -147,16 +153,12 @@ func newDirectPeer(pc *webrtc.PeerConnection, batch *peerBatch, mux *directMux, 
 	p := &directPeer{peerBatch: batch, mux: mux, capture: capture, log: log}
 	p.init()
 	p.feedback, _ = est.(transportFeedback)
-	dtlsT := pc.SCTP().Transport()
-	dtlsT.OnStateChange(func(s webrtc.DTLSTransportState) {
+	pc.SCTP().Transport().OnStateChange(func(s webrtc.DTLSTransportState) {
 		if s == webrtc.DTLSTransportStateConnected {
 			p.start()
 		}
 	})
-	dtlsT.ICETransport().OnSelectedCandidatePairChange(func(pair *webrtc.ICECandidatePair) {
-		p.follow(pair)
-		p.reroute()
-	})
+	batch.followSelected(pc, p.reroute)
 	return p
 }
 
@@ -197,7 +199,7 @@ func (p *directPeer) reroute() {
 	defer p.rmu.Unlock()
 	var addr netip.AddrPort
 	if a := p.peerBatch.remote.Load(); a != nil && p.ready.Load() && !p.closed {
-		addr = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+		addr = unmapped(*a)
 	}
 	if addr != p.routed {
 		p.mux.route(p, p.routed, addr)
@@ -264,11 +266,7 @@ func (p *directPeer) Attach(ssrc uint32, handle func(rtcp.Packet)) func() {
 func (p *directPeer) setHandler(ssrc uint32, handle func(rtcp.Packet)) {
 	p.hmu.Lock()
 	defer p.hmu.Unlock()
-	old := *p.handlers.Load()
-	next := make(map[uint32]func(rtcp.Packet), len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
+	next := maps.Clone(*p.handlers.Load())
 	if handle == nil {
 		delete(next, ssrc)
 	} else {

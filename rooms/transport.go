@@ -49,12 +49,14 @@ func newTransport(media *mediaAPI, target livekit.SignalTarget, offerer, receive
 	}
 	t := &transport{pc: pc, est: media.ccl.Estimator(pc), target: target, offerer: offerer, send: send, log: log}
 	if media.udp != nil {
-		b := media.newPeerBatch(pc, capture == nil)
+		b := &peerBatch{conn: media.udp}
 		if media.batch {
 			t.batch = b
 		}
 		if capture != nil {
 			t.direct = newDirectPeer(pc, b, media.direct, capture, t.est, log)
+		} else {
+			b.followSelected(pc, nil)
 		}
 	}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
