@@ -52,6 +52,13 @@ func TestPasswordAfterLoginLink(t *testing.T) {
 	if r := b.do("POST", "/api/me/password", map[string]string{"currentPassword": "nope-nope", "newPassword": "another-one"}); r.status != 403 || r.code() != "wrong_password" {
 		t.Fatalf("change with a wrong current password = %d %s, want 403 wrong_password", r.status, r.body)
 	}
+	// PATCH /api/me is no way around it.
+	if r := b.do("PATCH", "/api/me", map[string]string{"password": "another-one"}); r.status != 400 {
+		t.Fatalf("PATCH /api/me password without the current one = %d %s, want 400", r.status, r.body)
+	}
+	if r := b.do("PATCH", "/api/me", map[string]string{"password": "another-one", "currentPassword": "nope-nope"}); r.status != 403 {
+		t.Fatalf("PATCH /api/me password with a wrong current one = %d %s, want 403", r.status, r.body)
+	}
 	b.must(200, "POST", "/api/me/password", map[string]string{"currentPassword": "popcorn-night", "newPassword": "another-one"}, nil)
 	w.browser().must(200, "POST", "/api/auth/login", map[string]string{"username": "admin", "password": "another-one"}, nil)
 	throttled := false
