@@ -125,6 +125,8 @@ func New(p Params) (*Server, error) {
 	}
 	s.addAuthRoutes()
 	s.addPartyRoutes()
+	s.addPasswordRoutes()
+	s.addInviteRoutes()
 	if p.Library != nil {
 		s.addLibraryRoutes()
 	}

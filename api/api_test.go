@@ -80,7 +80,7 @@ func TestSignInLinkAccountsAndTokens(t *testing.T) {
 	if me.ID != admin.ID || me.Role != auth.RoleAdmin {
 		t.Fatalf("me = %+v", me)
 	}
-	if r := w.browser().do("POST", "/api/auth/link", map[string]string{"token": secret}); r.status != 401 || r.code() != "expired" {
+	if r := w.browser().do("POST", "/api/auth/link", map[string]string{"token": secret}); r.status != 401 || r.code() != "link_used" {
 		t.Fatalf("second use of the link = %d %s", r.status, r.body)
 	}
 

@@ -52,6 +52,7 @@ var errorTable = []struct {
 	{party.ErrInviteExpired, http.StatusUnauthorized, "invite_expired"},
 	{party.ErrInviteInvalid, http.StatusUnauthorized, "invite_invalid"},
 	{party.ErrInviteRevoked, http.StatusUnauthorized, "invite_revoked"},
+	{auth.ErrLinkUsed, http.StatusUnauthorized, "link_used"},
 	{auth.ErrExpired, http.StatusUnauthorized, "expired"},
 	{auth.ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials"},
 	{auth.ErrNotFound, http.StatusNotFound, "not_found"},

@@ -7,11 +7,14 @@ import (
 
 // loginPageTmpl signs in with a one-time link. The secret is only spent by
 // the script's POST, so link previewers and prefetchers that merely GET the
-// page cannot burn it.
+// page cannot burn it. A refused link goes to the app's sign-in page with
+// the reason (link_used, expired, invalid_credentials, too_many_attempts),
+// which explains it beside the password form.
 var loginPageTmpl = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">
-<meta name="viewport" content="width=device-width,initial-scale=1"><title>Marquee sign-in</title></head>
-<body style="font-family:system-ui;max-width:32rem;margin:4rem auto">
+<meta name="viewport" content="width=device-width,initial-scale=1"><meta name="color-scheme" content="dark">
+<title>Marquee sign-in</title></head>
+<body style="font-family:system-ui,sans-serif;background:#0c0d12;color:#eceef4;max-width:32rem;margin:4rem auto;padding:0 1rem">
 <h1>Marquee</h1><p id="msg">Signing you in…</p>
 <script>
 fetch("/api/auth/link", {method: "POST", credentials: "same-origin",
@@ -19,8 +22,9 @@ fetch("/api/auth/link", {method: "POST", credentials: "same-origin",
   .then(async (r) => {
     if (r.ok) { location.replace("/"); return; }
     const e = await r.json().catch(() => ({}));
-    document.getElementById("msg").textContent = "This link cannot be used: " + (e.message || r.status) +
-      ". Ask an admin for a new one (cmd/api login-link).";
+    location.replace("/signin?link=" + encodeURIComponent(e.code || String(r.status)));
+  }, () => {
+    document.getElementById("msg").textContent = "Could not reach the server. Reload this page to try again.";
   });
 </script></body></html>`))
 

@@ -187,14 +187,20 @@ func (s *Server) me(w http.ResponseWriter, _ *http.Request, c *caller) error {
 
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request, c *caller) error {
 	var in struct {
-		DisplayName *string `json:"displayName"`
-		Password    *string `json:"password"`
+		DisplayName     *string `json:"displayName"`
+		Password        *string `json:"password"`
+		CurrentPassword string  `json:"currentPassword"`
 	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	if in.Password != nil && c.user.Role == auth.RoleGuest {
 		return apiErr(http.StatusForbidden, "forbidden", "guest accounts have no password")
+	}
+	if in.Password != nil && c.user.HasPassword {
+		if err := s.checkCurrentPassword(r, c.user.Username, in.CurrentPassword); err != nil {
+			return err
+		}
 	}
 	u, err := s.p.Auth.UpdateUser(r.Context(), c.user.ID, auth.UserUpdate{DisplayName: in.DisplayName, Password: in.Password})
 	if err != nil {

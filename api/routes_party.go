@@ -139,7 +139,7 @@ func (s *Server) createParty(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	if in.ItemID > 0 {
-		if _, err := s.p.Parties.Enqueue(r.Context(), p.ID, newEntryBody{ItemID: in.ItemID}.entry()); err != nil {
+		if err := s.enqueueItem(r.Context(), p.ID, in.ItemID); err != nil {
 			return err
 		}
 	}

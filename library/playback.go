@@ -180,15 +180,28 @@ func DisplayTitle(it Item) string {
 	return it.Title
 }
 
-// firstLeaf walks down a container, in display order, to the first playable
-// child not yet played (or the very first if all were played).
-func (s *Service) firstLeaf(ctx context.Context, it Item, opt ResolveOptions) (Item, error) {
+// PlayOrder returns what starting item id plays, in order: the item itself
+// when it is playable; an album's tracks; a season's episodes; a show's
+// episodes season by season, specials (season 0) last; an artist's albums'
+// tracks. A container with nothing playable is ErrNotPlayable.
+func (s *Service) PlayOrder(ctx context.Context, id int64) ([]Item, error) {
+	it, err := s.Item(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if it.Kind.Playable() {
+		return []Item{it}, nil
+	}
+	return s.orderedLeaves(ctx, it)
+}
+
+func (s *Service) orderedLeaves(ctx context.Context, it Item) ([]Item, error) {
 	var leaves []Item
 	if err := s.collectLeaves(ctx, it.ID, 0, &leaves); err != nil {
-		return Item{}, err
+		return nil, err
 	}
 	if len(leaves) == 0 {
-		return Item{}, fmt.Errorf("%w: %s %d has no playable items", ErrNotPlayable, it.Kind, it.ID)
+		return nil, fmt.Errorf("%w: %s %d has no playable items", ErrNotPlayable, it.Kind, it.ID)
 	}
 	// Specials (season 0) come after the regular seasons.
 	var regular, specials []Item
@@ -199,7 +212,16 @@ func (s *Service) firstLeaf(ctx context.Context, it Item, opt ResolveOptions) (I
 			regular = append(regular, l)
 		}
 	}
-	ordered := append(regular, specials...)
+	return append(regular, specials...), nil
+}
+
+// firstLeaf walks down a container, in display order, to the first playable
+// child not yet played (or the very first if all were played).
+func (s *Service) firstLeaf(ctx context.Context, it Item, opt ResolveOptions) (Item, error) {
+	ordered, err := s.orderedLeaves(ctx, it)
+	if err != nil {
+		return Item{}, err
+	}
 	for _, l := range ordered {
 		played := l.Played || (opt.Played != nil && opt.Played(l.ID))
 		if !played && l.ProbeError == "" {

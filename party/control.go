@@ -277,6 +277,7 @@ func (s *Service) Stop(ctx context.Context, partyID int64) (Party, error) {
 		return p, err
 	}
 	if p.WorkerSessionID != "" {
+		s.keepStopPosition(ctx, partyID, p.WorkerSessionID)
 		if err := s.worker.Control(ctx, p.WorkerSessionID, ControlRequest{Action: "stop"}); err != nil {
 			s.log.Debug("worker stop", "party", partyID, "err", err)
 		}

@@ -453,3 +453,35 @@ func TestClosedWorkerSessionIsReplaced(t *testing.T) {
 		return ws.Recoveries >= 1 && ws.WorkerSessionID != first[0].ID
 	})
 }
+
+// TestStopKeepsExactPosition: Stop saves where the worker is, not where
+// the last heartbeat (seconds earlier) said, so resuming loses nothing.
+func TestStopKeepsExactPosition(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Hour) // no heartbeat arrives during the test
+	p, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Stop"})
+	if _, err := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "1", Title: "One"}); err != nil {
+		t.Fatal(err)
+	}
+	start := 30.0
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{StartSeconds: &start}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = f.svc.Get(ctx, p.ID)
+	var at float64
+	eventually(t, "the worker past 30.5 s", func() bool {
+		ses, err := f.svc.worker.Session(ctx, p.WorkerSessionID)
+		at = ses.PositionSeconds
+		return err == nil && at > start+0.5
+	})
+	if _, err := f.svc.Stop(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := f.svc.WorkerState(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.PositionSeconds < at {
+		t.Fatalf("stopped at %.2f s, want at least %.2f s (where the worker was)", ws.PositionSeconds, at)
+	}
+}

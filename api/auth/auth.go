@@ -26,6 +26,9 @@ var (
 	ErrInvalidCredentials = errors.New("invalid credentials")
 	// ErrExpired means the session, token or link has expired or was used.
 	ErrExpired = errors.New("expired")
+	// ErrLinkUsed means a login link was already spent; it wraps ErrExpired
+	// so callers that only know ErrExpired still refuse it.
+	ErrLinkUsed = fmt.Errorf("this sign-in link was already used: it %w after one use", ErrExpired)
 	// ErrConflict means the username is taken.
 	ErrConflict = errors.New("conflict")
 	// ErrInvalid means a field failed validation.

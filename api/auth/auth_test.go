@@ -132,16 +132,16 @@ func TestBootstrapAndLoginLink(t *testing.T) {
 	if got, err := s.ConsumeLoginLink(ctx, secret); err != nil || got.ID != admin.ID {
 		t.Fatalf("consume = %+v, %v", got, err)
 	}
-	if _, err := s.ConsumeLoginLink(ctx, secret); !errors.Is(err, ErrExpired) {
-		t.Fatalf("second use: %v", err)
+	if _, err := s.ConsumeLoginLink(ctx, secret); !errors.Is(err, ErrLinkUsed) || !errors.Is(err, ErrExpired) {
+		t.Fatalf("second use: %v, want ErrLinkUsed (an ErrExpired)", err)
 	}
 	if _, err := s.ConsumeLoginLink(ctx, "mql_forged"); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("forged link: %v", err)
 	}
 	l2, _ := s.CreateLoginLink(ctx, admin.ID, time.Minute)
 	c.t = c.t.Add(time.Hour)
-	if _, err := s.ConsumeLoginLink(ctx, l2); !errors.Is(err, ErrExpired) {
-		t.Fatalf("expired link: %v", err)
+	if _, err := s.ConsumeLoginLink(ctx, l2); !errors.Is(err, ErrExpired) || errors.Is(err, ErrLinkUsed) {
+		t.Fatalf("expired link: %v, want ErrExpired and not ErrLinkUsed", err)
 	}
 }
 

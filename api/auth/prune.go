@@ -26,7 +26,8 @@ func (s *Store) Prune(ctx context.Context) (Pruned, error) {
 		args  []any
 	}{
 		{&p.Sessions, `DELETE FROM auth_sessions WHERE expires_at <= ?`, []any{now}},
-		{&p.LoginLinks, `DELETE FROM login_links WHERE expires_at <= ? OR used_at IS NOT NULL`, []any{now}},
+		// A spent link stays until it expires, so its page can say "already used".
+		{&p.LoginLinks, `DELETE FROM login_links WHERE expires_at <= ?`, []any{now}},
 		{&p.Guests, `DELETE FROM users WHERE role = 'guest' AND created_at <= ?
 			AND NOT EXISTS (SELECT 1 FROM auth_sessions s WHERE s.user_id = users.id)
 			AND NOT EXISTS (SELECT 1 FROM api_tokens t WHERE t.user_id = users.id)`, []any{now - GuestGrace.Milliseconds()}},

@@ -19,6 +19,10 @@ func TestPrune(t *testing.T) {
 	link, _ := s.CreateLoginLink(ctx, member.ID, time.Hour)
 	c.t = c.t.Add(GuestGrace + time.Hour) // every session and link has expired
 	live, _ := s.CreateSession(ctx, activeGuest.ID)
+	spent, _ := s.CreateLoginLink(ctx, member.ID, time.Hour)
+	if _, err := s.ConsumeLoginLink(ctx, spent); err != nil {
+		t.Fatal(err)
+	}
 	p, err := s.Prune(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -37,5 +41,9 @@ func TestPrune(t *testing.T) {
 	}
 	if _, err := s.ConsumeLoginLink(ctx, link); !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("pruned link: %v", err)
+	}
+	// A spent link that has not expired stays, so its page says "already used".
+	if _, err := s.ConsumeLoginLink(ctx, spent); !errors.Is(err, ErrLinkUsed) {
+		t.Fatalf("spent link after prune: %v, want ErrLinkUsed", err)
 	}
 }

@@ -174,7 +174,8 @@ func (s *Store) CreateLoginLink(ctx context.Context, userID int64, ttl time.Dura
 }
 
 // ConsumeLoginLink spends a login secret and returns its account. A second
-// use, or a use after expiry, fails with ErrExpired.
+// use fails with ErrLinkUsed (which is also ErrExpired), a use after expiry
+// with ErrExpired, an unknown secret with ErrInvalidCredentials.
 func (s *Store) ConsumeLoginLink(ctx context.Context, secret string) (User, error) {
 	now := s.now()
 	var userID int64
@@ -182,12 +183,15 @@ func (s *Store) ConsumeLoginLink(ctx context.Context, secret string) (User, erro
 		WHERE token_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id`,
 		now, hashSecret(secret), now).Scan(&userID)
 	if errors.Is(err, sql.ErrNoRows) {
-		var n int
-		_ = s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_links WHERE token_hash = ?`, hashSecret(secret)).Scan(&n)
-		if n > 0 {
-			return User{}, ErrExpired
+		var used sql.NullBool
+		err := s.db.QueryRowContext(ctx, `SELECT used_at IS NOT NULL FROM login_links WHERE token_hash = ?`, hashSecret(secret)).Scan(&used)
+		switch {
+		case err != nil:
+			return User{}, ErrInvalidCredentials
+		case used.Bool:
+			return User{}, ErrLinkUsed
 		}
-		return User{}, ErrInvalidCredentials
+		return User{}, ErrExpired
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("auth: login link: %w", err)

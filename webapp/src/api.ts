@@ -19,6 +19,8 @@ export interface User {
   username: string;
   displayName: string;
   role: string;
+  /** hasPassword is false for an account that can only come in by a one-time link. */
+  hasPassword?: boolean;
 }
 
 /** Library is one media library. */
@@ -133,6 +135,17 @@ export interface RoomAccess {
   user?: User;
 }
 
+/** InviteInfo is what a valid invite opens (GET /api/invites/<token>). */
+export interface InviteInfo {
+  partyId: number;
+  title: string;
+  status: string;
+  role: "listener" | "cohost";
+  expiresAtMs: number;
+  nowPlaying?: string;
+  posterUrl?: string;
+}
+
 /** ScanProgress is a library scan's state. */
 export interface ScanProgress {
   libraryId: number;
@@ -199,6 +212,8 @@ export const api = {
   logout: (all = false) => request<void>("POST", "/api/auth/logout", { all }),
   accounts: async () => list<Account>(await request("GET", "/api/auth/accounts"), "accounts"),
   switchAccount: (userId: number) => request<User>("POST", "/api/auth/switch", { userId }),
+  setPassword: (newPassword: string, currentPassword?: string) =>
+    request<User>("POST", "/api/me/password", { newPassword, currentPassword }),
 
   libraries: async () => list<Library>(await request("GET", "/api/libraries"), "libraries"),
   scan: (libraryId: number) => request<ScanProgress>("POST", `/api/libraries/${libraryId}/scan`),
@@ -225,6 +240,7 @@ export const api = {
   invite: (id: number, role: string, expiresInSeconds: number) =>
     request<Invite>("POST", `/api/parties/${id}/invites`, { role, expiresInSeconds }),
   handHost: (id: number, identity: string) => request<unknown>("POST", `/api/parties/${id}/host`, { identity }),
+  checkInvite: (token: string) => request<InviteInfo>("GET", `/api/invites/${encodeURIComponent(token)}`),
   join: (token: string, displayName: string) => request<RoomAccess>("POST", "/api/join", { token, displayName }),
   partyEvents: (id: number) => new EventSource(`/api/parties/${id}/events`, { withCredentials: true }),
 };

@@ -9,12 +9,14 @@ import { LibraryPage } from "./pages/Library";
 import { ItemPage } from "./pages/ItemDetail";
 import { JoinPage } from "./pages/Join";
 import { PartyPage } from "./pages/Party";
+import { PasswordPrompt } from "./pages/Password";
 import { Spinner } from "./ui";
 import "./styles.css";
 
 function App() {
   const route = useRoute();
   const [user, setUser] = useState<User | null | undefined>(undefined);
+  const [passwordOpen, setPasswordOpen] = useState(false);
 
   useEffect(() => {
     api.me().then(setUser, (err) => {
@@ -48,7 +50,7 @@ function App() {
   let page;
   switch (route.name) {
     case "signin":
-      page = <SignIn onSignedIn={setUser} next={route.query.get("next") ?? "/"} current={user} />;
+      page = <SignIn onSignedIn={setUser} next={route.query.get("next") ?? "/"} current={user} link={route.query.get("link")} />;
       break;
     case "library":
       page = user ? <LibraryPage user={user} /> : null;
@@ -71,7 +73,10 @@ function App() {
   }
   return (
     <>
-      {route.name !== "signin" && <Header user={user} onUser={setUser} />}
+      {route.name !== "signin" && <Header user={user} onUser={setUser} onPassword={() => setPasswordOpen(true)} />}
+      {user && route.name !== "signin" && (route.name !== "party" || passwordOpen) && (
+        <PasswordPrompt user={user} open={passwordOpen} onClose={() => setPasswordOpen(false)} onUser={setUser} />
+      )}
       {page}
     </>
   );

@@ -1,15 +1,17 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, type Account, type User } from "../api";
 import { navigate } from "../router";
 import { Icon } from "../ui";
 
 /** Header is the top bar: brand, library link and the account menu with the switcher. */
-export function Header({ user, onUser }: { user: User | null; onUser: (u: User | null) => void }) {
+export function Header({ user, onUser, onPassword }: { user: User | null; onUser: (u: User | null) => void; onPassword?: () => void }) {
   const [open, setOpen] = useState(false);
   const [accounts, setAccounts] = useState<Account[]>([]);
+  const menuRoot = useRef<HTMLDivElement>(null);
   useEffect(() => {
     if (open) api.accounts().then(setAccounts, () => setAccounts([]));
   }, [open]);
+  useDismiss(open, menuRoot, () => setOpen(false));
 
   const switchTo = async (a: Account) => {
     setOpen(false);
@@ -41,7 +43,7 @@ export function Header({ user, onUser }: { user: User | null; onUser: (u: User |
         </nav>
       )}
       {user && (
-        <div class="account">
+        <div class="account" ref={menuRoot}>
           <button type="button" class="account-btn" aria-haspopup="menu" aria-expanded={open} aria-label={`Account: ${name}`} onClick={() => setOpen(!open)}>
             <span class="avatar" aria-hidden="true">
               {name.slice(0, 1).toUpperCase()}
@@ -71,6 +73,18 @@ export function Header({ user, onUser }: { user: User | null; onUser: (u: User |
               >
                 <Icon name="user" size={16} /> Add another account
               </button>
+              {user.role !== "guest" && onPassword && (
+                <button
+                  type="button"
+                  role="menuitem"
+                  onClick={() => {
+                    setOpen(false);
+                    onPassword();
+                  }}
+                >
+                  {user.hasPassword ? "Change password" : "Set a password"}
+                </button>
+              )}
               <button type="button" role="menuitem" onClick={() => void signOut()}>
                 Sign out
               </button>
@@ -80,4 +94,28 @@ export function Header({ user, onUser }: { user: User | null; onUser: (u: User |
       )}
     </header>
   );
+}
+
+/**
+ * useDismiss closes an open menu on Escape (focus goes back to its button)
+ * or on a pointer press outside root.
+ */
+function useDismiss(open: boolean, root: { current: HTMLElement | null }, close: () => void) {
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      close();
+      root.current?.querySelector<HTMLElement>("[aria-haspopup]")?.focus();
+    };
+    const onDown = (e: PointerEvent) => {
+      if (root.current && !root.current.contains(e.target as Node)) close();
+    };
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("pointerdown", onDown);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("pointerdown", onDown);
+    };
+  }, [open, root, close]);
 }

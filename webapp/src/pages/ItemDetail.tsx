@@ -5,6 +5,97 @@ import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
 
 const PLAYABLE = new Set(["movie", "episode", "track"]);
 
+/** START_LABEL names the start button of each kind; containers queue their tracks or episodes in order. */
+const START_LABEL: Record<string, string> = {
+  movie: "Start a party",
+  episode: "Start a party",
+  track: "Start a party",
+  album: "Play the album",
+  artist: "Play all albums",
+  season: "Play the season",
+  show: "Play the show",
+};
+
+/** useAncestors loads an item's parents, top first (show › season, artist › album). */
+function useAncestors(item: Item | null): Item[] {
+  const [chain, setChain] = useState<Item[]>([]);
+  useEffect(() => {
+    setChain([]);
+    if (!item?.parentId) return;
+    let live = true;
+    (async () => {
+      const out: Item[] = [];
+      for (let id = item.parentId; id && out.length < 3; ) {
+        const p = await api.item(id);
+        out.unshift(p);
+        id = p.parentId;
+      }
+      if (live) setChain(out);
+    })().catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [item?.id, item?.parentId]);
+  return chain;
+}
+
+/** Breadcrumb is Library › Show › Season (or Library › Artist › Album) above an item's title. */
+function Breadcrumb({ chain }: { chain: Item[] }) {
+  return (
+    <nav class="eyebrow breadcrumb" aria-label="Breadcrumb">
+      <a href="/">Library</a>
+      {chain.map((p) => (
+        <span key={p.id}>
+          {" › "}
+          <a href={`/items/${p.id}`}>{p.kind === "season" && p.seasonNumber ? `Season ${p.seasonNumber}` : p.title}</a>
+        </span>
+      ))}
+    </nav>
+  );
+}
+
+function ChildList({ items }: { items: Item[] }) {
+  return (
+    <ul class="child-list">
+      {items.map((c) => (
+        <li key={c.id}>
+          <a href={`/items/${c.id}`}>
+            <span class="num">{c.episodeNumber || c.trackNumber || c.seasonNumber || ""}</span>
+            <span class="child-title">{c.title}</span>
+            <span class="muted">{runtime(c)}</span>
+          </a>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** SeasonsWithEpisodes lists a show's seasons, each with its episodes. */
+function SeasonsWithEpisodes({ seasons }: { seasons: Item[] }) {
+  const [episodes, setEpisodes] = useState<Record<number, Item[]>>({});
+  useEffect(() => {
+    let live = true;
+    Promise.all(seasons.map(async (s) => [s.id, await api.items({ parentId: s.id }).catch(() => [])] as const)).then((rows) => {
+      if (live) setEpisodes(Object.fromEntries(rows));
+    });
+    return () => {
+      live = false;
+    };
+  }, [seasons]);
+  return (
+    <>
+      {seasons.map((s) => (
+        <section key={s.id} aria-labelledby={`season-${s.id}`} class="season">
+          <h2 id={`season-${s.id}`}>
+            <a href={`/items/${s.id}`}>{s.seasonNumber ? `Season ${s.seasonNumber}` : s.title}</a>
+          </h2>
+          <ChildList items={episodes[s.id] ?? []} />
+        </section>
+      ))}
+    </>
+  );
+}
+
 function language(code?: string): string {
   if (!code || code === "und") return "Unknown language";
   try {
@@ -63,6 +154,7 @@ export function ItemPage({ id }: { id: number }) {
   const [children, setChildren] = useState<Item[]>([]);
   const [error, setError] = useState("");
   const [starting, setStarting] = useState(false);
+  const chain = useAncestors(item);
 
   useEffect(() => {
     setItem(null);
@@ -105,18 +197,16 @@ export function ItemPage({ id }: { id: number }) {
       <div class="detail">
         <Poster item={item} size="lg" />
         <div class="detail-body">
-          <p class="eyebrow">
-            <a href="/">Library</a>
-          </p>
+          <Breadcrumb chain={chain} />
           <h1>{item.title}</h1>
           {item.kind === "track" && (tags.artist || tags.album) && (
             <p class="subtitle">{[tags.artist, tags.album].filter(Boolean).join(" — ")}</p>
           )}
           <p class="facts">{facts.join(" · ")}</p>
           {item.summary && <p class="summary">{item.summary}</p>}
-          {PLAYABLE.has(item.kind) && (
+          {START_LABEL[item.kind] && (PLAYABLE.has(item.kind) || children.length > 0) && (
             <button type="button" class="btn primary big" onClick={start} disabled={starting}>
-              <Icon name="play" /> {starting ? "Starting…" : "Start a party"}
+              <Icon name="play" /> {starting ? "Starting…" : START_LABEL[item.kind]}
             </button>
           )}
           {error && <ErrorNote>{error}</ErrorNote>}
@@ -125,20 +215,11 @@ export function ItemPage({ id }: { id: number }) {
             {item.media?.audio && item.media.audio.length > 0 && <AudioTracks tracks={item.media.audio} />}
             {PLAYABLE.has(item.kind) && item.kind !== "track" && <Subtitles tracks={item.media?.subtitles ?? []} />}
           </div>
-          {children.length > 0 && (
+          {children.length > 0 && item.kind === "show" && <SeasonsWithEpisodes seasons={children} />}
+          {children.length > 0 && item.kind !== "show" && (
             <section aria-labelledby="children-h">
-              <h2 id="children-h">{item.kind === "show" ? "Seasons" : item.kind === "season" ? "Episodes" : "Tracks"}</h2>
-              <ul class="child-list">
-                {children.map((c) => (
-                  <li key={c.id}>
-                    <a href={`/items/${c.id}`}>
-                      <span class="num">{c.episodeNumber || c.trackNumber || c.seasonNumber || ""}</span>
-                      <span class="child-title">{c.title}</span>
-                      <span class="muted">{runtime(c)}</span>
-                    </a>
-                  </li>
-                ))}
-              </ul>
+              <h2 id="children-h">{item.kind === "season" ? "Episodes" : item.kind === "artist" ? "Albums" : "Tracks"}</h2>
+              <ChildList items={children} />
             </section>
           )}
         </div>

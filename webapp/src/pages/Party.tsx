@@ -177,7 +177,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
         </div>
         {st.conn !== "ended" && (
           <>
-            <Controls session={session} st={st} canControl={canControl} control={control} durationHintMs={(current?.runtimeSeconds ?? 0) * 1000} />
+            <Controls session={session} st={st} canControl={canControl} control={control} durationHintMs={(current?.runtimeSeconds ?? 0) * 1000} stoppedAtMs={stoppedAt(party)} />
             <ReactionBar session={session} />
           </>
         )}
@@ -203,4 +203,11 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
       </aside>
     </main>
   );
+}
+
+/** stoppedAt is where a stopped party's current entry stopped, in ms; null when there is nothing to resume. */
+function stoppedAt(p: Party | null): number | null {
+  const w = p?.worker;
+  if (!p || p.status !== "stopped" || !w || w.status !== "stopped" || p.current?.status !== "queued") return null;
+  return w.positionSeconds >= 1 ? w.positionSeconds * 1000 : null;
 }

@@ -8,11 +8,24 @@ function safeNext(next: string): string {
   return next.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
+/** linkNotice explains why a one-time sign-in link was refused (?link=<API error code>). */
+function linkNotice(code: string): string {
+  const what =
+    code === "link_used"
+      ? "This sign-in link was already used: each link works once."
+      : code === "expired"
+        ? "This sign-in link has expired."
+        : code === "too_many_attempts"
+          ? "Too many sign-in attempts from here. Wait a few minutes."
+          : "This sign-in link is not valid. Check that you copied all of it.";
+  return `${what} Sign in with your username and password below, or ask an admin for a new link (on the server: ./bin/api login-link --user NAME).`;
+}
+
 /**
  * SignIn signs in with a password, or switches to another account already
  * signed in on this browser (the server keeps them all in the session cookie).
  */
-export function SignIn({ onSignedIn, next, current }: { onSignedIn: (u: User) => void; next: string; current: User | null }) {
+export function SignIn({ onSignedIn, next, current, link }: { onSignedIn: (u: User) => void; next: string; current: User | null; link?: string | null }) {
   const [accounts, setAccounts] = useState<Account[]>([]);
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
@@ -60,6 +73,11 @@ export function SignIn({ onSignedIn, next, current }: { onSignedIn: (u: User) =>
         </div>
         <h1>{people.length ? "Choose an account" : "Sign in"}</h1>
         <p class="muted">Watch together, in sync.</p>
+        {link && (
+          <p class="link-notice" role="alert" data-testid="link-notice">
+            {linkNotice(link)}
+          </p>
+        )}
         {people.length > 0 && (
           <div class="account-switcher" role="group" aria-label="Accounts signed in on this browser">
             {people.map((a) => (

@@ -1,22 +1,25 @@
 import { useState } from "preact/hooks";
 import type { PartySession, SessionState } from "../session";
-import { IconButton } from "../ui";
+import { Icon, IconButton } from "../ui";
 import { formatTime } from "../sync";
 import { useNow } from "./hooks";
 
 /** Control is how the page asks the control plane to change playback. */
-export type Control = (action: "pause" | "resume" | "seek" | "skip" | "stop", positionSeconds?: number) => Promise<void>;
+export type Control = (action: "play" | "pause" | "resume" | "seek" | "skip" | "stop", positionSeconds?: number) => Promise<void>;
 
 /**
  * Controls shows the party position. Controllers (host, co-host) get the
  * transport and a seek bar they can drag; listeners a read-only bar.
+ * After Stop, stoppedAtMs (where the current entry stopped) turns Play into
+ * "Resume at 12:34" and "Start over".
  */
-export function Controls({ session, st, canControl, control, durationHintMs }: {
+export function Controls({ session, st, canControl, control, durationHintMs, stoppedAtMs = null }: {
   session: PartySession;
   st: SessionState;
   canControl: boolean;
   control: Control;
   durationHintMs: number;
+  stoppedAtMs?: number | null;
 }) {
   useNow(250);
   const [drag, setDrag] = useState<number | null>(null);
@@ -60,6 +63,8 @@ export function Controls({ session, st, canControl, control, durationHintMs }: {
           <IconButton icon="back10" label="Back 10 seconds" onClick={() => void control("seek", Math.max(0, pos / 1000 - 10))} />
           {playing ? (
             <IconButton icon="pause" label="Pause" primary size={28} onClick={() => void control("pause")} />
+          ) : stoppedAtMs !== null ? (
+            <ResumeChoice atMs={stoppedAtMs} control={control} />
           ) : (
             <IconButton icon="play" label="Play" primary size={28} onClick={() => void control("resume")} />
           )}
@@ -69,5 +74,19 @@ export function Controls({ session, st, canControl, control, durationHintMs }: {
         </div>
       )}
     </div>
+  );
+}
+
+/** ResumeChoice offers, after Stop, to go on where it stopped or from the start. */
+function ResumeChoice({ atMs, control }: { atMs: number; control: Control }) {
+  return (
+    <span class="resume-choice" data-testid="resume-choice">
+      <button type="button" class="btn primary" onClick={() => void control("play", atMs / 1000)}>
+        <Icon name="play" size={18} /> Resume at {formatTime(atMs)}
+      </button>
+      <button type="button" class="btn" onClick={() => void control("play", 0)}>
+        Start over
+      </button>
+    </span>
   );
 }

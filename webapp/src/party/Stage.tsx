@@ -6,6 +6,7 @@ import { formatTime } from "../sync";
 import { useNow } from "./hooks";
 import { Emoji } from "../emoji";
 import { trackCredits } from "./credits";
+import { FullscreenButton } from "./Fullscreen";
 
 /** Stage renders the party's media: the video, or cover art for music, with overlays. */
 export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
@@ -24,7 +25,7 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
       <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly || ended} />
       <audio ref={audio} autoplay />
       {soundOnly && <AudioOnly session={session} st={st} current={current} />}
-      {!st.hasVideo && !soundOnly && !ended && <Waiting st={st} title={title} />}
+      {!st.hasVideo && !soundOnly && !ended && st.conn === "connected" && <Waiting st={st} title={title} />}
       {ended && (
         <div class="stage-waiting ended" role="status">
           <h2>The party is over</h2>
@@ -38,11 +39,12 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
         <span class={`live-badge${st.playback?.state === "playing" ? "" : " idle"}`}>
           <span class="dot" aria-hidden="true" /> {st.playback?.state === "paused" ? "Paused" : "Live"}
         </span>
-        {st.delayMs !== null && (
+        {st.delayMs !== null && st.conn === "connected" && (
           <span class="delay-chip" title="How far the picture you see is behind the party" data-testid="own-delay">
             {Math.round(st.delayMs)} ms behind
           </span>
         )}
+        <FullscreenButton />
       </div>
       <Reactions st={st} />
       {st.conn !== "connected" && !ended && <ConnBanner st={st} />}
