@@ -259,7 +259,7 @@ func (w *world) addItem(title string) (libID, itemID int64) {
 	w.t.Helper()
 	root := filepath.Join(w.dataDir, "movies")
 	_ = os.MkdirAll(root, 0o755)
-	poster := filepath.Join(w.dataDir, "poster-"+title+".jpg")
+	poster := filepath.Join(root, "poster-"+title+".jpg") // posters lie under their library root
 	if err := os.WriteFile(poster, []byte("\xff\xd8\xff\xe0JPEGDATA-"+title), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
