@@ -221,10 +221,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.ExpiresInSeconds < 0 {
-		return badRequest("expiresInSeconds must be >= 0 (0: never)")
+	var ttl time.Duration // 0: never
+	if in.ExpiresInSeconds != 0 {
+		var err error
+		if ttl, err = secondsIn("expiresInSeconds (0: never)", in.ExpiresInSeconds, time.Second, MaxTokenLifetime); err != nil {
+			return err
+		}
 	}
-	t, secret, err := s.p.Auth.CreateToken(r.Context(), c.user.ID, in.Name, time.Duration(in.ExpiresInSeconds)*time.Second)
+	t, secret, err := s.p.Auth.CreateToken(r.Context(), c.user.ID, in.Name, ttl)
 	if err != nil {
 		return err
 	}

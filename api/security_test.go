@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marquee-party/marquee/api/auth"
 )
@@ -36,6 +37,49 @@ func TestPosterLinkOutsideRootNotServed(t *testing.T) {
 		r := member.do("GET", path, nil)
 		if r.status != 404 || strings.Contains(string(r.body), "root:x") {
 			t.Errorf("GET %s = %d %q, want 404", path, r.status, r.body)
+		}
+	}
+}
+
+// Durations from requests are range-checked before they become a
+// time.Duration: values that used to wrap around (a token meant to live
+// 584 years expiring 290 ms later, or never) are a 400 naming the range.
+func TestRequestDurationsBounded(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	_, film := w.addItem("Film")
+	member, _ := w.user("mia", auth.RoleMember)
+	for _, secs := range []any{18446744074, int64(1<<63 - 1), -1, 315360001} {
+		r := member.do("POST", "/api/me/tokens", map[string]any{"name": "bot", "expiresInSeconds": secs})
+		if r.status != 400 || !strings.Contains(string(r.body), "expiresInSeconds") || !strings.Contains(string(r.body), "between") {
+			t.Errorf("token for %v s: %d %s, want 400 naming the range", secs, r.status, r.body)
+		}
+	}
+	var tok struct{ Token auth.Token }
+	member.must(201, "POST", "/api/me/tokens", map[string]any{"name": "day", "expiresInSeconds": 86400}, &tok)
+	if e := tok.Token.ExpiresAtMs; e == nil || time.UnixMilli(*e).Sub(w.now()) < 23*time.Hour {
+		t.Errorf("a one-day token expires at %v", e)
+	}
+	member.must(201, "POST", "/api/me/tokens", map[string]any{"name": "forever", "expiresInSeconds": 0}, nil)
+
+	var pv partyView
+	member.must(201, "POST", "/api/parties", map[string]any{"itemId": film}, &pv)
+	base := fmt.Sprintf("/api/parties/%d", pv.ID)
+	for _, body := range []map[string]any{
+		{"expiresInSeconds": int64(9223372037)},      // wraps to a few minutes
+		{"expiresInSeconds": int64(18446744073709)}, // wraps to about 8 hours
+		{"expiresInSeconds": -5},
+		{"expiresIn": 1e300},
+		{"expiresIn": 9223372037.0},
+	} {
+		r := member.do("POST", base+"/invites", body)
+		if r.status != 400 || !strings.Contains(string(r.body), "between") {
+			t.Errorf("invite %v: %d %s, want 400 naming the range", body, r.status, r.body)
+		}
+	}
+	for _, pos := range []float64{1e300, -1, 1e7} {
+		r := member.do("POST", base+"/control", map[string]any{"action": "seek", "positionSeconds": pos})
+		if r.status != 400 || !strings.Contains(string(r.body), "positionSeconds") {
+			t.Errorf("seek to %g: %d %s, want 400 naming positionSeconds", pos, r.status, r.body)
 		}
 	}
 }
