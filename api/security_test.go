@@ -65,7 +65,7 @@ func TestRequestDurationsBounded(t *testing.T) {
 	member.must(201, "POST", "/api/parties", map[string]any{"itemId": film}, &pv)
 	base := fmt.Sprintf("/api/parties/%d", pv.ID)
 	for _, body := range []map[string]any{
-		{"expiresInSeconds": int64(9223372037)},      // wraps to a few minutes
+		{"expiresInSeconds": int64(9223372037)},     // wraps to a few minutes
 		{"expiresInSeconds": int64(18446744073709)}, // wraps to about 8 hours
 		{"expiresInSeconds": -5},
 		{"expiresIn": 1e300},
