@@ -83,3 +83,24 @@ func TestRequestDurationsBounded(t *testing.T) {
 		}
 	}
 }
+
+// An item's title is bounded where it enters (an edit is refused with a
+// 400 naming the field and the limit), and any title the library holds
+// can be queued and named a party after, even one saved before the limit.
+func TestItemTitlesFitParties(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	_, film := w.addItem("Film")
+	admin, _ := w.user("root", auth.RoleAdmin)
+	r := admin.do("PATCH", fmt.Sprintf("/api/items/%d", film), map[string]string{"title": strings.Repeat("x", 200_000)})
+	if r.status != 400 || !strings.Contains(string(r.body), "title") || !strings.Contains(string(r.body), "300") {
+		t.Fatalf("200 KB title edit: %d %.300s, want 400 naming title and 300", r.status, r.body)
+	}
+	for _, n := range []int{250, 400} { // 400: a row saved before the limit
+		if _, err := w.db.Exec(`UPDATE library_items SET title = ? WHERE id = ?`, strings.Repeat("ü", n/2), film); err != nil {
+			t.Fatal(err)
+		}
+		var pv partyView
+		admin.must(201, "POST", "/api/parties", map[string]any{"itemId": film}, &pv)
+		admin.must(201, "POST", fmt.Sprintf("/api/parties/%d/queue", pv.ID), map[string]any{"itemId": film}, nil)
+	}
+}

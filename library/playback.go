@@ -76,6 +76,7 @@ func (s *Service) resolveRemote(ctx context.Context, lib Library, it Item, opt R
 	if tg.Title == "" {
 		tg.Title = s.partyTitle(ctx, tg.Item)
 	}
+	tg.Title, _ = Truncate(tg.Title, MaxTitleBytes)
 	if tg.MediaType == "" {
 		tg.MediaType = mediaType(tg.Item.Kind)
 	}
@@ -149,7 +150,8 @@ func (s *Service) partyTitle(ctx context.Context, it Item) string {
 	if top == "" {
 		return title
 	}
-	return top + " – " + title
+	t, _ := Truncate(top+" – "+title, MaxTitleBytes)
+	return t
 }
 
 // LocalTarget builds the target of a playable local item.
@@ -174,11 +176,14 @@ func mediaType(k ItemKind) string {
 // DisplayTitle is an item's title with its place: "S01E02 – Name" for
 // episodes, the title otherwise. ResolvePlayback's Target.Title adds the
 // show (or, for tracks, the artist) in front.
+// It is at most MaxTitleBytes long.
 func DisplayTitle(it Item) string {
+	t := it.Title
 	if it.Kind == ItemEpisode && it.EpisodeNumber > 0 {
-		return fmt.Sprintf("S%02dE%02d – %s", it.SeasonNumber, it.EpisodeNumber, it.Title)
+		t = fmt.Sprintf("S%02dE%02d – %s", it.SeasonNumber, it.EpisodeNumber, it.Title)
 	}
-	return it.Title
+	t, _ = Truncate(t, MaxTitleBytes)
+	return t
 }
 
 // firstLeaf walks down a container, in display order, to the first playable

@@ -284,6 +284,9 @@ func (w *writer) flush(ctx context.Context, batch []analysed, known map[string]f
 		return fmt.Errorf("library: save batch: %w", err)
 	}
 	for _, a := range batch {
+		for _, n := range a.notes {
+			w.s.log.Info("scan: metadata cut to the library's limits", "library", w.lib.ID, "file", a.f.rel, "note", n)
+		}
 		_, existed := known[a.f.rel]
 		if existed {
 			w.s.metrics.files.WithLabelValues("updated").Inc()
@@ -307,6 +310,9 @@ func (w *writer) flush(ctx context.Context, batch []analysed, known map[string]f
 			if a.warn != "" {
 				p.addError(a.f.rel + ": poster: " + a.warn)
 			}
+			for _, n := range a.notes {
+				p.addError(a.f.rel + ": metadata: " + n)
+			}
 		})
 	}
 	return nil
@@ -320,6 +326,9 @@ func (w *writer) container(ctx context.Context, tx execer, c container, parent i
 	r := itemRow{libraryID: w.lib.ID, parentID: parent, kind: c.kind, key: c.key, title: c.title, year: c.year,
 		season: c.season}
 	applyNFO(&r, c.meta)
+	for _, n := range r.clamp() {
+		w.s.log.Info("scan: metadata cut to the library's limits", "library", w.lib.ID, "item", c.key, "note", n)
+	}
 	if c.dir != "" {
 		r.posterPath = folderPoster(w.root, c.dir)
 	}

@@ -62,6 +62,8 @@ type analysed struct {
 	albumPoster string
 	// warn says why no poster could be made (not a probe error).
 	warn string
+	// notes say which metadata fields were cut to the library's limits.
+	notes []string
 }
 
 // analyser turns files into rows. It is shared by the scan's workers.
@@ -104,6 +106,7 @@ func (a *analyser) analyse(ctx context.Context, f fileEntry) analysed {
 	if out.poster == "" && out.posterJPEG == nil && out.albumPoster != "" {
 		out.poster, out.warn = out.albumPoster, ""
 	}
+	out.notes = out.row.clamp()
 	return out
 }
 
