@@ -104,3 +104,34 @@ func TestItemTitlesFitParties(t *testing.T) {
 		admin.must(201, "POST", fmt.Sprintf("/api/parties/%d/queue", pv.ID), map[string]any{"itemId": film}, nil)
 	}
 }
+
+// Members never see where files live: not in items, libraries, parties or
+// scan progress (a failed scan's error names the library folder).
+func TestMembersSeeNoFilePaths(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	libID, film := w.addItem("Film")
+	admin, _ := w.user("root", auth.RoleAdmin)
+	member, _ := w.user("mia", auth.RoleMember)
+	var pv partyView
+	member.must(201, "POST", "/api/parties", map[string]any{"itemId": film}, &pv)
+	if err := os.RemoveAll(filepath.Join(w.dataDir, "movies")); err != nil {
+		t.Fatal(err)
+	}
+	admin.must(202, "POST", fmt.Sprintf("/api/libraries/%d/scan", libID), nil, nil)
+	eventually(t, "the scan to fail", func() bool {
+		r := admin.do("GET", fmt.Sprintf("/api/libraries/%d/scan", libID), nil)
+		return strings.Contains(string(r.body), `"failed"`)
+	})
+	if r := admin.do("GET", fmt.Sprintf("/api/items/%d", film), nil); !strings.Contains(string(r.body), w.dataDir) {
+		t.Errorf("admins see paths: %.300s", r.body)
+	}
+	for _, path := range []string{
+		"/api/items", fmt.Sprintf("/api/items/%d", film), "/api/libraries",
+		fmt.Sprintf("/api/libraries/%d/scan", libID), fmt.Sprintf("/api/parties/%d", pv.ID),
+	} {
+		r := member.do("GET", path, nil)
+		if r.status != 200 || strings.Contains(string(r.body), w.dataDir) {
+			t.Errorf("GET %s = %d %.400s, shows a file path", path, r.status, r.body)
+		}
+	}
+}
