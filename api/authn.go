@@ -48,11 +48,11 @@ func parseJar(r *http.Request) sessionJar {
 	}
 	active, err := strconv.Atoi(parts[0])
 	ids := parts[1:]
-	if len(ids) > MaxAccounts {
-		ids = ids[:MaxAccounts]
-	}
-	if err != nil || active < 0 || active >= len(ids) {
-		active = 0
+	// A cookie naming a slot it does not hold, or more accounts than one
+	// is ever given, was not written by us: it counts as no cookie rather
+	// than silently signing in as whichever account comes first.
+	if err != nil || parts[0] != strconv.Itoa(active) || active < 0 || active >= len(ids) || len(ids) > MaxAccounts {
+		return sessionJar{}
 	}
 	return sessionJar{active: active, ids: ids}
 }

@@ -2,6 +2,8 @@ package api
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,6 +134,36 @@ func TestMembersSeeNoFilePaths(t *testing.T) {
 		r := member.do("GET", path, nil)
 		if r.status != 200 || strings.Contains(string(r.body), w.dataDir) {
 			t.Errorf("GET %s = %d %.400s, shows a file path", path, r.status, r.body)
+		}
+	}
+}
+
+// A session cookie naming an account slot it does not hold is refused,
+// not taken as its first account.
+func TestCookieSlotOutOfRangeRefused(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	b, _ := w.user("mia", auth.RoleMember)
+	b.must(200, "GET", "/api/me", nil, nil)
+	u, _ := url.Parse(w.http.URL)
+	var sid string
+	for _, c := range b.hc.Jar.Cookies(u) {
+		if c.Name == SessionCookie {
+			_, sid, _ = strings.Cut(c.Value, ".")
+		}
+	}
+	if sid == "" {
+		t.Fatal("no session cookie")
+	}
+	for _, v := range []string{"1." + sid, "7." + sid, "-1." + sid, "x." + sid} {
+		req, _ := http.NewRequest("GET", w.http.URL+"/api/me", nil)
+		req.AddCookie(&http.Cookie{Name: SessionCookie, Value: v})
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("cookie %q…: %d, want 401", v[:3], resp.StatusCode)
 		}
 	}
 }
