@@ -60,18 +60,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	key := limiterKey(r, in.Username)
-	if !s.logins.allow(key) {
-		return errTooManyAttempts
+	addr := s.clientAddr(r)
+	if err := s.logins.Allow(in.Username, addr); err != nil {
+		return err
 	}
 	u, err := s.p.Auth.Login(r.Context(), in.Username, in.Password)
 	if errors.Is(err, auth.ErrInvalidCredentials) {
-		s.logins.fail(key)
+		s.logins.Fail(in.Username, addr)
 	}
 	if err != nil {
 		return err
 	}
-	s.logins.succeed(key)
+	s.logins.Succeed(in.Username, addr)
 	if err := s.signIn(w, r, u); err != nil {
 		return err
 	}
@@ -84,13 +84,13 @@ func (s *Server) loginLink(w http.ResponseWriter, r *http.Request, _ *caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	key := limiterKey(r, "\x00link")
-	if !s.logins.allow(key) {
-		return errTooManyAttempts
+	addr := s.clientAddr(r)
+	if err := s.logins.Allow("", addr); err != nil {
+		return err
 	}
 	u, err := s.p.Auth.ConsumeLoginLink(r.Context(), in.Token)
 	if errors.Is(err, auth.ErrInvalidCredentials) {
-		s.logins.fail(key)
+		s.logins.Fail("", addr)
 	}
 	if err != nil {
 		return err
