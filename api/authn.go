@@ -208,10 +208,11 @@ func (s *Server) authorize(r *http.Request, a Access, c *caller) error {
 	return nil
 }
 
-// pathID parses a positive integer path value.
+// pathID parses a positive integer path value, written canonically ("1",
+// not "+1" or "01", so one object has one URL and one cache key).
 func pathID(r *http.Request, name string) (int64, error) {
 	v, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || v <= 0 {
+	if err != nil || v <= 0 || strconv.FormatInt(v, 10) != r.PathValue(name) {
 		return 0, badRequest("%s must be a positive integer", name)
 	}
 	return v, nil

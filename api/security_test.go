@@ -167,3 +167,16 @@ func TestCookieSlotOutOfRangeRefused(t *testing.T) {
 		}
 	}
 }
+
+// Ids in paths are canonical: "+1" and "01" are not item 1.
+func TestPathIDsCanonical(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	_, film := w.addItem("Film")
+	member, _ := w.user("mia", auth.RoleMember)
+	member.must(200, "GET", fmt.Sprintf("/api/items/%d", film), nil, nil)
+	for _, id := range []string{"+" + fmt.Sprint(film), "0" + fmt.Sprint(film)} {
+		if r := member.do("GET", "/api/items/"+id+"/poster?direct=1", nil); r.status != 400 {
+			t.Errorf("GET /api/items/%s/poster = %d, want 400", id, r.status)
+		}
+	}
+}
