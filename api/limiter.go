@@ -8,13 +8,13 @@ import (
 	"time"
 )
 
-// attemptLimiter counts events per key within LoginWindow: guest accounts
-// made per address (JoinsPerWindow) and failed sign-ins per address
-// (AddrFailures, see loginThrottle).
 // JoinsPerWindow caps the guest accounts one address may create through
 // invites within LoginWindow, so a leaked invite cannot flood the database.
 const JoinsPerWindow = 20
 
+// attemptLimiter counts events per key within LoginWindow: guest accounts
+// made per address (JoinsPerWindow) and failed sign-ins per address
+// (AddrFailures, see loginThrottle).
 type attemptLimiter struct {
 	now   func() time.Time
 	limit int
@@ -59,7 +59,7 @@ func (l *attemptLimiter) allow(key string) bool {
 	return len(l.recent(key)) < l.limit
 }
 
-// fail records a failed attempt; success clears the key.
+// fail records an event for key.
 func (l *attemptLimiter) fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -72,11 +72,6 @@ func (l *attemptLimiter) fail(key string) {
 	}
 }
 
-func (l *attemptLimiter) succeed(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
-}
 
 var errTooManyJoins = apiErr(http.StatusTooManyRequests, "too_many_joins",
 	"too many guest accounts created from this address; wait a few minutes")
