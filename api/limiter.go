@@ -72,6 +72,5 @@ func (l *attemptLimiter) fail(key string) {
 	}
 }
 
-
 var errTooManyJoins = apiErr(http.StatusTooManyRequests, "too_many_joins",
 	"too many guest accounts created from this address; wait a few minutes")
