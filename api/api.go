@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -71,6 +72,10 @@ type Params struct {
 	CDN *CDNParams
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed when telling clients apart (sign-in throttling, guest
+	// joins); empty (the default) believes no one. See ParseTrustedProxies.
+	TrustedProxies []netip.Prefix
 	// Now is the clock; time.Now when nil.
 	Now        func() time.Time
 	Log        *slog.Logger
@@ -87,7 +92,7 @@ type Server struct {
 	routes     []Route
 	mux        *http.ServeMux
 	metrics    *metrics
-	logins     *attemptLimiter
+	logins     *loginThrottle
 	joins      *attemptLimiter
 }
 
@@ -118,7 +123,7 @@ func New(p Params) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux(), logins: newAttemptLimiter(p.Now, LoginFailures),
+	s := &Server{p: p, log: p.Log, metrics: m, mux: http.NewServeMux(), logins: newLoginThrottle(p.Now),
 		joins: newAttemptLimiter(p.Now, JoinsPerWindow)}
 	if u, err := url.Parse(p.PublicURL); err == nil {
 		s.secure, s.publicHost = u.Scheme == "https", u.Host
@@ -163,7 +168,7 @@ func (s *Server) wrap(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: 200}
-		err := s.serve(sw, r, rt)
+		err := s.serve(sw, s.withClientAddr(r), rt)
 		if err != nil {
 			if !sw.wrote { // a stream that already started cannot turn into an error
 				writeError(sw, err)

@@ -48,11 +48,11 @@ func parseJar(r *http.Request) sessionJar {
 	}
 	active, err := strconv.Atoi(parts[0])
 	ids := parts[1:]
-	if len(ids) > MaxAccounts {
-		ids = ids[:MaxAccounts]
-	}
-	if err != nil || active < 0 || active >= len(ids) {
-		active = 0
+	// A cookie naming a slot it does not hold, or more accounts than one
+	// is ever given, was not written by us: it counts as no cookie rather
+	// than silently signing in as whichever account comes first.
+	if err != nil || parts[0] != strconv.Itoa(active) || active < 0 || active >= len(ids) || len(ids) > MaxAccounts {
+		return sessionJar{}
 	}
 	return sessionJar{active: active, ids: ids}
 }
@@ -208,10 +208,11 @@ func (s *Server) authorize(r *http.Request, a Access, c *caller) error {
 	return nil
 }
 
-// pathID parses a positive integer path value.
+// pathID parses a positive integer path value, written canonically ("1",
+// not "+1" or "01", so one object has one URL and one cache key).
 func pathID(r *http.Request, name string) (int64, error) {
 	v, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || v <= 0 {
+	if err != nil || v <= 0 || strconv.FormatInt(v, 10) != r.PathValue(name) {
 		return 0, badRequest("%s must be a positive integer", name)
 	}
 	return v, nil

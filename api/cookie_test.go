@@ -15,11 +15,15 @@ func TestSessionJar(t *testing.T) {
 		{"", 0, 0, ""},
 		{"0.a", 0, 1, "a"},
 		{"1.a.b", 1, 2, "b"},
-		{"7.a.b", 0, 2, "a"}, // out of range falls back to the first
-		{"-1.a", 0, 1, "a"},
-		{"x.a.b", 0, 2, "a"},
+		{"7.a.b", 0, 0, ""}, // a slot the jar does not hold: refused, not the first account
+		{"2.a.b", 0, 0, ""},
+		{"-1.a", 0, 0, ""},
+		{"x.a.b", 0, 0, ""},
+		{"01.a.b", 0, 0, ""},
+		{"+1.a.b", 0, 0, ""},
 		{"0", 0, 0, ""},
-		{"5.a.b.c.d.e.f.g", 0, MaxAccounts, "a"},
+		{"4.a.b.c.d.e", 4, MaxAccounts, "e"},
+		{"5.a.b.c.d.e.f.g", 0, 0, ""}, // more accounts than we ever write
 	}
 	for _, tt := range tests {
 		t.Run(tt.cookie, func(t *testing.T) {

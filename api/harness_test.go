@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -65,6 +66,8 @@ type worldOpts struct {
 	cdn bool
 	// signOnly gives the API a signing key but no CDN node (as --dev does).
 	signOnly bool
+	// trustedProxies are passed as Params.TrustedProxies.
+	trustedProxies []netip.Prefix
 }
 
 func newWorld(t testing.TB, o worldOpts) *world {
@@ -139,7 +142,8 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	sc := library.NewScanner(library.ScannerParams{Service: w.lib, Workers: 1})
 	t.Cleanup(func() { _ = sc.Close() })
 	w.srv, err = New(Params{Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
-		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams})
+		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams,
+		TrustedProxies: o.trustedProxies})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +263,7 @@ func (w *world) addItem(title string) (libID, itemID int64) {
 	w.t.Helper()
 	root := filepath.Join(w.dataDir, "movies")
 	_ = os.MkdirAll(root, 0o755)
-	poster := filepath.Join(w.dataDir, "poster-"+title+".jpg")
+	poster := filepath.Join(root, "poster-"+title+".jpg") // posters lie under their library root
 	if err := os.WriteFile(poster, []byte("\xff\xd8\xff\xe0JPEGDATA-"+title), 0o644); err != nil {
 		w.t.Fatal(err)
 	}

@@ -8,19 +8,13 @@ import (
 	"time"
 )
 
-// Login throttling: after LoginFailures wrong passwords or link secrets for
-// one (username, client address) within LoginWindow, further attempts get
-// 429 until the window passes. argon2id already makes each guess cost
-// ~0.1-0.2 s of server CPU; this caps online guessing per target.
-const (
-	LoginFailures = 5
-	LoginWindow   = 10 * time.Minute
-)
-
 // JoinsPerWindow caps the guest accounts one address may create through
 // invites within LoginWindow, so a leaked invite cannot flood the database.
 const JoinsPerWindow = 20
 
+// attemptLimiter counts events per key within LoginWindow: guest accounts
+// made per address (JoinsPerWindow) and failed sign-ins per address
+// (AddrFailures, see loginThrottle).
 type attemptLimiter struct {
 	now   func() time.Time
 	limit int
@@ -65,7 +59,7 @@ func (l *attemptLimiter) allow(key string) bool {
 	return len(l.recent(key)) < l.limit
 }
 
-// fail records a failed attempt; success clears the key.
+// fail records an event for key.
 func (l *attemptLimiter) fail(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -77,15 +71,6 @@ func (l *attemptLimiter) fail(key string) {
 		}
 	}
 }
-
-func (l *attemptLimiter) succeed(key string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.fails, key)
-}
-
-var errTooManyAttempts = apiErr(http.StatusTooManyRequests, "too_many_attempts",
-	"too many failed sign-in attempts; wait a few minutes")
 
 var errTooManyJoins = apiErr(http.StatusTooManyRequests, "too_many_joins",
 	"too many guest accounts created from this address; wait a few minutes")

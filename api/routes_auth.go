@@ -60,18 +60,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request, _ *caller) error 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	key := limiterKey(r, in.Username)
-	if !s.logins.allow(key) {
-		return errTooManyAttempts
+	addr := s.clientAddr(r)
+	if err := s.logins.Allow(in.Username, addr); err != nil {
+		return err
 	}
 	u, err := s.p.Auth.Login(r.Context(), in.Username, in.Password)
 	if errors.Is(err, auth.ErrInvalidCredentials) {
-		s.logins.fail(key)
+		s.logins.Fail(in.Username, addr)
 	}
 	if err != nil {
 		return err
 	}
-	s.logins.succeed(key)
+	s.logins.Succeed(in.Username, addr)
 	if err := s.signIn(w, r, u); err != nil {
 		return err
 	}
@@ -84,13 +84,13 @@ func (s *Server) loginLink(w http.ResponseWriter, r *http.Request, _ *caller) er
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	key := limiterKey(r, "\x00link")
-	if !s.logins.allow(key) {
-		return errTooManyAttempts
+	addr := s.clientAddr(r)
+	if err := s.logins.Allow("", addr); err != nil {
+		return err
 	}
 	u, err := s.p.Auth.ConsumeLoginLink(r.Context(), in.Token)
 	if errors.Is(err, auth.ErrInvalidCredentials) {
-		s.logins.fail(key)
+		s.logins.Fail("", addr)
 	}
 	if err != nil {
 		return err
@@ -227,10 +227,14 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if in.ExpiresInSeconds < 0 {
-		return badRequest("expiresInSeconds must be >= 0 (0: never)")
+	var ttl time.Duration // 0: never
+	if in.ExpiresInSeconds != 0 {
+		var err error
+		if ttl, err = secondsIn("expiresInSeconds (0: never)", in.ExpiresInSeconds, time.Second, MaxTokenLifetime); err != nil {
+			return err
+		}
 	}
-	t, secret, err := s.p.Auth.CreateToken(r.Context(), c.user.ID, in.Name, time.Duration(in.ExpiresInSeconds)*time.Second)
+	t, secret, err := s.p.Auth.CreateToken(r.Context(), c.user.ID, in.Name, ttl)
 	if err != nil {
 		return err
 	}

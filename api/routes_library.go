@@ -189,7 +189,7 @@ func (s *Server) scanProgress(w http.ResponseWriter, r *http.Request, c *caller)
 		return apiErr(http.StatusServiceUnavailable, "no_scanner", "scanning is not enabled")
 	}
 	if !strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
-		writeJSON(w, http.StatusOK, s.p.Scanner.Progress(id))
+		writeJSON(w, http.StatusOK, s.progressFor(r.Context(), c, s.p.Scanner.Progress(id)))
 		return nil
 	}
 	ch, stop := s.p.Scanner.Subscribe(id)
@@ -199,7 +199,7 @@ func (s *Server) scanProgress(w http.ResponseWriter, r *http.Request, c *caller)
 	rc := http.NewResponseController(w)
 	p := s.p.Scanner.Progress(id)
 	for {
-		if err := writeSSE(w, 0, p); err != nil {
+		if err := writeSSE(w, 0, s.progressFor(r.Context(), c, p)); err != nil {
 			return nil
 		}
 		if err := rc.Flush(); err != nil || p.State.Final() || p.State == library.StateIdle {

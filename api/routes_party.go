@@ -260,6 +260,9 @@ func (s *Server) control(w http.ResponseWriter, r *http.Request, c *caller) erro
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	if err := checkPosition("positionSeconds", in.PositionSeconds); err != nil {
+		return err
+	}
 	ctx, id := background(r), c.party.ID
 	var err error
 	switch in.Action {
@@ -354,17 +357,17 @@ func (s *Server) leave(w http.ResponseWriter, r *http.Request, c *caller) error 
 }
 
 // inviteTTL reads expiresIn (seconds, or a Go duration such as "2h") or
-// expiresInSeconds; the default is one day.
-func inviteTTL(raw json.RawMessage, seconds int64) (time.Duration, error) {
-	if seconds > 0 {
-		return time.Duration(seconds) * time.Second, nil
+// expiresInSeconds, between 1m and maxTTL; the default is one day.
+func inviteTTL(raw json.RawMessage, seconds int64, maxTTL time.Duration) (time.Duration, error) {
+	if seconds != 0 {
+		return secondsIn("expiresInSeconds", seconds, time.Minute, maxTTL)
 	}
 	if len(raw) == 0 || string(raw) == "null" {
 		return 24 * time.Hour, nil
 	}
 	var n float64
 	if json.Unmarshal(raw, &n) == nil {
-		return time.Duration(n * float64(time.Second)), nil
+		return floatSecondsIn("expiresIn", n, time.Minute, maxTTL)
 	}
 	var str string
 	if json.Unmarshal(raw, &str) == nil {
@@ -402,7 +405,7 @@ func (s *Server) createInvite(w http.ResponseWriter, r *http.Request, c *caller)
 	if in.Role == party.RoleCohost && !isHost {
 		return apiErr(http.StatusForbidden, "forbidden", "only the host can invite co-hosts")
 	}
-	ttl, err := inviteTTL(in.ExpiresIn, in.ExpiresInSeconds)
+	ttl, err := inviteTTL(in.ExpiresIn, in.ExpiresInSeconds, s.p.MaxInviteTTL)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 )
 
 // Development credentials, shared with cmd/api's --dev mode so the two
@@ -29,11 +30,17 @@ type Config struct {
 	MaxBytes int64 `yaml:"max_bytes" usage:"bytes of disk the cache may use before evicting the least recently used"`
 	// Prefixes are the origin routes served.
 	Prefixes []string `yaml:"prefixes" usage:"comma-separated path prefixes served, each starting and ending with /"`
+	// OriginIdleTimeout bounds the wait for the origin's next body bytes.
+	OriginIdleTimeout time.Duration `yaml:"origin_idle_timeout" usage:"give up on an origin that sends no body bytes for this long (the viewer gets a 502 or a cut transfer, waiting viewers go to the origin, nothing is cached)"`
+	// MaxRanges caps the byte ranges of one request.
+	MaxRanges int `yaml:"max_ranges" usage:"most byte ranges one request may ask for; more are answered with the whole object (as nginx's max_ranges)"`
 }
 
-// DefaultConfig caches the default prefixes in ./data/cdn-cache, up to 10 GiB.
+// DefaultConfig caches the default prefixes in ./data/cdn-cache, up to 10 GiB,
+// with a 15 s origin idle timeout and at most 16 ranges a request.
 func DefaultConfig() Config {
-	return Config{CacheDir: "./data/cdn-cache", MaxBytes: 10 << 30, Prefixes: append([]string(nil), DefaultPrefixes...)}
+	return Config{CacheDir: "./data/cdn-cache", MaxBytes: 10 << 30, Prefixes: append([]string(nil), DefaultPrefixes...),
+		OriginIdleTimeout: DefaultOriginIdleTimeout, MaxRanges: DefaultMaxRanges}
 }
 
 // ApplyDev points the node at a --dev API on loopback with the dev credentials.
@@ -62,6 +69,10 @@ func (c Config) Validate() error {
 		return errors.New("cache_dir: a directory is required")
 	case c.MaxBytes <= 0:
 		return fmt.Errorf("max_bytes: %d, must be positive", c.MaxBytes)
+	case c.OriginIdleTimeout < time.Second || c.OriginIdleTimeout > time.Hour:
+		return fmt.Errorf("origin_idle_timeout: %s, must be between 1s and 1h (default %s)", c.OriginIdleTimeout, DefaultOriginIdleTimeout)
+	case c.MaxRanges < 1 || c.MaxRanges > 1000:
+		return fmt.Errorf("max_ranges: %d, must be between 1 and 1000 (default %d)", c.MaxRanges, DefaultMaxRanges)
 	}
 	for _, p := range c.Prefixes {
 		if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || path.Clean(p)+"/" != p {
@@ -86,5 +97,5 @@ func (c Config) Params() (Params, error) {
 		return Params{}, err
 	}
 	return Params{Origin: origin, OriginToken: c.OriginToken, CacheDir: c.CacheDir, MaxBytes: c.MaxBytes,
-		Prefixes: c.Prefixes, Signer: signer}, nil
+		Prefixes: c.Prefixes, Signer: signer, OriginIdleTimeout: c.OriginIdleTimeout, MaxRanges: c.MaxRanges}, nil
 }

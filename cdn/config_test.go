@@ -23,6 +23,8 @@ func TestConfigValidate(t *testing.T) {
 		{"zero budget", func(c *Config) { c.MaxBytes = 0 }, "max_bytes:"},
 		{"bad prefix", func(c *Config) { c.Prefixes = []string{"/api/../x/"} }, "prefixes:"},
 		{"prefix without slash", func(c *Config) { c.Prefixes = []string{"/api/hls"} }, "prefixes:"},
+		{"no idle timeout", func(c *Config) { c.OriginIdleTimeout = 0 }, "origin_idle_timeout:"},
+		{"no ranges", func(c *Config) { c.MaxRanges = 0 }, "max_ranges:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dev

@@ -1,6 +1,7 @@
 package cdn
 
 import (
+	"errors"
 	"net/http"
 )
 
@@ -46,18 +47,35 @@ func (n *Node) fill(w http.ResponseWriter, r *http.Request, key string, f *fligh
 	hdr := objectHeader{Key: key, Header: storedHeaders(resp), Stored: n.now().Unix()}
 	sink := n.startFile(key, hdr, resp.ContentLength)
 	copyHeaders(w.Header(), resp)
-	w.WriteHeader(http.StatusOK)
+	// The status goes out with the first body bytes (or at the end of an
+	// empty body), so an origin that stalls before sending any still
+	// lets this viewer get a clean 502.
 	sent, readErr, writeErr := copyBody(w, resp.Body, sink)
 	n.m.servedBytes.WithLabelValues("miss").Add(float64(sent))
 	switch {
 	case writeErr != nil || r.Context().Err() != nil:
 		sink.discard() // the viewer left; followers will retry
 		return
+	case errors.Is(readErr, errOriginIdle):
+		sink.discard()
+		n.m.originErrors.WithLabelValues("idle").Inc()
+		n.log.Warn("origin stalled mid-body; fill abandoned, waiting viewers go to the origin",
+			"path", key, "sent", sent, "err", readErr)
+		f.outcome = fillUncacheable // followers fail over to the origin directly
+		if sent == 0 {
+			clearHeaders(w.Header())
+			writeError(w, http.StatusBadGateway, CodeOriginStalled, "the Marquee API (this node's origin) stopped sending this file; try again")
+			return
+		}
+		abortResponse()
 	case readErr != nil || (resp.ContentLength >= 0 && sent != resp.ContentLength):
 		sink.discard()
 		n.m.originErrors.WithLabelValues("body").Inc()
 		n.log.Warn("origin body broke off mid-transfer", "path", key, "sent", sent, "err", readErr)
 		abortResponse()
+	}
+	if sent == 0 {
+		w.WriteHeader(http.StatusOK)
 	}
 	if sink == nil {
 		f.outcome = fillUncacheable

@@ -14,7 +14,7 @@ type metrics struct {
 	coalesced     prometheus.Counter
 	servedBytes   *prometheus.CounterVec // cache: hit, miss
 	evictions     prometheus.Counter
-	originErrors  *prometheus.CounterVec // kind: unreachable, status, auth, body
+	originErrors  *prometheus.CounterVec // kind: unreachable, status, auth, body, idle
 	writeErrors   prometheus.Counter
 	rejected      *prometheus.CounterVec // code
 	cacheBytes    prometheus.Gauge

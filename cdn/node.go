@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,7 @@ const (
 	CodeOriginUnreachable = "origin_unreachable"  // 502
 	CodeOriginError       = "origin_error"        // 502: origin answered 5xx
 	CodeOriginAuth        = "origin_auth_refused" // 502: origin refused this node's token
+	CodeOriginStalled     = "origin_stalled"      // 502: origin sent headers, then no body for cdn.origin_idle_timeout
 )
 
 // Params configures a Node.
@@ -62,6 +64,13 @@ type Params struct {
 	// Client fetches from the origin; a client with sane connect and
 	// header timeouts (and no overall timeout, for long downloads) when nil.
 	Client *http.Client
+	// OriginIdleTimeout bounds the wait for each chunk of an origin's
+	// body; DefaultOriginIdleTimeout when zero.
+	OriginIdleTimeout time.Duration
+	// MaxRanges is the most byte ranges one request may ask for; a request
+	// with more is answered as if it had none, with the whole object (as
+	// nginx's max_ranges does). DefaultMaxRanges when zero.
+	MaxRanges int
 	// Logger receives the node's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// Registerer receives the node's metrics; none are registered when nil.
@@ -74,18 +83,21 @@ type Params struct {
 // requests for the allowed prefixes from disk, or from the origin on a miss.
 // It starts no goroutines: all its work runs on the request's goroutine.
 type Node struct {
-	origin    *url.URL
-	token     string
-	prefixes  []string
-	signer    *Signer
-	client    *http.Client
-	log       *slog.Logger
-	now       func() time.Time
-	m         *metrics
-	cache     *cache
-	waitMax   int64 // largest fill followers wait for; see serve
-	writeLog  burstLog
-	originLog burstLog
+	origin   *url.URL
+	token    string
+	prefixes []string
+	signer   *Signer
+	client   *http.Client
+	log      *slog.Logger
+	now      func() time.Time
+	m        *metrics
+	cache    *cache
+	waitMax  int64 // largest fill followers wait for; see serve
+	// idleTimeout cuts off an origin body that stalls (see idleBody).
+	idleTimeout time.Duration
+	maxRanges   int
+	writeLog    burstLog
+	originLog   burstLog
 }
 
 // New checks p, rebuilds the cache index from p.CacheDir and returns the
@@ -131,7 +143,16 @@ func New(p Params) (*Node, error) {
 	if n.cache, err = openCache(p.CacheDir, p.MaxBytes, n.log, n.m); err != nil {
 		return nil, err
 	}
+	n.warnIfDiskSmall(p.MaxBytes)
 	n.waitMax = defaultWaitMax
+	n.idleTimeout = p.OriginIdleTimeout
+	if n.idleTimeout <= 0 {
+		n.idleTimeout = DefaultOriginIdleTimeout
+	}
+	n.maxRanges = p.MaxRanges
+	if n.maxRanges <= 0 {
+		n.maxRanges = DefaultMaxRanges
+	}
 	n.writeLog = burstLog{every: time.Minute, now: n.now}
 	n.originLog = burstLog{every: 10 * time.Second, now: n.now}
 	return n, nil
@@ -176,8 +197,13 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.reject(w, http.StatusBadRequest, CodeBadPath, msg)
 		return
 	}
-	if !n.allowed(r.URL.Path) {
+	pre, ok := n.allowed(r.URL.Path)
+	if !ok {
 		n.reject(w, http.StatusNotFound, CodeNotFound, "this CDN node serves only "+strings.Join(n.prefixes, ", "))
+		return
+	}
+	if msg := checkID(r.URL.Path[len(pre):]); msg != "" {
+		n.reject(w, http.StatusBadRequest, CodeBadPath, msg)
 		return
 	}
 	if msg := checkQuery(r.URL.RawQuery); msg != "" {
@@ -195,7 +221,43 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		n.reject(w, http.StatusForbidden, code, msg)
 		return
 	}
+	if countRanges(r.Header.Get("Range")) > n.maxRanges {
+		// As nginx's max_ranges: answer as if no range was asked for.
+		r.Header.Del("Range")
+		r.Header.Del("If-Range")
+	}
 	n.serve(w, r, r.URL.Path)
+}
+
+// DefaultMaxRanges is the default of Params.MaxRanges (cdn.max_ranges):
+// players ask for one range, rarely a few; hundreds of tiny ranges only
+// multiply the multipart overhead of an answer.
+const DefaultMaxRanges = 16
+
+// countRanges returns how many ranges a Range header asks for (RFC 9110
+// §14.1.2: a comma-separated list after the unit).
+func countRanges(h string) int {
+	if h == "" {
+		return 0
+	}
+	return strings.Count(h, ",") + 1
+}
+
+// checkID returns why the path's first segment after its prefix, the item
+// id, is unacceptable: an id written as a decimal number must be written
+// canonically ("1", not "+1" or "01"), or one object could be cached under
+// many keys. Other segments are left to the origin.
+func checkID(rest string) string {
+	seg, _, _ := strings.Cut(rest, "/")
+	digits := strings.TrimLeft(seg, "+-")
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return ""
+	}
+	v, err := strconv.ParseInt(seg, 10, 64)
+	if err != nil || strconv.FormatInt(v, 10) != seg || v <= 0 {
+		return fmt.Sprintf("id %q must be a positive decimal number without sign or leading zeros", seg)
+	}
+	return ""
 }
 
 // Ping asks the origin's /healthz (without credentials), for the node's
@@ -216,13 +278,14 @@ func (n *Node) Ping(ctx context.Context) error {
 	return nil
 }
 
-func (n *Node) allowed(p string) bool {
+// allowed returns the prefix p is served under.
+func (n *Node) allowed(p string) (string, bool) {
 	for _, pre := range n.prefixes {
 		if len(p) > len(pre) && strings.HasPrefix(p, pre) {
-			return true
+			return pre, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // checkPath returns why u's path is unacceptable, or "" when it is a clean,

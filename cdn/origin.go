@@ -34,9 +34,14 @@ func (n *Node) originURL(p string) string {
 
 // fetch asks the origin for key with this node's bearer token. The token
 // goes in a header only; it never appears in a URL or a log line.
+//
+// The response body is cut off with errOriginIdle when the origin sends
+// nothing for n.idleTimeout (cdn.origin_idle_timeout).
 func (n *Node) fetch(ctx context.Context, method, key string, fwd http.Header) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
 	req, err := http.NewRequestWithContext(ctx, method, n.originURL(key), nil)
 	if err != nil {
+		cancel(err)
 		return nil, err
 	}
 	for _, k := range forwardedHeaders {
@@ -47,7 +52,13 @@ func (n *Node) fetch(ctx context.Context, method, key string, fwd http.Header) (
 	req.Header.Set("Authorization", "Bearer "+n.token)
 	req.Header.Set("Accept-Encoding", "identity") // store what the origin has, byte for byte
 	req.Header.Set("User-Agent", "marquee-cdn")
-	return n.client.Do(req)
+	resp, err := n.client.Do(req)
+	if err != nil {
+		cancel(err)
+		return nil, err
+	}
+	resp.Body = withIdleTimeout(resp.Body, n.idleTimeout, cancel)
+	return resp, nil
 }
 
 // originProblem classifies a failed fetch or an error status. It returns
@@ -110,7 +121,11 @@ func (n *Node) relay(w http.ResponseWriter, r *http.Request, resp *http.Response
 	sent, readErr, writeErr := copyBody(w, resp.Body, nil)
 	n.m.servedBytes.WithLabelValues("miss").Add(float64(sent))
 	if readErr != nil && writeErr == nil && r.Context().Err() == nil {
-		n.m.originErrors.WithLabelValues("body").Inc()
+		kind := "body"
+		if errors.Is(readErr, errOriginIdle) {
+			kind = "idle"
+		}
+		n.m.originErrors.WithLabelValues(kind).Inc()
 		abortResponse()
 	}
 }
@@ -126,6 +141,15 @@ func copyHeaders(h http.Header, resp *http.Response) {
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	h.Set("X-Cache", "MISS")
+}
+
+// clearHeaders removes what copyHeaders set, before an error answer.
+func clearHeaders(h http.Header) {
+	for _, k := range relayedHeaders {
+		h.Del(k)
+	}
+	h.Del("Content-Length")
+	h.Del("X-Cache")
 }
 
 // storedHeaders picks the relayed headers worth keeping with a 200.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/marquee-party/marquee/internal/workerapi"
 )
 
 // commands are the slash commands registered in every guild
@@ -101,7 +103,13 @@ func parsePosition(s string) (time.Duration, error) {
 		if err != nil || n < 0 || (i > 0 && n > 59) {
 			return 0, fmt.Errorf("%q is not mm:ss", s)
 		}
-		total = total*60 + n
+		if n > workerapi.MaxPositionSeconds {
+			return 0, fmt.Errorf("%q is past the end of any media", s)
+		}
+		total = total*60 + n // at most 60·MaxPositionSeconds+59: no overflow
+		if total > workerapi.MaxPositionSeconds {
+			return 0, fmt.Errorf("%q is past the end of any media", s)
+		}
 	}
 	return time.Duration(total) * time.Second, nil
 }

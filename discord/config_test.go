@@ -78,6 +78,10 @@ func TestParsePosition(t *testing.T) {
 		{"", 0, false},
 		{"1:2:3:4", 0, false},
 		{"-1:00", 0, false},
+		{"5124095576030431:00", 0, false}, // overflows time.Duration into a small value
+		{"9223372036854775807", 0, false},
+		{"277:46:40", 1_000_000 * time.Second, true},
+		{"277:46:41", 0, false},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := parsePosition(tc.in)

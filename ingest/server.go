@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/marquee-party/marquee/internal/workerapi"
 )
 
 // Params builds a Server.
@@ -107,11 +109,21 @@ func (s *Server) Play(ctx context.Context, id string, req PlayRequest) error {
 	if req.Playback.StreamURL == "" && req.Playback.DownloadURL == "" {
 		return fmt.Errorf("%w: %w", ErrBadRequest, ErrNoSource)
 	}
+	if !workerapi.ValidPosition(req.Playback.StartSeconds) {
+		return fmt.Errorf("%w: startSeconds must be between 0 and %d", ErrBadRequest, workerapi.MaxPositionSeconds)
+	}
 	return sess.do(ctx, command{kind: cmdPlay, play: req})
 }
 
 // Control applies a pause, resume, seek, skip or stop.
 func (s *Server) Control(ctx context.Context, id string, req ControlRequest) error {
+	if !workerapi.KnownAction(req.Action) {
+		return &APIError{Status: http.StatusBadRequest, Code: workerapi.CodeUnknownAction,
+			Message: fmt.Sprintf("unknown action %q; use pause, resume, seek, skip or stop", req.Action)}
+	}
+	if req.Action == ActionSeek && (req.PositionSeconds == nil || !workerapi.ValidPosition(*req.PositionSeconds)) {
+		return fmt.Errorf("%w: seek needs positionSeconds between 0 and %d", ErrBadRequest, workerapi.MaxPositionSeconds)
+	}
 	sess, err := s.get(id)
 	if err != nil {
 		return err

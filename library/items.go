@@ -100,6 +100,10 @@ func scanItem(row interface{ Scan(...any) error }) (Item, error) {
 	if err != nil {
 		return Item{}, err
 	}
+	// Rows saved before the limits existed are cut on the way out.
+	it.Title, _ = Truncate(it.Title, MaxTitleBytes)
+	it.SortTitle, _ = Truncate(it.SortTitle, MaxTitleBytes)
+	it.Summary, _ = Truncate(it.Summary, MaxSummaryBytes)
 	_ = json.Unmarshal([]byte(genres), &it.Genres)
 	_ = json.Unmarshal([]byte(ids), &it.ExternalIDs)
 	if media != "" && media != "{}" {
@@ -210,6 +214,9 @@ func (s *Service) EditItem(ctx context.Context, id int64, e Edit) (Item, error) 
 	}
 	if e.Year != nil && (*e.Year < 0 || *e.Year > 9999) {
 		return Item{}, fmt.Errorf("%w: year %d", ErrInvalid, *e.Year)
+	}
+	if err := checkEdit(e); err != nil {
+		return Item{}, err
 	}
 	if _, err := s.Item(ctx, id); err != nil {
 		return Item{}, err

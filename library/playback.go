@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -75,6 +76,7 @@ func (s *Service) resolveRemote(ctx context.Context, lib Library, it Item, opt R
 	if tg.Title == "" {
 		tg.Title = s.partyTitle(ctx, tg.Item)
 	}
+	tg.Title, _ = Truncate(tg.Title, MaxTitleBytes)
 	if tg.MediaType == "" {
 		tg.MediaType = mediaType(tg.Item.Kind)
 	}
@@ -148,7 +150,8 @@ func (s *Service) partyTitle(ctx context.Context, it Item) string {
 	if top == "" {
 		return title
 	}
-	return top + " – " + title
+	t, _ := Truncate(top+" – "+title, MaxTitleBytes)
+	return t
 }
 
 // LocalTarget builds the target of a playable local item.
@@ -173,11 +176,14 @@ func mediaType(k ItemKind) string {
 // DisplayTitle is an item's title with its place: "S01E02 – Name" for
 // episodes, the title otherwise. ResolvePlayback's Target.Title adds the
 // show (or, for tracks, the artist) in front.
+// It is at most MaxTitleBytes long.
 func DisplayTitle(it Item) string {
+	t := it.Title
 	if it.Kind == ItemEpisode && it.EpisodeNumber > 0 {
-		return fmt.Sprintf("S%02dE%02d – %s", it.SeasonNumber, it.EpisodeNumber, it.Title)
+		t = fmt.Sprintf("S%02dE%02d – %s", it.SeasonNumber, it.EpisodeNumber, it.Title)
 	}
-	return it.Title
+	t, _ = Truncate(t, MaxTitleBytes)
+	return t
 }
 
 // PlayOrder returns what starting item id plays, in order: the item itself
@@ -378,7 +384,9 @@ func isJPEG(b []byte) bool { return len(b) > 3 && b[0] == 0xFF && b[1] == 0xD8 &
 func isPNG(b []byte) bool  { return strings.HasPrefix(string(b[:min(len(b), 8)]), "\x89PNG\r\n\x1a\n") }
 
 // PosterFile opens an item's poster for serving. It returns ErrNoPoster
-// when the item has none.
+// when the item has none, or when its recorded poster is not a regular
+// file under the item's library root or the poster cache (a link leading
+// elsewhere, recorded before scans refused them).
 func (s *Service) PosterFile(ctx context.Context, id int64) (*os.File, error) {
 	it, err := s.Item(ctx, id)
 	if err != nil {
@@ -387,9 +395,36 @@ func (s *Service) PosterFile(ctx context.Context, id int64) (*os.File, error) {
 	if it.PosterPath == "" {
 		return nil, fmt.Errorf("%w: item %d", ErrNoPoster, id)
 	}
-	f, err := os.Open(it.PosterPath)
+	root, name, err := s.posterRoot(ctx, it)
 	if err != nil {
 		return nil, fmt.Errorf("%w: item %d: %v", ErrNoPoster, id, err)
 	}
+	f, err := root.Open(name)
+	if err != nil {
+		if errors.Is(err, ErrOutsideRoot) {
+			s.log.Warn("poster refused: outside its root", "item", id, "err", err)
+		}
+		return nil, fmt.Errorf("%w: item %d: %v", ErrNoPoster, id, err)
+	}
 	return f, nil
+}
+
+// posterRoot is the folder an item's poster must lie under, and its name
+// there: the poster cache for generated and fetched pictures, else the
+// local library's root.
+func (s *Service) posterRoot(ctx context.Context, it Item) (Root, string, error) {
+	cache := filepath.Join(s.dataDir, "posters")
+	if filepath.Dir(filepath.Clean(it.PosterPath)) == filepath.Clean(cache) {
+		r, err := NewRoot(cache)
+		return r, filepath.Base(it.PosterPath), err
+	}
+	lib, err := s.Library(ctx, it.LibraryID)
+	if err != nil {
+		return Root{}, "", err
+	}
+	if lib.Source != SourceLocal || !filepath.IsAbs(it.PosterPath) {
+		return Root{}, "", fmt.Errorf("%w: %s poster %q", ErrOutsideRoot, lib.Source, it.PosterPath)
+	}
+	r, err := NewRoot(lib.Location)
+	return r, it.PosterPath, err
 }

@@ -27,32 +27,29 @@ var folderPosterNames = []string{"poster.jpg", "folder.jpg", "cover.jpg", "poste
 
 // sidecarPoster returns the poster beside a media file: <name>-poster.jpg,
 // then (when the folder belongs to this item alone) poster/folder/cover.jpg.
-func sidecarPoster(file string, ownFolder bool) string {
+// Pictures that are links leading outside root are ignored.
+func sidecarPoster(root Root, file string, ownFolder bool) string {
 	dir, base := filepath.Dir(file), StripExt(filepath.Base(file))
 	for _, ext := range []string{".jpg", ".png"} {
-		if p := filepath.Join(dir, base+"-poster"+ext); isFile(p) {
+		if p := filepath.Join(dir, base+"-poster"+ext); root.isFile(p) {
 			return p
 		}
 	}
 	if ownFolder {
-		return folderPoster(dir)
+		return folderPoster(root, dir)
 	}
 	return ""
 }
 
-// folderPoster returns poster.jpg, folder.jpg or cover.jpg inside dir.
-func folderPoster(dir string) string {
+// folderPoster returns poster.jpg, folder.jpg or cover.jpg inside dir,
+// ignoring links that lead outside root.
+func folderPoster(root Root, dir string) string {
 	for _, n := range folderPosterNames {
-		if p := filepath.Join(dir, n); isFile(p) {
+		if p := filepath.Join(dir, n); root.isFile(p) {
 			return p
 		}
 	}
 	return ""
-}
-
-func isFile(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.Mode().IsRegular()
 }
 
 // coverArt returns a music file's attached picture as JPEG.

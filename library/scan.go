@@ -19,13 +19,18 @@ const batchSize = 64
 
 // walk lists the media files under the library root. A file's fingerprint
 // mtime is the newest of its own and of the sidecars (.nfo, pictures) in
-// its folder. Unreadable folders are reported and skipped; an unreadable
-// root fails the scan.
+// its folder. Unreadable folders, and media or sidecar links leading
+// outside the root, are reported and skipped; an unreadable root fails
+// the scan.
 func walk(ctx context.Context, lib Library) (files []fileEntry, problems []string, err error) {
 	root := filepath.Clean(lib.Location)
 	sidecars := map[string]int64{} // folder → newest sidecar mtime
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
 		return nil, nil, fmt.Errorf("%w: library root %q is not a readable folder", ErrInvalid, root)
+	}
+	lr, err := NewRoot(root)
+	if err != nil {
+		return nil, nil, err
 	}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if ctxErr := ctx.Err(); ctxErr != nil {
@@ -47,6 +52,12 @@ func walk(ctx context.Context, lib Library) (files []fileEntry, problems []strin
 		}
 		if d.IsDir() {
 			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 && (isSidecarName(name) || isMediaName(lib.Kind, name)) {
+			if err := lr.Check(p); errors.Is(err, ErrOutsideRoot) {
+				problems = append(problems, fmt.Sprintf("%s: skipped: a link that leads outside the library root", relTo(root, p)))
+				return nil
+			}
 		}
 		if isSidecarName(name) {
 			if fi, err := d.Info(); err == nil {
@@ -142,6 +153,9 @@ func (s *Service) scan(ctx context.Context, lib Library, workers int, full bool,
 	}
 	unchanged := len(files) - len(todo)
 	s.metrics.files.WithLabelValues("unchanged").Add(float64(unchanged))
+	for _, pr := range problems {
+		s.log.Warn("scan: file skipped", "library", lib.ID, "problem", pr)
+	}
 	upd(func(p *Progress) {
 		p.Phase, p.FilesTotal, p.FilesDone, p.Unchanged = PhaseProbing, len(files), unchanged, unchanged
 		for _, pr := range problems {
@@ -167,7 +181,11 @@ func (s *Service) processFiles(ctx context.Context, lib Library, workers int, to
 	known map[string]fileState, upd func(func(*Progress))) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	an := &analyser{lib: lib, providers: s.providers, log: s.log, shows: map[string]*showInfo{}}
+	root, err := NewRoot(lib.Location)
+	if err != nil {
+		return err
+	}
+	an := &analyser{lib: lib, root: root, providers: s.providers, log: s.log, shows: map[string]*showInfo{}}
 	in := make(chan fileEntry)
 	results := make(chan analysed, workers)
 	var wg sync.WaitGroup
@@ -200,7 +218,7 @@ func (s *Service) processFiles(ctx context.Context, lib Library, workers int, to
 		for range results { // let workers exit
 		}
 	}()
-	w := &writer{s: s, lib: lib, ids: map[string]int64{}}
+	w := &writer{s: s, lib: lib, root: root, ids: map[string]int64{}}
 	for a := range results {
 		batch := []analysed{a}
 	fill:
@@ -224,9 +242,10 @@ func (s *Service) processFiles(ctx context.Context, lib Library, workers int, to
 
 // writer saves analysed files; ids caches containers saved in this scan.
 type writer struct {
-	s   *Service
-	lib Library
-	ids map[string]int64
+	s    *Service
+	lib  Library
+	root Root
+	ids  map[string]int64
 }
 
 func (w *writer) flush(ctx context.Context, batch []analysed, known map[string]fileState, upd func(func(*Progress))) error {
@@ -265,6 +284,9 @@ func (w *writer) flush(ctx context.Context, batch []analysed, known map[string]f
 		return fmt.Errorf("library: save batch: %w", err)
 	}
 	for _, a := range batch {
+		for _, n := range a.notes {
+			w.s.log.Info("scan: metadata cut to the library's limits", "library", w.lib.ID, "file", a.f.rel, "note", n)
+		}
 		_, existed := known[a.f.rel]
 		if existed {
 			w.s.metrics.files.WithLabelValues("updated").Inc()
@@ -288,6 +310,9 @@ func (w *writer) flush(ctx context.Context, batch []analysed, known map[string]f
 			if a.warn != "" {
 				p.addError(a.f.rel + ": poster: " + a.warn)
 			}
+			for _, n := range a.notes {
+				p.addError(a.f.rel + ": metadata: " + n)
+			}
 		})
 	}
 	return nil
@@ -301,8 +326,11 @@ func (w *writer) container(ctx context.Context, tx execer, c container, parent i
 	r := itemRow{libraryID: w.lib.ID, parentID: parent, kind: c.kind, key: c.key, title: c.title, year: c.year,
 		season: c.season}
 	applyNFO(&r, c.meta)
+	for _, n := range r.clamp() {
+		w.s.log.Info("scan: metadata cut to the library's limits", "library", w.lib.ID, "item", c.key, "note", n)
+	}
 	if c.dir != "" {
-		r.posterPath = folderPoster(c.dir)
+		r.posterPath = folderPoster(w.root, c.dir)
 	}
 	if r.posterPath == "" && c.kind == ItemSeason && c.dir != "" {
 		// Kodi also names season posters in the show folder: season01-poster.jpg.
@@ -310,7 +338,7 @@ func (w *writer) container(ctx context.Context, tx execer, c container, parent i
 		if c.season == 0 {
 			name = "season-specials-poster.jpg"
 		}
-		if p := filepath.Join(filepath.Dir(c.dir), name); isFile(p) {
+		if p := filepath.Join(filepath.Dir(c.dir), name); w.root.isFile(p) {
 			r.posterPath = p
 		}
 	}

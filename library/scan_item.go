@@ -3,7 +3,6 @@ package library
 import (
 	"context"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -63,11 +62,14 @@ type analysed struct {
 	albumPoster string
 	// warn says why no poster could be made (not a probe error).
 	warn string
+	// notes say which metadata fields were cut to the library's limits.
+	notes []string
 }
 
 // analyser turns files into rows. It is shared by the scan's workers.
 type analyser struct {
 	lib       Library
+	root      Root // lib.Location: sidecars are read only from under it
 	providers []Provider
 	log       interface{ Debug(string, ...any) }
 
@@ -104,6 +106,7 @@ func (a *analyser) analyse(ctx context.Context, f fileEntry) analysed {
 	if out.poster == "" && out.posterJPEG == nil && out.albumPoster != "" {
 		out.poster, out.warn = out.albumPoster, ""
 	}
+	out.notes = out.row.clamp()
 	return out
 }
 
@@ -143,12 +146,12 @@ func (a *analyser) movie(ctx context.Context, out *analysed) {
 	}
 	r.title, r.year = name.Title, name.Year
 	dir := filepath.Dir(out.f.abs)
-	nfo := readNFO(filepath.Join(dir, StripExt(filepath.Base(out.f.abs))+".nfo"))
+	nfo := a.readNFO(filepath.Join(dir, StripExt(filepath.Base(out.f.abs))+".nfo"))
 	if nfo == nil && len(dirs) > 0 {
-		nfo = readNFO(filepath.Join(dir, "movie.nfo"))
+		nfo = a.readNFO(filepath.Join(dir, "movie.nfo"))
 	}
 	applyNFO(r, nfo)
-	out.poster = sidecarPoster(out.f.abs, len(dirs) > 0)
+	out.poster = sidecarPoster(a.root, out.f.abs, len(dirs) > 0)
 	if r.summary == "" {
 		md, p := a.lookup(ctx, LookupQuery{Kind: ItemMovie, Title: r.title, Year: r.year, IDs: r.externalIDs}, r)
 		if f, ok := p.(PosterFetcher); ok && out.poster == "" && md.PosterURL != "" {
@@ -168,7 +171,7 @@ func (a *analyser) episode(ctx context.Context, out *analysed) {
 			r.title = fmt.Sprintf("Episode %d", ep.Episode)
 		}
 	}
-	applyNFO(r, readNFO(strings.TrimSuffix(out.f.abs, filepath.Ext(out.f.abs))+".nfo"))
+	applyNFO(r, a.readNFO(strings.TrimSuffix(out.f.abs, filepath.Ext(out.f.abs))+".nfo"))
 	if ep.Show == "" {
 		ep.Show = "Unknown show"
 	}
@@ -191,7 +194,7 @@ func (a *analyser) episode(ctx context.Context, out *analysed) {
 	season := container{kind: ItemSeason, key: fmt.Sprintf("season:%s:%d", strings.ToLower(ep.Show), ep.Season),
 		title: seasonTitle(ep.Season), season: ep.Season, dir: seasonDir}
 	out.parents = []container{show, season}
-	out.poster = sidecarPoster(out.f.abs, false)
+	out.poster = sidecarPoster(a.root, out.f.abs, false)
 }
 
 func (a *analyser) showInfo(ctx context.Context, key, dir, title string, year int) *showInfo {
@@ -203,7 +206,7 @@ func (a *analyser) showInfo(ctx context.Context, key, dir, title string, year in
 	}
 	a.mu.Unlock()
 	si.once.Do(func() {
-		si.nfo = readNFO(filepath.Join(dir, "tvshow.nfo"))
+		si.nfo = a.readNFO(filepath.Join(dir, "tvshow.nfo"))
 		if si.nfo == nil && len(a.providers) > 0 {
 			var r itemRow
 			_, _ = a.lookup(ctx, LookupQuery{Kind: ItemShow, Title: title, Year: year}, &r)
@@ -268,14 +271,14 @@ func (a *analyser) track(out *analysed) {
 		album.dir = ""
 	}
 	out.parents = []container{artist, album}
-	out.poster = sidecarPoster(out.f.abs, false)
+	out.poster = sidecarPoster(a.root, out.f.abs, false)
 	if album.dir != "" {
 		// A disc folder's own picture first (Album/CD2/cover.jpg), then the album's.
 		if own := filepath.Dir(out.f.abs); own != albumDir {
-			out.albumPoster = folderPoster(own)
+			out.albumPoster = folderPoster(a.root, own)
 		}
 		if out.albumPoster == "" {
-			out.albumPoster = folderPoster(albumDir)
+			out.albumPoster = folderPoster(a.root, albumDir)
 		}
 	}
 }
@@ -329,9 +332,10 @@ func fetchPoster(ctx context.Context, f PosterFetcher, url string) []byte {
 	return b
 }
 
-// readNFO parses a sidecar if it exists; unreadable ones are ignored.
-func readNFO(p string) *NFO {
-	f, err := os.Open(p)
+// readNFO parses a sidecar if it exists under the library root;
+// unreadable ones are ignored.
+func (a *analyser) readNFO(p string) *NFO {
+	f, err := a.root.Open(p)
 	if err != nil {
 		return nil
 	}

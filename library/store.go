@@ -44,6 +44,7 @@ type execer interface {
 // (library, key) and returns its id. Manual edits live in item_edits and
 // are untouched. An empty posterPath keeps the current poster.
 func upsertItem(ctx context.Context, db execer, r itemRow, nowMs int64) (int64, error) {
+	r.clamp() // the scan notes what it cut; imports and containers are cut silently
 	genres, _ := json.Marshal(nonNil(r.genres))
 	ids, _ := json.Marshal(nonNilMap(r.externalIDs))
 	media := []byte("{}")

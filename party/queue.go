@@ -35,6 +35,12 @@ type NewEntry struct {
 	Album          string    `json:"album"`
 }
 
+// MaxTitleBytes bounds party and queue entry titles (and artist and
+// album credits). It must be at least library.MaxTitleBytes, so that any
+// item the library holds can be queued and named a party after; package
+// api checks that at compile time.
+const MaxTitleBytes = 300
+
 func (n *NewEntry) validate() error {
 	n.SourceID = strings.TrimSpace(n.SourceID)
 	n.Title = strings.TrimSpace(n.Title)
@@ -44,12 +50,12 @@ func (n *NewEntry) validate() error {
 		return fmt.Errorf("%w: mediaType must be movie, episode, track, show, season, artist or album", ErrInvalid)
 	case n.SourceID == "" || len(n.SourceID) > 256:
 		return fmt.Errorf("%w: sourceId must be 1-256 bytes", ErrInvalid)
-	case n.Title == "" || len(n.Title) > 300:
-		return fmt.Errorf("%w: title must be 1-300 bytes", ErrInvalid)
+	case n.Title == "" || len(n.Title) > MaxTitleBytes:
+		return fmt.Errorf("%w: title must be 1-%d bytes", ErrInvalid, MaxTitleBytes)
 	case n.RuntimeSeconds < 0 || n.Year < 0 || len(n.Summary) > 10000 || len(n.PosterURL) > 2048:
 		return fmt.Errorf("%w: runtime, year, summary or poster out of range", ErrInvalid)
-	case len(n.Artist) > 300 || len(n.Album) > 300:
-		return fmt.Errorf("%w: artist and album must be at most 300 bytes", ErrInvalid)
+	case len(n.Artist) > MaxTitleBytes || len(n.Album) > MaxTitleBytes:
+		return fmt.Errorf("%w: artist and album must be at most %d bytes", ErrInvalid, MaxTitleBytes)
 	}
 	return nil
 }
@@ -136,8 +142,8 @@ type EntryUpdate struct {
 
 // UpdateEntry edits an entry's text or moves it.
 func (s *Service) UpdateEntry(ctx context.Context, partyID, entryID int64, u EntryUpdate) (Entry, error) {
-	if u.Title != nil && (strings.TrimSpace(*u.Title) == "" || len(*u.Title) > 300) {
-		return Entry{}, fmt.Errorf("%w: title must be 1-300 bytes", ErrInvalid)
+	if u.Title != nil && (strings.TrimSpace(*u.Title) == "" || len(*u.Title) > MaxTitleBytes) {
+		return Entry{}, fmt.Errorf("%w: title must be 1-%d bytes", ErrInvalid, MaxTitleBytes)
 	}
 	unlock := s.lock(partyID)
 	defer unlock()

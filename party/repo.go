@@ -57,8 +57,8 @@ type NewParty struct {
 
 func (n NewParty) validate() error {
 	n.Title = strings.TrimSpace(n.Title)
-	if n.Title == "" || len(n.Title) > 200 {
-		return fmt.Errorf("%w: title must be 1-200 bytes", ErrInvalid)
+	if n.Title == "" || len(n.Title) > MaxTitleBytes {
+		return fmt.Errorf("%w: title must be 1-%d bytes", ErrInvalid, MaxTitleBytes)
 	}
 	for _, v := range []string{n.GuildID, n.VoiceChannelID, n.TextChannelID} {
 		if len(v) > 64 {
@@ -148,8 +148,8 @@ type PartyUpdate struct {
 
 // Update edits a party's title and channels.
 func (s *Service) Update(ctx context.Context, id int64, u PartyUpdate) (Party, error) {
-	if u.Title != nil && (strings.TrimSpace(*u.Title) == "" || len(*u.Title) > 200) {
-		return Party{}, fmt.Errorf("%w: title must be 1-200 bytes", ErrInvalid)
+	if u.Title != nil && (strings.TrimSpace(*u.Title) == "" || len(*u.Title) > MaxTitleBytes) {
+		return Party{}, fmt.Errorf("%w: title must be 1-%d bytes", ErrInvalid, MaxTitleBytes)
 	}
 	p, err := scanParty(s.db.QueryRowContext(ctx, `UPDATE parties SET title = COALESCE(?, title),
 		guild_id = COALESCE(?, guild_id), voice_channel_id = COALESCE(?, voice_channel_id),

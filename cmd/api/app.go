@@ -105,7 +105,12 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		}
 		edge = &api.CDNParams{URL: cfg.CDN.URL, Signer: signer, OriginToken: cfg.CDN.OriginToken}
 	}
-	srv, err := api.New(api.Params{Auth: accounts, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge,
+	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		a.close()
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
 		Log: log.With("component", "api"), Registerer: reg})

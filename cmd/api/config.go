@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marquee-party/marquee/api"
 	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/discord"
 	"github.com/marquee-party/marquee/internal/obs"
@@ -14,19 +15,21 @@ import (
 
 // apiConfig is cmd/api's configuration; see --help for every key.
 type apiConfig struct {
-	Listen    string         `yaml:"listen" usage:"HTTP address of the API, the web app and /healthz /readyz /metrics"`
-	PublicURL string         `yaml:"public_url" usage:"URL browsers use to reach this server; prefixes invite and login links"`
-	DataDir   string         `yaml:"data_dir" usage:"directory of the SQLite database (marquee.db) and generated posters"`
-	Library   libraryConfig  `yaml:"library"`
-	SFU       sfuConfig      `yaml:"sfu"`
-	Worker    workerConfig   `yaml:"worker"`
-	Invite    inviteConfig   `yaml:"invite"`
-	Session   sessionConfig  `yaml:"session"`
-	Jellyfin  jellyfinConfig `yaml:"jellyfin"`
-	TMDB      tmdbConfig     `yaml:"tmdb"`
-	CDN       cdnConfig      `yaml:"cdn"`
-	Discord   discord.Config `yaml:"discord"`
-	Log       obs.LogConfig  `yaml:"log"`
+	Listen    string `yaml:"listen" usage:"HTTP address of the API, the web app and /healthz /readyz /metrics"`
+	PublicURL string `yaml:"public_url" usage:"URL browsers use to reach this server; prefixes invite and login links"`
+	DataDir   string `yaml:"data_dir" usage:"directory of the SQLite database (marquee.db) and generated posters"`
+	// TrustedProxies are reverse proxies whose X-Forwarded-For is believed.
+	TrustedProxies []string       `yaml:"trusted_proxies" usage:"reverse proxies (CIDR list, e.g. 127.0.0.1/32,10.0.0.0/8) whose X-Forwarded-For names the client for sign-in throttling; empty: believe no one"`
+	Library        libraryConfig  `yaml:"library"`
+	SFU            sfuConfig      `yaml:"sfu"`
+	Worker         workerConfig   `yaml:"worker"`
+	Invite         inviteConfig   `yaml:"invite"`
+	Session        sessionConfig  `yaml:"session"`
+	Jellyfin       jellyfinConfig `yaml:"jellyfin"`
+	TMDB           tmdbConfig     `yaml:"tmdb"`
+	CDN            cdnConfig      `yaml:"cdn"`
+	Discord        discord.Config `yaml:"discord"`
+	Log            obs.LogConfig  `yaml:"log"`
 }
 
 type libraryConfig struct {
@@ -136,6 +139,9 @@ func (c *apiConfig) Validate() error {
 		return fmt.Errorf("session.ttl: must be at least 1m")
 	case (c.Jellyfin.URL == "") != (c.Jellyfin.APIKey == ""):
 		return fmt.Errorf("jellyfin.url and jellyfin.api_key: set both or neither")
+	}
+	if _, err := api.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
 	}
 	if c.CDN.URL != "" {
 		if u, err := url.Parse(c.CDN.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -60,6 +60,28 @@ const (
 	ActionStop   = "stop"
 )
 
+// KnownAction reports whether a is one of the control actions.
+func KnownAction(a string) bool {
+	switch a {
+	case ActionPause, ActionResume, ActionSeek, ActionSkip, ActionStop:
+		return true
+	}
+	return false
+}
+
+// CodeUnknownAction is the error code (HTTP 400) of a control request
+// whose action is none of the control actions.
+const CodeUnknownAction = "unknown_action"
+
+// MaxPositionSeconds bounds every position in the contract (a seek's
+// PositionSeconds, a play's StartSeconds): 11.5 days, far beyond any
+// media, and far below what overflows a time.Duration.
+const MaxPositionSeconds = 1_000_000
+
+// ValidPosition reports whether s is a position either side may turn into
+// a time.Duration: 0 ≤ s ≤ MaxPositionSeconds (NaN is not).
+func ValidPosition(s float64) bool { return s >= 0 && s <= MaxPositionSeconds }
+
 // Status is the body of GET /sessions/{id}.
 type Status struct {
 	SessionID       string  `json:"sessionId"`
