@@ -43,18 +43,18 @@ func (s *Server) checkCurrentPassword(r *http.Request, username, password string
 	if password == "" {
 		return badRequest("send currentPassword: this account already has a password")
 	}
-	key := limiterKey(r, username)
-	if !s.logins.allow(key) {
-		return errTooManyAttempts
+	addr := s.clientAddr(r)
+	if err := s.logins.Allow(username, addr); err != nil {
+		return err
 	}
 	_, err := s.p.Auth.Login(r.Context(), username, password)
 	if errors.Is(err, auth.ErrInvalidCredentials) {
-		s.logins.fail(key)
+		s.logins.Fail(username, addr)
 		return apiErr(http.StatusForbidden, "wrong_password", "the current password is wrong")
 	}
 	if err != nil {
 		return err
 	}
-	s.logins.succeed(key)
+	s.logins.Succeed(username, addr)
 	return nil
 }
