@@ -274,7 +274,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request, single b
 		return
 	}
 	jr.grants = grants
-	if err := s.admit(jr); err != nil {
+	if _, _, err := s.admit(jr); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -283,32 +283,22 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request, single b
 
 // admit checks a join against the size limits before the WebSocket
 // upgrade, so the client gets a plain HTTP error that says what is too
-// large. It also counts join-request metadata or attributes the grant did
-// not allow (they are ignored, see joinState).
-func (s *Server) admit(jr *joinRequest) error {
+// large; what is the limit_refusals label. ignored reports join-request
+// metadata or attributes the grant did not allow (see joinState).
+func (s *Server) admit(jr *joinRequest) (what string, ignored bool, err error) {
 	lim, g := s.cfg.Limit, jr.grants
 	if n := len(g.Identity); n > lim.MaxParticipantIdentityLength {
-		s.metrics.limitRefusals.WithLabelValues("identity").Inc()
-		return fmt.Errorf("%w: identity is %d bytes, the limit is %d", ErrLimitExceeded, n, lim.MaxParticipantIdentityLength)
+		return "identity", false, fmt.Errorf("%w: identity is %d bytes, the limit is %d", ErrLimitExceeded, n, lim.MaxParticipantIdentityLength)
 	}
 	if n := len(g.Video.Room); n > lim.MaxRoomNameLength {
-		s.metrics.limitRefusals.WithLabelValues("room_name").Inc()
-		return fmt.Errorf("%w: room name is %d bytes, the limit is %d", ErrLimitExceeded, n, lim.MaxRoomNameLength)
+		return "room_name", false, fmt.Errorf("%w: room name is %d bytes, the limit is %d", ErrLimitExceeded, n, lim.MaxRoomNameLength)
 	}
 	if jr.reconnect {
-		return nil // a resume keeps the state it had
+		return "", false, nil // a resume keeps the state it had
 	}
 	name, meta, attrs, ignored := joinState(jr.joinParams)
-	if ignored {
-		s.metrics.permissionDenys.WithLabelValues("metadata").Inc()
-		s.log.Debug("join request metadata or attributes ignored: not granted, or token-only",
-			"participant", g.Identity, "room", g.Video.Room)
-	}
-	if what, err := lim.checkParticipant(name, meta, attrs); err != nil {
-		s.metrics.limitRefusals.WithLabelValues(what).Inc()
-		return err
-	}
-	return nil
+	what, err = lim.checkParticipant(name, meta, attrs)
+	return what, ignored, err
 }
 
 func pathLabel(single bool) string {
@@ -340,8 +330,15 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request, single bool) 
 		return
 	}
 	jr.grants = grants
-	if err := s.admit(jr); err != nil {
+	what, ignored, err := s.admit(jr)
+	if ignored {
+		s.metrics.permissionDenys.WithLabelValues("metadata").Inc()
+		s.log.Debug("join request metadata or attributes ignored: not granted, or token-only",
+			"participant", grants.Identity, "room", grants.Video.Room)
+	}
+	if err != nil {
 		s.metrics.joins.WithLabelValues(label, "limited").Inc()
+		s.metrics.limitRefusals.WithLabelValues(what).Inc()
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
