@@ -15,6 +15,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/marquee-party/marquee/internal/roomconv"
 	"github.com/marquee-party/marquee/media"
 )
 
@@ -39,8 +40,8 @@ func (c *LiveKitConnector) Join(ctx context.Context, p JoinParams) (Room, error)
 	token, err := auth.NewAccessToken(c.APIKey, c.APISecret).
 		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: p.Room, CanPublish: &yes, CanPublishData: &yes,
 			CanSubscribe: &no, CanUpdateOwnMetadata: &yes}).
-		SetIdentity(p.Identity).SetName(ParticipantName).
-		SetAttributes(map[string]string{AttrRole: RoleIngest}).
+		SetIdentity(p.Identity).SetName(roomconv.IngestName).
+		SetAttributes(map[string]string{roomconv.AttrRole: roomconv.RoleIngest}).
 		SetValidFor(tokenTTL).ToJWT()
 	if err != nil {
 		return nil, fmt.Errorf("minting token: %w", err)
@@ -172,7 +173,7 @@ func (r *lkRoom) publishVideo(info media.Info) error {
 	for i, l := range info.Layers {
 		layer := i
 		t, err := lksdk.NewLocalTrack(videoCapability(info.VideoCodec),
-			lksdk.WithSimulcast(VideoTrackName, &livekit.VideoLayer{Quality: quality(l.RID),
+			lksdk.WithSimulcast(roomconv.VideoTrackName, &livekit.VideoLayer{Quality: quality(l.RID),
 				Width: uint32(l.Width), Height: uint32(l.Height), Bitrate: uint32(l.Bitrate)}),
 			lksdk.WithRTCPHandler(func(p rtcp.Packet) {
 				switch p.(type) {
@@ -193,7 +194,7 @@ func (r *lkRoom) publishVideo(info media.Info) error {
 	}
 	top := info.Layers[len(info.Layers)-1]
 	pub, err := r.room.LocalParticipant.PublishSimulcastTrack(tracks, &lksdk.TrackPublicationOptions{
-		Name: VideoTrackName, Source: livekit.TrackSource_CAMERA, VideoWidth: top.Width, VideoHeight: top.Height,
+		Name: roomconv.VideoTrackName, Source: livekit.TrackSource_CAMERA, VideoWidth: top.Width, VideoHeight: top.Height,
 	})
 	if err != nil {
 		return err
@@ -214,7 +215,7 @@ func (r *lkRoom) publishAudio() error {
 		return err
 	}
 	pub, err := r.room.LocalParticipant.PublishTrack(t, &lksdk.TrackPublicationOptions{
-		Name: AudioTrackName, Source: livekit.TrackSource_MICROPHONE,
+		Name: roomconv.AudioTrackName, Source: livekit.TrackSource_MICROPHONE,
 	})
 	if err != nil {
 		return err
@@ -262,14 +263,16 @@ func (r *lkRoom) writePackets(t *lksdk.LocalTrack, pk *media.Packetizer, f media
 // it changed, mirrors it into the participant's attributes for late joiners.
 func (r *lkRoom) SendPlayback(msg []byte, changed bool) error {
 	lp := r.room.LocalParticipant
-	err := lp.PublishDataPacket(lksdk.UserData(msg), lksdk.WithDataPublishTopic(TopicPlayback), lksdk.WithDataPublishReliable(true))
+	err := lp.PublishDataPacket(lksdk.UserData(msg), lksdk.WithDataPublishTopic(roomconv.TopicPlayback), lksdk.WithDataPublishReliable(true))
 	if changed {
 		r.mu.Lock()
 		update := r.lastAttr != string(msg)
 		r.lastAttr = string(msg)
 		r.mu.Unlock()
 		if update {
-			lp.SetAttributes(map[string]string{AttrRole: RoleIngest, AttrPlayback: string(msg)})
+			// Only the report: marquee.role comes from the token, and the
+			// SFU refuses an update that names it.
+			lp.SetAttributes(map[string]string{roomconv.AttrPlayback: string(msg)})
 		}
 	}
 	return err

@@ -41,18 +41,9 @@ type Connector interface {
 	Join(ctx context.Context, p JoinParams) (Room, error)
 }
 
-// Data topics and attribute keys of the cross-service contract.
-const (
-	TopicPlayback   = "marquee.playback"
-	AttrPlayback    = "marquee.playback"
-	AttrRole        = "marquee.role"
-	RoleIngest      = "ingest"
-	ParticipantName = "Marquee"
-	IdentityPrefix  = "ingest-"
-	VideoTrackName  = "video"
-	AudioTrackName  = "audio"
-	playbackMsgType = "playback"
-)
+// playbackMsgType is PlaybackMessage.Type; the room conventions (topics,
+// attributes, identities, track names) are in internal/roomconv.
+const playbackMsgType = "playback"
 
 // RTPAnchor ties an RTP timestamp to a media position (milliseconds).
 type RTPAnchor struct {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/marquee-party/marquee/internal/roomconv"
 	"github.com/marquee-party/marquee/media"
 )
 
@@ -186,7 +187,7 @@ func (s *session) ensureRoom(ctx context.Context) error {
 	defer cancel()
 	gen := s.roomGen + 1
 	room, err := s.conn.Join(jctx, JoinParams{
-		Room: s.roomName, Identity: IdentityPrefix + s.id,
+		Room: s.roomName, Identity: roomconv.IngestIdentity(s.id),
 		OnKeyframe: s.requestKeyframe,
 		OnDisconnected: func() {
 			select {

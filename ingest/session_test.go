@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/marquee-party/marquee/internal/roomconv"
 	"github.com/marquee-party/marquee/internal/testmedia"
 	"github.com/marquee-party/marquee/media"
 	"go.uber.org/goleak"
@@ -125,7 +126,7 @@ func (c *fakeConnector) Join(_ context.Context, p JoinParams) (Room, error) {
 func (c *fakeConnector) room(id string) *fakeRoom {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rooms[IdentityPrefix+id]
+	return c.rooms[roomconv.IngestIdentityPrefix+id]
 }
 
 // harness is a worker API server with a callback receiver.
@@ -425,7 +426,7 @@ func TestFallbackAndFailures(t *testing.T) {
 func TestSessionsIsolated(t *testing.T) {
 	h := newHarness(t)
 	h.conn.setup = func(identity string, r *fakeRoom) {
-		if identity == IdentityPrefix+"bad" {
+		if identity == roomconv.IngestIdentityPrefix+"bad" {
 			r.onVideo = func(media.Frame) { panic("boom") }
 		}
 	}
@@ -595,7 +596,7 @@ func TestHeartbeatsAndPlaybackTicks(t *testing.T) {
 func TestSessionPanicContained(t *testing.T) {
 	h := newHarness(t)
 	h.conn.setup = func(identity string, r *fakeRoom) {
-		if identity == IdentityPrefix+"crash" {
+		if identity == roomconv.IngestIdentityPrefix+"crash" {
 			r.onSend = func() { panic("session bug") }
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/marquee-party/marquee/ingest"
+	"github.com/marquee-party/marquee/internal/roomconv"
 	"github.com/marquee-party/marquee/internal/testmedia"
 	"github.com/marquee-party/marquee/rooms/roomstest"
 )
@@ -58,7 +59,7 @@ func (v *viewer) callback() *lksdk.RoomCallback {
 	}
 	cb.OnDataPacket = func(data lksdk.DataPacket, params lksdk.DataReceiveParams) {
 		ud, ok := data.(*lksdk.UserDataPacket)
-		if !ok || ud.Topic != ingest.TopicPlayback {
+		if !ok || ud.Topic != roomconv.TopicPlayback {
 			return
 		}
 		var m ingest.PlaybackMessage

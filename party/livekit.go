@@ -10,6 +10,8 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+
+	"github.com/marquee-party/marquee/internal/roomconv"
 )
 
 // LiveKitConfig locates the SFU and holds the key pair that signs tokens.
@@ -44,8 +46,12 @@ type AccessToken struct {
 	Role     Role   `json:"role"`
 }
 
-// Identity is a user's participant identity in the SFU.
-func Identity(userID int64) string { return "user-" + strconv.FormatInt(userID, 10) }
+// Identity is a user's participant identity in the SFU. People are only
+// ever minted roomconv.UserIdentityPrefix identities, so nobody but the
+// ingest holds an ingest- one (receivers rely on it, see roomconv).
+func Identity(userID int64) string {
+	return roomconv.UserIdentityPrefix + strconv.FormatInt(userID, 10)
+}
 
 // Grant returns exactly the LiveKit grants of a party role. Nobody but the
 // ingest publishes media: every role may join, subscribe and send data
@@ -70,12 +76,15 @@ func MintToken(c LiveKitConfig, p Party, userID int64, name string, role Role) (
 		ttl = 6 * time.Hour
 	}
 	id := Identity(userID)
+	if roomconv.IsIngestIdentity(id) {
+		return AccessToken{}, fmt.Errorf("%w: identity %q is reserved for the ingest", ErrInvalid, id)
+	}
 	md, _ := json.Marshal(map[string]any{"userId": userID, "partyId": p.ID})
 	jwt, err := auth.NewAccessToken(c.APIKey, c.APISecret).
 		SetIdentity(id).SetName(name).SetValidFor(ttl).
 		SetVideoGrant(Grant(p.Room, role)).
 		SetMetadata(string(md)).
-		SetAttributes(map[string]string{"marquee.role": string(role)}).
+		SetAttributes(map[string]string{roomconv.AttrRole: string(role)}).
 		ToJWT()
 	if err != nil {
 		return AccessToken{}, fmt.Errorf("party: sign access token: %w", err)
@@ -132,7 +141,7 @@ func (s *Service) updateRoomRole(ctx context.Context, partyID int64, m Member) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := s.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: p.Room, Identity: Identity(m.UserID),
-		Attributes: map[string]string{"marquee.role": string(m.Role)}}); err != nil {
+		Attributes: map[string]string{roomconv.AttrRole: string(m.Role)}}); err != nil {
 		// The participant may simply not be connected.
 		s.log.Debug("SFU UpdateParticipant failed", "party", partyID, "err", err)
 	}

@@ -80,8 +80,11 @@ func registerUDPMetrics(reg prometheus.Registerer, c *udpbatch.Conn) error {
 			func(s udpbatch.Stats) uint64 { return s.Syscalls }),
 		counter("udp_gso_sends_total", "UDP GSO writes, each carrying several datagrams to one subscriber.",
 			func(s udpbatch.Stats) uint64 { return s.GSOSends }),
-		counter("udp_gso_fallbacks_total", "Batches resent one by one because the kernel refused GSO (GSO is then off).",
+		counter("udp_gso_fallbacks_total", "Batches resent one by one because the kernel refused GSO (for that subscriber a while, or for all if the kernel lacks it).",
 			func(s udpbatch.Stats) uint64 { return s.GSOFallbacks }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "marquee", Subsystem: "sfu", Name: "udp_gso_paused_destinations",
+			Help: "Subscriber addresses sent to without GSO for now, after a GSO error on their path."},
+			func() float64 { return float64(c.Stats().GSOPausedDests) }),
 	} {
 		if err := reg.Register(m); err != nil {
 			return fmt.Errorf("register udp metrics: %w", err)

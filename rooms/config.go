@@ -22,6 +22,9 @@ type Config struct {
 	EmptyTimeout time.Duration `yaml:"empty_timeout" usage:"close a room this long after it empties (0: default 5m)"`
 	// MaxParticipants caps each room; 0 means no cap.
 	MaxParticipants int `yaml:"max_participants" usage:"maximum participants per room (0: unlimited)"`
+	// Limit caps sizes and rates of what participants send (LiveKit's
+	// limit section, with its defaults).
+	Limit LimitConfig `yaml:"limit"`
 }
 
 // RTCConfig configures ICE and the media sockets.
@@ -61,6 +64,7 @@ func DefaultConfig() Config {
 		ReconnectGrace:  15 * time.Second,
 		SignalKeepalive: 10 * time.Second,
 		EmptyTimeout:    5 * time.Minute,
+		Limit:           DefaultLimits(),
 	}
 }
 
@@ -104,5 +108,5 @@ func (c Config) Validate() error {
 	if c.SignalKeepalive != 0 && c.SignalKeepalive < time.Second {
 		return fmt.Errorf("signal_keepalive: %v is too short (at least 1s; 0 means 10s)", c.SignalKeepalive)
 	}
-	return nil
+	return c.Limit.validate()
 }

@@ -22,4 +22,10 @@ var (
 	ErrBadRequest = errors.New("rooms: bad request")
 	// ErrRoomFull means the room's participant limit is reached.
 	ErrRoomFull = errors.New("rooms: room full")
+	// ErrLimitExceeded means a name, metadata or attributes are larger
+	// than the configured limit (Config.Limit).
+	ErrLimitExceeded = errors.New("rooms: limit exceeded")
+	// ErrRateLimited means joins or metadata updates came faster than the
+	// configured rate; retry later.
+	ErrRateLimited = errors.New("rooms: rate limited")
 )

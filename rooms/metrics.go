@@ -15,6 +15,7 @@ type metrics struct {
 	dataPackets     *prometheus.CounterVec
 	dataRefused     prometheus.Counter
 	permissionDenys *prometheus.CounterVec
+	limitRefusals   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,7 +31,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Published tracks receiving media, by kind."}, []string{"kind"}),
 		joins: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "marquee", Subsystem: "sfu", Name: "joins_total",
-			Help: "Signal connections, by path (rtc, rtc_v1) and result (ok, resumed, unauthorized, denied, error)."},
+			Help: "Signal connections, by path (rtc, rtc_v1) and result (ok, resumed, unauthorized, denied, limited, error)."},
 			[]string{"path", "result"}),
 		signalErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "marquee", Subsystem: "sfu", Name: "signal_errors_total",
@@ -45,9 +46,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Namespace: "marquee", Subsystem: "sfu", Name: "permission_denied_total",
 			Help: "Requests refused for a missing grant, by action (publish, data, subscribe, metadata, admin)."},
 			[]string{"action"}),
+		limitRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "sfu", Name: "limit_refusals_total",
+			Help: "Joins and updates refused for a size or rate limit, by what (name, identity, room_name, metadata, attributes, join_rate, metadata_rate)."},
+			[]string{"what"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.rooms, m.participants, m.tracks, m.joins, m.signalErrors, m.dataPackets, m.dataRefused, m.permissionDenys)
+		reg.MustRegister(m.rooms, m.participants, m.tracks, m.joins, m.signalErrors, m.dataPackets, m.dataRefused,
+			m.permissionDenys, m.limitRefusals)
 	}
 	return m
 }

@@ -3,6 +3,7 @@ package rooms
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,7 +11,10 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	"github.com/pion/webrtc/v4"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/marquee-party/marquee/internal/roomconv"
 )
 
 // participant is one client in a room. Its peer connections, tracks and
@@ -48,6 +52,8 @@ type participant struct {
 	negotiationDue bool
 	graceTimer     *time.Timer
 	leaving        bool
+	// metaLimiter is this participant's bucket for its own metadata updates.
+	metaLimiter *rate.Limiter
 }
 
 type publication struct {
@@ -78,21 +84,42 @@ type joinParams struct {
 	clientInfo    *livekit.ClientInfo
 }
 
-func newParticipant(srv *Server, room *Room, jp joinParams, sid string) *participant {
+// joinState is a joiner's name, metadata and attributes: the token's,
+// overridden by the join request's only when the grant has
+// canUpdateOwnMetadata (as LiveKit does), and never for identity-bearing
+// attributes, which come from the token alone. ignored reports that the
+// request carried something that was not applied.
+func joinState(jp joinParams) (name, metadata string, attrs map[string]string, ignored bool) {
 	g := jp.grants
-	meta := g.Metadata
-	if jp.metadata != "" {
-		meta = jp.metadata
+	name, metadata = g.Name, g.Metadata
+	attrs = maps.Clone(g.Attributes)
+	if attrs == nil {
+		attrs = map[string]string{}
 	}
-	attrs := map[string]string{}
-	for k, v := range g.Attributes {
-		attrs[k] = v
+	mayUpdate := g.Video.GetCanUpdateOwnMetadata()
+	if jp.metadata != "" {
+		if mayUpdate {
+			metadata = jp.metadata
+		} else {
+			ignored = true
+		}
 	}
 	for k, v := range jp.attributes {
+		if !mayUpdate || roomconv.IsTokenOnlyAttribute(k) {
+			ignored = true
+			continue
+		}
 		attrs[k] = v
 	}
+	return name, metadata, attrs, ignored
+}
+
+func newParticipant(srv *Server, room *Room, jp joinParams, sid string) *participant {
+	g := jp.grants
+	name, meta, attrs, _ := joinState(jp)
 	now := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
+	lim := srv.cfg.Limit
 	p := &participant{
 		room: room, srv: srv, sid: sid, identity: g.Identity, singlePC: jp.singlePC,
 		log: srv.log.With("room", room.name, "participant", g.Identity),
@@ -101,13 +128,34 @@ func newParticipant(srv *Server, room *Room, jp joinParams, sid string) *partici
 		pending:       map[string]*livekit.TrackInfo{},
 		published:     map[string]*publication{},
 		subs:          map[string]*subscription{},
+		metaLimiter:   rate.NewLimiter(rate.Limit(lim.MetadataPerSecondPerParticipant), lim.MetadataBurstPerParticipant),
 		info: &livekit.ParticipantInfo{
-			Sid: sid, Identity: g.Identity, Name: g.Name, Metadata: meta, Attributes: attrs,
+			Sid: sid, Identity: g.Identity, Name: name, Metadata: meta, Attributes: attrs,
 			State: livekit.ParticipantInfo_JOINED, JoinedAt: now.Unix(), JoinedAtMs: now.UnixMilli(),
 			Version: 1, Permission: permissionFromGrants(g.Video), Kind: g.GetParticipantKind(),
 		},
 	}
 	return p
+}
+
+// watchConnected makes the participant ACTIVE once t's peer connection is
+// up (DTLS done), as LiveKit reports it (livekit_models.proto
+// ParticipantInfo.State: "participant has connected" after JOINED).
+func (p *participant) watchConnected(t *transport) {
+	t.pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			p.post(p.markActive)
+		}
+	})
+}
+
+// markActive moves JOINED to ACTIVE once and tells the room.
+func (p *participant) markActive() {
+	if p.leaving || p.info.State != livekit.ParticipantInfo_JOINED {
+		return
+	}
+	p.info.State = livekit.ParticipantInfo_ACTIVE
+	p.changed()
 }
 
 // post queues fn on the participant's goroutine.
@@ -168,6 +216,7 @@ func (p *participant) setupTransports() error {
 		}
 		p.pub = t
 		p.wirePublisher(t, true)
+		p.watchConnected(t)
 		return nil
 	}
 	pub, err := newTransport(api, livekit.SignalTarget_PUBLISHER, false, true, p.send, p.log.With("pc", "publisher"))
@@ -176,12 +225,14 @@ func (p *participant) setupTransports() error {
 	}
 	p.pub = pub
 	p.wirePublisher(pub, false)
+	p.watchConnected(pub)
 	sub, err := newTransport(api, livekit.SignalTarget_SUBSCRIBER, true, false, p.send, p.log.With("pc", "subscriber"))
 	if err != nil {
 		_ = pub.close()
 		return err
 	}
 	p.sub = sub
+	p.watchConnected(sub)
 	ordered, unordered, none := true, false, uint16(0)
 	rel, err := sub.pc.CreateDataChannel(reliableLabel, &webrtc.DataChannelInit{Ordered: &ordered})
 	if err != nil {

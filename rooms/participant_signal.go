@@ -3,12 +3,15 @@ package rooms
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/livekit/protocol/livekit"
 	protosignalling "github.com/livekit/protocol/signalling"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/marquee-party/marquee/internal/roomconv"
 )
 
 // handleSignal applies one client message (livekit_rtc.proto SignalRequest).
@@ -188,38 +191,69 @@ func (p *participant) handleTrackSettings(s *livekit.UpdateTrackSettings) error 
 	return nil
 }
 
+// handleUpdateMetadata applies a participant's change to its own name,
+// metadata and attributes: only with canUpdateOwnMetadata, never to an
+// identity-bearing attribute, within the size limits and the per
+// participant and per room rates. A refusal answers the request with
+// NOT_ALLOWED or LIMIT_EXCEEDED and a message saying why.
 func (p *participant) handleUpdateMetadata(u *livekit.UpdateParticipantMetadata) error {
 	if !p.info.Permission.GetCanUpdateMetadata() {
 		p.srv.metrics.permissionDenys.WithLabelValues("metadata").Inc()
 		p.sendError(u.RequestId, livekit.RequestResponse_NOT_ALLOWED, "canUpdateOwnMetadata not granted")
 		return nil
 	}
-	p.applyMetadata(u.Name, u.Metadata, u.Attributes)
+	for k := range u.Attributes {
+		if roomconv.IsTokenOnlyAttribute(k) {
+			p.srv.metrics.permissionDenys.WithLabelValues("metadata").Inc()
+			p.sendError(u.RequestId, livekit.RequestResponse_NOT_ALLOWED,
+				fmt.Sprintf("attribute %q comes from the access token only; ask the server to change it", k))
+			return nil
+		}
+	}
+	if !p.metaLimiter.Allow() || !p.room.metaLimiter.Allow() {
+		p.srv.metrics.limitRefusals.WithLabelValues("metadata_rate").Inc()
+		p.sendError(u.RequestId, livekit.RequestResponse_LIMIT_EXCEEDED,
+			"metadata updates come too fast for this participant or room; retry in a second")
+		return nil
+	}
+	if err := p.applyMetadata(u.Name, u.Metadata, u.Attributes); err != nil {
+		p.sendError(u.RequestId, livekit.RequestResponse_LIMIT_EXCEEDED, err.Error())
+		return nil
+	}
 	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_RequestResponse{
 		RequestResponse: &livekit.RequestResponse{RequestId: u.RequestId, Reason: livekit.RequestResponse_OK}}})
 	return nil
 }
 
 // applyMetadata updates name, metadata and attributes; an empty attribute
-// value deletes the key, as in LiveKit.
-func (p *participant) applyMetadata(name, metadata string, attrs map[string]string) {
+// value deletes the key, as in LiveKit. A result over the configured size
+// limits is refused whole (ErrLimitExceeded) and counted.
+func (p *participant) applyMetadata(name, metadata string, attrs map[string]string) error {
+	newName, newMeta := p.info.Name, p.info.Metadata
 	if name != "" {
-		p.info.Name = name
+		newName = name
 	}
 	if metadata != "" {
-		p.info.Metadata = metadata
+		newMeta = metadata
 	}
-	if p.info.Attributes == nil {
-		p.info.Attributes = map[string]string{}
+	newAttrs := maps.Clone(p.info.Attributes)
+	if newAttrs == nil {
+		newAttrs = map[string]string{}
 	}
 	for k, v := range attrs {
 		if v == "" {
-			delete(p.info.Attributes, k)
+			delete(newAttrs, k)
 		} else {
-			p.info.Attributes[k] = v
+			newAttrs[k] = v
 		}
 	}
+	if what, err := p.srv.cfg.Limit.checkParticipant(newName, newMeta, newAttrs); err != nil {
+		p.srv.metrics.limitRefusals.WithLabelValues(what).Inc()
+		return err
+	}
+	p.info.Name, p.info.Metadata, p.info.Attributes = newName, newMeta, newAttrs
 	p.changed()
+	return nil
 }
 
 // onDataMessage handles a packet a client sent on one of its channels.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/utils/guid"
+	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -27,12 +28,22 @@ type Room struct {
 	wg   sync.WaitGroup // participants and forwarder closers
 	// closeReason tells participants why the room closed.
 	closeReason atomic.Int32
+	// metaLimiter bounds all participants' own metadata updates together;
+	// rate.Limiter is safe to use from their goroutines.
+	metaLimiter *rate.Limiter
 
 	// owned by run
 	info    *livekit.Room
 	members map[string]*member // by identity
 	tracks  map[string]*roomTrack
 	emptyAt time.Time
+	// joined is set once someone has joined: from then on an empty room
+	// closes after DepartureTimeout instead of EmptyTimeout (LiveKit's
+	// CreateRoomRequest semantics).
+	joined bool
+	// joinLimiter and identityJoins bound new joins to the room.
+	joinLimiter   *rate.Limiter
+	identityJoins *identityLimiter
 }
 
 type member struct {
@@ -50,13 +61,17 @@ type roomTrack struct {
 func newRoom(srv *Server, name string, opts *livekit.CreateRoomRequest) *Room {
 	ctx, stop := context.WithCancel(context.Background())
 	now := time.Now()
+	lim := srv.cfg.Limit
 	r := &Room{
 		name: name, srv: srv, log: srv.log.With("room", name), box: newMailbox(),
 		ctx: ctx, stop: stop, done: make(chan struct{}),
 		members: map[string]*member{}, tracks: map[string]*roomTrack{}, emptyAt: now,
 		info: &livekit.Room{Sid: guid.New(guid.RoomPrefix), Name: name, CreationTime: now.Unix(),
 			CreationTimeMs: now.UnixMilli(), EmptyTimeout: uint32(srv.cfg.EmptyTimeout / time.Second),
-			MaxParticipants: uint32(srv.cfg.MaxParticipants)},
+			MaxParticipants: uint32(srv.cfg.MaxParticipants), EnabledCodecs: enabledCodecs()},
+		metaLimiter:   rate.NewLimiter(rate.Limit(lim.MetadataPerSecondPerRoom), lim.MetadataBurstPerRoom),
+		joinLimiter:   rate.NewLimiter(rate.Limit(lim.JoinsPerSecondPerRoom), lim.JoinBurstPerRoom),
+		identityJoins: newIdentityLimiter(lim.JoinsPerSecondPerParticipant, lim.JoinBurstPerParticipant),
 	}
 	if opts != nil {
 		r.info.Metadata = opts.Metadata
@@ -66,6 +81,12 @@ func newRoom(srv *Server, name string, opts *livekit.CreateRoomRequest) *Room {
 		if opts.MaxParticipants > 0 {
 			r.info.MaxParticipants = opts.MaxParticipants
 		}
+		r.info.DepartureTimeout = opts.DepartureTimeout
+	}
+	if r.info.DepartureTimeout == 0 {
+		// Unasked, the room waits as long after its last member left as
+		// it waits for a first one.
+		r.info.DepartureTimeout = r.info.EmptyTimeout
 	}
 	go r.run()
 	return r
@@ -102,7 +123,11 @@ func (r *Room) run() {
 			r.shutdown()
 			return
 		case <-tick.C:
-			if len(r.members) == 0 && time.Since(r.emptyAt) > time.Duration(r.info.EmptyTimeout)*time.Second {
+			timeout := r.info.EmptyTimeout
+			if r.joined {
+				timeout = r.info.DepartureTimeout
+			}
+			if len(r.members) == 0 && time.Since(r.emptyAt) > time.Duration(timeout)*time.Second {
 				r.log.Info("closing empty room")
 				r.srv.registry.Remove(r)
 				r.shutdown()
@@ -152,6 +177,11 @@ func (r *Room) reason() livekit.DisconnectReason {
 // join admits p, replacing an older participant with the same identity,
 // and returns what the JoinResponse needs.
 func (r *Room) join(p *participant) (*livekit.Room, []*livekit.ParticipantInfo, error) {
+	now := time.Now()
+	if !r.identityJoins.allow(p.identity, now) || !r.joinLimiter.AllowN(now, 1) {
+		r.srv.metrics.limitRefusals.WithLabelValues("join_rate").Inc()
+		return nil, nil, fmt.Errorf("%w: joins to room %q come too fast; retry in a few seconds", ErrRateLimited, r.name)
+	}
 	if old, ok := r.members[p.identity]; ok {
 		r.log.Info("duplicate identity: replacing participant", "participant", p.identity)
 		old.p.post(func() { old.p.leave(livekit.DisconnectReason_DUPLICATE_IDENTITY) })
@@ -169,6 +199,7 @@ func (r *Room) join(p *participant) (*livekit.Room, []*livekit.ParticipantInfo, 
 	}
 	m := &member{p: p, info: p.infoClone()}
 	r.members[p.identity] = m
+	r.joined = true
 	r.wg.Add(1)
 	r.srv.metrics.participants.Inc()
 	go func() {

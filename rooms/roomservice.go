@@ -55,6 +55,16 @@ func (rs roomService) requireAdmin(ctx context.Context, room string) error {
 	return nil
 }
 
+// checkRoom refuses a room name or metadata over the size limits.
+func (rs roomService) checkRoom(name, metadata string) error {
+	what, err := rs.s.cfg.Limit.checkRoom(name, metadata)
+	if err != nil {
+		rs.s.metrics.limitRefusals.WithLabelValues(what).Inc()
+		return toTwirp(err)
+	}
+	return nil
+}
+
 // toTwirp maps package errors to Twirp codes.
 func toTwirp(err error) error {
 	switch {
@@ -64,6 +74,8 @@ func toTwirp(err error) error {
 		return twirp.NewError(twirp.NotFound, err.Error())
 	case errors.Is(err, ErrRoomClosed):
 		return twirp.NewError(twirp.Unavailable, err.Error())
+	case errors.Is(err, ErrLimitExceeded):
+		return twirp.NewError(twirp.InvalidArgument, err.Error())
 	default:
 		return twirp.InternalErrorWith(err)
 	}
@@ -75,6 +87,9 @@ func (rs roomService) CreateRoom(ctx context.Context, req *livekit.CreateRoomReq
 	}
 	if req.Name == "" {
 		return nil, twirp.RequiredArgumentError("name")
+	}
+	if err := rs.checkRoom(req.Name, req.Metadata); err != nil {
+		return nil, err
 	}
 	r, created := rs.s.registry.LoadOrCreate(req.Name, func() *Room { return newRoom(rs.s, req.Name, req) })
 	var info *livekit.Room
@@ -183,14 +198,24 @@ func (rs roomService) UpdateParticipant(ctx context.Context, req *livekit.Update
 		return nil, err
 	}
 	var info *livekit.ParticipantInfo
+	var aerr error
 	err = p.do(ctx, func() {
+		// Sizes first, so a refused update changes nothing.
+		if aerr = p.applyMetadata(req.Name, req.Metadata, req.Attributes); aerr != nil {
+			return
+		}
 		if req.Permission != nil {
 			p.setPermission(req.Permission)
 		}
-		p.applyMetadata(req.Name, req.Metadata, req.Attributes)
 		info = p.infoClone()
 	})
-	return info, toTwirp(err)
+	if err == nil {
+		err = aerr
+	}
+	if err != nil {
+		return nil, toTwirp(err)
+	}
+	return info, nil
 }
 
 func (rs roomService) MutePublishedTrack(ctx context.Context, req *livekit.MuteRoomTrackRequest) (*livekit.MuteRoomTrackResponse, error) {
@@ -237,6 +262,9 @@ func (rs roomService) SendData(ctx context.Context, req *livekit.SendDataRequest
 }
 
 func (rs roomService) UpdateRoomMetadata(ctx context.Context, req *livekit.UpdateRoomMetadataRequest) (*livekit.Room, error) {
+	if err := rs.checkRoom(req.Room, req.Metadata); err != nil {
+		return nil, err
+	}
 	var info *livekit.Room
 	err := rs.withRoom(ctx, req.Room, func(r *Room) error {
 		info = r.setMetadata(req.Metadata)

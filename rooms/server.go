@@ -147,6 +147,12 @@ func (s *Server) Close() error {
 	return s.media.Close()
 }
 
+// enabledCodecs are the codecs a room accepts from publishers (Room and
+// JoinResponse.enabled_publish_codecs).
+func enabledCodecs() []*livekit.Codec {
+	return []*livekit.Codec{{Mime: webrtc.MimeTypeVP8}, {Mime: webrtc.MimeTypeH264}, {Mime: webrtc.MimeTypeOpus}}
+}
+
 func (s *Server) serverInfo() *livekit.ServerInfo {
 	return &livekit.ServerInfo{Edition: livekit.ServerInfo_Standard, Version: ServerVersion,
 		Protocol: serverProtocol, NodeId: s.nodeID}
@@ -262,11 +268,37 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request, single b
 		http.Error(w, err.Error(), http.StatusForbidden)
 		return
 	}
-	if _, err := parseJoin(r, single); err != nil {
+	jr, err := parseJoin(r, single)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	jr.grants = grants
+	if _, _, err := s.admit(jr); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	_, _ = io.WriteString(w, "success")
+}
+
+// admit checks a join against the size limits before the WebSocket
+// upgrade, so the client gets a plain HTTP error that says what is too
+// large; what is the limit_refusals label. ignored reports join-request
+// metadata or attributes the grant did not allow (see joinState).
+func (s *Server) admit(jr *joinRequest) (what string, ignored bool, err error) {
+	lim, g := s.cfg.Limit, jr.grants
+	if n := len(g.Identity); n > lim.MaxParticipantIdentityLength {
+		return "identity", false, fmt.Errorf("%w: identity is %d bytes, the limit is %d", ErrLimitExceeded, n, lim.MaxParticipantIdentityLength)
+	}
+	if n := len(g.Video.Room); n > lim.MaxRoomNameLength {
+		return "room_name", false, fmt.Errorf("%w: room name is %d bytes, the limit is %d", ErrLimitExceeded, n, lim.MaxRoomNameLength)
+	}
+	if jr.reconnect {
+		return "", false, nil // a resume keeps the state it had
+	}
+	name, meta, attrs, ignored := joinState(jr.joinParams)
+	what, err = lim.checkParticipant(name, meta, attrs)
+	return what, ignored, err
 }
 
 func pathLabel(single bool) string {
@@ -298,6 +330,18 @@ func (s *Server) handleRTC(w http.ResponseWriter, r *http.Request, single bool) 
 		return
 	}
 	jr.grants = grants
+	what, ignored, err := s.admit(jr)
+	if ignored {
+		s.metrics.permissionDenys.WithLabelValues("metadata").Inc()
+		s.log.Debug("join request metadata or attributes ignored: not granted, or token-only",
+			"participant", grants.Identity, "room", grants.Video.Room)
+	}
+	if err != nil {
+		s.metrics.joins.WithLabelValues(label, "limited").Inc()
+		s.metrics.limitRefusals.WithLabelValues(what).Inc()
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // tokens, not origins, authorise (browsers join from the web app's origin)
 		CompressionMode:    websocket.CompressionDisabled,
@@ -420,7 +464,7 @@ func (s *Server) join(conn *signalConn, room *Room, jr *joinRequest) (*participa
 		ServerVersion: ServerVersion, ServerInfo: s.serverInfo(),
 		SubscriberPrimary: !jr.singlePC && p.info.Permission.GetCanSubscribe(),
 		PingTimeout:       15, PingInterval: 5,
-		EnabledPublishCodecs: []*livekit.Codec{{Mime: webrtc.MimeTypeVP8}, {Mime: webrtc.MimeTypeH264}, {Mime: webrtc.MimeTypeOpus}},
+		EnabledPublishCodecs: enabledCodecs(),
 	}}})
 	go p.run()
 	for _, at := range jr.addTracks {

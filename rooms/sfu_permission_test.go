@@ -17,19 +17,20 @@ import (
 	"github.com/marquee-party/marquee/rooms"
 )
 
-// expiredToken signs a token that expired two minutes ago (past go-jose's
-// one-minute leeway); auth.AccessToken cannot make one.
-func expiredToken(t *testing.T, identity string, grant *auth.VideoGrant) string {
+// rawToken signs a token whose exp is expiry, or that has no exp when
+// expiry is zero; auth.AccessToken cannot make either.
+func rawToken(t *testing.T, identity string, grant *auth.VideoGrant, expiry time.Time) string {
 	t.Helper()
 	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: []byte(testSecret)},
 		(&jose.SignerOptions{}).WithType("JWT"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now()
-	tok, err := jwt.Signed(sig).Claims(jwt.Claims{Issuer: testKey, Subject: identity,
-		NotBefore: jwt.NewNumericDate(now.Add(-time.Hour)), Expiry: jwt.NewNumericDate(now.Add(-2 * time.Minute))}).
-		Claims(&auth.ClaimGrants{Identity: identity, Video: grant}).CompactSerialize()
+	claims := jwt.Claims{Issuer: testKey, Subject: identity, NotBefore: jwt.NewNumericDate(time.Now().Add(-time.Hour))}
+	if !expiry.IsZero() {
+		claims.Expiry = jwt.NewNumericDate(expiry)
+	}
+	tok, err := jwt.Signed(sig).Claims(claims).Claims(&auth.ClaimGrants{Identity: identity, Video: grant}).CompactSerialize()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +39,11 @@ func expiredToken(t *testing.T, identity string, grant *auth.VideoGrant) string 
 
 func TestJoinAuth(t *testing.T) {
 	s := startSFU(t)
-	expired := expiredToken(t, "late", &auth.VideoGrant{RoomJoin: true, Room: "r"})
+	join := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "r"} }
+	expired := rawToken(t, "late", join(), time.Now().Add(-2*time.Minute))
+	// Within go-jose's default one-minute leeway, past ours of a few seconds.
+	justExpired := rawToken(t, "late", join(), time.Now().Add(-20*time.Second))
+	noExp := rawToken(t, "forever", join(), time.Time{})
 	wrongKey, _ := auth.NewAccessToken("otherkey", testSecret).SetIdentity("x").
 		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: "r"}).ToJWT()
 	wrongSecret, _ := auth.NewAccessToken(testKey, "not-the-secret").SetIdentity("x").
@@ -52,6 +57,9 @@ func TestJoinAuth(t *testing.T) {
 		{"no token", "", http.StatusUnauthorized},
 		{"garbage", "not.a.jwt", http.StatusUnauthorized},
 		{"expired", expired, http.StatusUnauthorized},
+		{"expired 20s ago", justExpired, http.StatusUnauthorized},
+		{"no exp", noExp, http.StatusUnauthorized},
+		{"raw with exp", rawToken(t, "raw", join(), time.Now().Add(time.Minute)), http.StatusOK},
 		{"unknown key", wrongKey, http.StatusUnauthorized},
 		{"wrong secret", wrongSecret, http.StatusUnauthorized},
 		{"no roomJoin", token(t, "x", &auth.VideoGrant{Room: "r"}), http.StatusForbidden},

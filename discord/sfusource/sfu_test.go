@@ -115,3 +115,118 @@ func TestForwardsIngestAudioFromTheSFU(t *testing.T) {
 	}
 	stopPub()
 }
+
+// TestListenerCannotPauseDiscord: a listener whose token even claims
+// marquee.role=ingest (what a join request could once set) sends a paused
+// report; the Discord audio goes on without a pause marker, and the real
+// ingest's pause still gets through (issue #13.1).
+func TestListenerCannotPauseDiscord(t *testing.T) {
+	url := roomstest.Start(t, roomstest.Options{}).URL
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	join := func(identity string, grant *auth.VideoGrant, cb *lksdk.RoomCallback) *lksdk.Room {
+		tok, err := auth.NewAccessToken(apiKey, apiSecret).SetIdentity(identity).
+			SetAttributes(map[string]string{"marquee.role": "ingest"}).
+			SetVideoGrant(grant).SetValidFor(time.Hour).ToJWT()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := lksdk.ConnectToRoomWithToken(url, tok, cb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(r.Disconnect)
+		return r
+	}
+	ingest := join("ingest-s2", &auth.VideoGrant{RoomJoin: true, Room: "party-2"}, lksdk.NewRoomCallback())
+	track, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.LocalParticipant.PublishTrack(track, &lksdk.TrackPublicationOptions{Name: "audio"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	play := func(ctx context.Context, from int) {
+		wg.Go(func() {
+			tick := time.NewTicker(20 * time.Millisecond)
+			defer tick.Stop()
+			for i := from; ; i++ {
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+				_ = track.WriteSample(media.Sample{Data: opusFrame(i), Duration: 20 * time.Millisecond}, nil)
+			}
+		})
+	}
+	pctx, stopPub := context.WithCancel(ctx)
+	play(pctx, 0)
+	no, yes := false, true
+	// What the API grants every party member (party.Grant).
+	listener := join("user-9", &auth.VideoGrant{RoomJoin: true, Room: "party-2", CanPublish: &no, CanPublishData: &yes},
+		lksdk.NewRoomCallback())
+	relayed := make(chan struct{}, 4)
+	obs := lksdk.NewRoomCallback()
+	obs.OnDataPacket = func(lksdk.DataPacket, lksdk.DataReceiveParams) { relayed <- struct{}{} }
+	join("user-10", &auth.VideoGrant{RoomJoin: true, Room: "party-2", CanPublish: &no}, obs)
+
+	sources, err := sfusource.New(sfusource.Config{URL: url, APIKey: apiKey, APISecret: apiSecret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := sources.Open(ctx, "party-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, err := src.NextFrame(ctx); err != nil { // audio flows: we are subscribed
+		t.Fatal(err)
+	}
+	// Audio stops (so nothing clears a pause), the forged report goes out
+	// and the SFU relays it to everyone; only then does audio resume,
+	// numbered from 100000.
+	stopPub()
+	wg.Wait()
+	paused := []byte(`{"type":"playback","state":"paused","sentAtMs":9000000000000000}`)
+	if err := listener.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Topic: "marquee.playback", Payload: paused},
+		lksdk.WithDataPublishReliable(true)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-relayed:
+	case <-ctx.Done():
+		t.Fatal("the listener's report was never relayed")
+	}
+	pctx, stopPub = context.WithCancel(ctx)
+	defer stopPub()
+	play(pctx, 100000)
+	for {
+		f, err := src.NextFrame(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Pause {
+			t.Fatal("the listener's report paused the Discord audio")
+		}
+		if binary.BigEndian.Uint32(f.Opus[1:]) >= 100000 {
+			break
+		}
+	}
+	if err := ingest.LocalParticipant.PublishDataPacket(&lksdk.UserDataPacket{Topic: "marquee.playback",
+		Payload: []byte(`{"type":"playback","state":"paused"}`)}, lksdk.WithDataPublishReliable(true)); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		f, err := src.NextFrame(ctx)
+		if err != nil {
+			t.Fatalf("no pause marker from the ingest: %v", err)
+		}
+		if f.Pause {
+			break
+		}
+	}
+	stopPub()
+}

@@ -11,22 +11,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 
+	"github.com/livekit/protocol/livekit"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 
 	"github.com/marquee-party/marquee/discord/voice"
-)
-
-// Contract names from the ingest (see the shared brief).
-const (
-	audioTrackName   = "audio"
-	playbackTopic    = "marquee.playback"
-	roleAttribute    = "marquee.role"
-	ingestRole       = "ingest"
-	ingestIdentityPx = "ingest-"
+	"github.com/marquee-party/marquee/internal/roomconv"
 )
 
 // frameQueue is how many frames wait for the publisher; beyond it the oldest
@@ -163,7 +155,25 @@ func (s *Source) push(f voice.Frame) {
 	}
 }
 
-// isIngest reports whether a participant is the party's ingest.
-func isIngest(identity string, attrs map[string]string) bool {
-	return attrs[roleAttribute] == ingestRole || strings.HasPrefix(identity, ingestIdentityPx)
+// isIngest reports whether a participant is the party's ingest, from what
+// the SFU vouches for: the identity the ingest's token names (nobody else
+// is minted an ingest- identity) and the grant to publish (no person's
+// token has it). Attributes are never trusted: they are what a participant
+// says about itself.
+func isIngest(identity string, perm *livekit.ParticipantPermission) bool {
+	return roomconv.IsIngestIdentity(identity) && perm.GetCanPublish()
+}
+
+// onData handles a data packet: a marquee.playback report counts only
+// when the ingest sent it. perm is the sender's permission as the SFU
+// last announced it (nil for a packet the server itself sent).
+func (s *Source) onData(topic string, payload []byte, sender string, perm *livekit.ParticipantPermission) {
+	if topic != roomconv.TopicPlayback {
+		return
+	}
+	if !isIngest(sender, perm) {
+		s.log.Debug("playback report from a participant that is not the ingest ignored", "sender", sender)
+		return
+	}
+	s.playback(payload)
 }

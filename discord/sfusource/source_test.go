@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
 	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
@@ -113,21 +114,50 @@ func TestFullQueueDropsOldest(t *testing.T) {
 	}
 }
 
+// TestIsIngest: only the ingest identity with a publish grant is the
+// ingest; a role attribute, which a participant may claim, counts for
+// nothing (issue #13.1).
 func TestIsIngest(t *testing.T) {
+	pub := &livekit.ParticipantPermission{CanPublish: true, CanSubscribe: true}
+	listener := &livekit.ParticipantPermission{CanSubscribe: true, CanPublishData: true}
 	for _, tc := range []struct {
+		name     string
 		identity string
-		attrs    map[string]string
+		perm     *livekit.ParticipantPermission
 		want     bool
 	}{
-		{"ingest-abc", nil, true},
-		{"someone", map[string]string{"marquee.role": "ingest"}, true},
-		{"viewer-1", map[string]string{"marquee.role": "viewer"}, false},
+		{"ingest", "ingest-abc", pub, true},
+		{"ingest identity without publish grant", "ingest-abc", listener, false},
+		{"person with publish grant", "user-7", pub, false},
+		{"listener", "user-7", listener, false},
+		{"unknown sender", "", nil, false},
 	} {
-		t.Run(tc.identity, func(t *testing.T) {
-			if got := isIngest(tc.identity, tc.attrs); got != tc.want {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := isIngest(tc.identity, tc.perm); got != tc.want {
 				t.Errorf("isIngest = %v", got)
 			}
 		})
+	}
+}
+
+// TestPlaybackOnlyFromIngest: a paused report from anyone but the ingest
+// queues no pause marker; the ingest's does.
+func TestPlaybackOnlyFromIngest(t *testing.T) {
+	s := newSource(slog.New(slog.DiscardHandler))
+	defer s.Close()
+	paused := []byte(`{"type":"playback","state":"paused","sentAtMs":9000000000000000}`)
+	s.onData("marquee.playback", paused, "user-2", &livekit.ParticipantPermission{CanPublishData: true})
+	s.onData("marquee.playback", paused, "", nil)
+	if len(s.frames) != 0 {
+		t.Fatalf("a listener's report queued %d frames", len(s.frames))
+	}
+	s.onData("marquee.chat", paused, "ingest-s1", &livekit.ParticipantPermission{CanPublish: true})
+	if len(s.frames) != 0 {
+		t.Fatalf("a report on another topic queued %d frames", len(s.frames))
+	}
+	s.onData("marquee.playback", paused, "ingest-s1", &livekit.ParticipantPermission{CanPublish: true})
+	if _, _, pause := next(t, s); !pause {
+		t.Fatal("the ingest's pause queued no marker")
 	}
 }
 

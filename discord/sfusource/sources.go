@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
+	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/marquee-party/marquee/discord"
+	"github.com/marquee-party/marquee/internal/roomconv"
 )
 
 // Config reaches the SFU.
@@ -59,7 +61,7 @@ func (s *Sources) token(room, identity string) (string, error) {
 
 // Open joins room and starts forwarding the ingest's audio.
 func (s *Sources) Open(ctx context.Context, room string) (discord.OpusSource, error) {
-	identity := fmt.Sprintf("discord-%d", time.Now().UnixNano())
+	identity := fmt.Sprintf("%s%d", roomconv.DiscordIdentityPrefix, time.Now().UnixNano())
 	tok, err := s.token(room, identity)
 	if err != nil {
 		return nil, fmt.Errorf("sfusource: token: %w", err)
@@ -69,7 +71,7 @@ func (s *Sources) Open(ctx context.Context, room string) (discord.OpusSource, er
 	var mu sync.Mutex
 	requested := map[string]bool{} // track SIDs we subscribed to
 	subscribe := func(pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		if pub.Name() != audioTrackName || !isIngest(rp.Identity(), rp.Attributes()) {
+		if pub.Name() != roomconv.AudioTrackName || !isIngest(rp.Identity(), rp.Permissions()) {
 			return
 		}
 		mu.Lock()
@@ -85,7 +87,7 @@ func (s *Sources) Open(ctx context.Context, room string) (discord.OpusSource, er
 	}
 	cb.OnTrackPublished = subscribe
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		if track.Kind() == webrtc.RTPCodecTypeAudio && pub.Name() == audioTrackName {
+		if track.Kind() == webrtc.RTPCodecTypeAudio && pub.Name() == roomconv.AudioTrackName {
 			src.log.Info("forwarding audio", "from", rp.Identity(), "codec", track.Codec().MimeType)
 			src.readTrack(track)
 		}
@@ -95,9 +97,15 @@ func (s *Sources) Open(ctx context.Context, room string) (discord.OpusSource, er
 		src.end()
 	}
 	cb.OnDataPacket = func(data lksdk.DataPacket, params lksdk.DataReceiveParams) {
-		if p, ok := data.(*lksdk.UserDataPacket); ok && p.Topic == playbackTopic {
-			src.playback(p.Payload)
+		p, ok := data.(*lksdk.UserDataPacket)
+		if !ok {
+			return
 		}
+		var perm *livekit.ParticipantPermission
+		if params.Sender != nil {
+			perm = params.Sender.Permissions()
+		}
+		src.onData(p.Topic, p.Payload, params.SenderIdentity, perm)
 	}
 	// The SDK's join takes no context; it times out on its own.
 	r, err := lksdk.ConnectToRoomWithToken(s.cfg.URL, tok, cb, lksdk.WithAutoSubscribe(false))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 )
 
 // GSO limits. The kernel refuses a UDP_SEGMENT send with more than
@@ -193,11 +194,21 @@ func (c *Conn) drain(key netip.AddrPort, d *dest, stash bool) error {
 	}
 }
 
+// gsoRetryAfter is how long a destination whose GSO send failed with a
+// path error gets its batches one by one before GSO is tried again.
+const gsoRetryAfter = time.Minute
+
+// maxPausedDests bounds noGSO; past it, expired entries are dropped first
+// and then the destination is simply not remembered (it retries GSO).
+const maxPausedDests = 4096
+
 // sendRun sends r to addr: one GSO sendmsg when possible, else one datagram
-// per syscall. After a GSO error that means the path has no GSO, GSO is
-// switched off for the Conn and r is resent one by one.
+// per syscall. After a GSO error, r is resent one by one. An error meaning
+// the kernel has no UDP_SEGMENT at all turns GSO off for the Conn; one
+// that concerns this path (EIO, EINVAL) pauses GSO for addr only, for
+// gsoRetryAfter.
 func (c *Conn) sendRun(addr netip.AddrPort, r *run) error {
-	if r.n > 1 && c.gso.Load() {
+	if r.n > 1 && c.gso.Load() && c.gsoAllowed(addr) {
 		err := c.sendGSO(addr, r)
 		if err == nil {
 			return nil
@@ -206,8 +217,12 @@ func (c *Conn) sendRun(addr netip.AddrPort, r *run) error {
 			return err
 		}
 		c.gsoFallbacks.Add(1)
-		if c.gso.CompareAndSwap(true, false) {
-			c.log.Warn("udpbatch: UDP GSO send failed, sending datagrams one by one from now on", "err", err)
+		if isGSOUnsupported(err) {
+			if c.gso.CompareAndSwap(true, false) {
+				c.log.Warn("udpbatch: the kernel refuses UDP GSO, sending datagrams one by one from now on", "err", err)
+			}
+		} else {
+			c.pauseGSO(addr, err)
 		}
 	}
 	var first error
@@ -223,9 +238,45 @@ func (c *Conn) sendRun(addr netip.AddrPort, r *run) error {
 	return first
 }
 
+// gsoAllowed reports whether addr's GSO is not paused, forgetting a pause
+// that has run out.
+func (c *Conn) gsoAllowed(addr netip.AddrPort) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until, paused := c.noGSO[addr]
+	if !paused {
+		return true
+	}
+	if c.now().Before(until) {
+		return false
+	}
+	delete(c.noGSO, addr)
+	return true
+}
+
+// pauseGSO sends addr's batches one by one for gsoRetryAfter.
+func (c *Conn) pauseGSO(addr netip.AddrPort, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	if len(c.noGSO) >= maxPausedDests {
+		for a, until := range c.noGSO {
+			if !now.Before(until) {
+				delete(c.noGSO, a)
+			}
+		}
+		if len(c.noGSO) >= maxPausedDests {
+			return
+		}
+	}
+	c.noGSO[addr] = now.Add(gsoRetryAfter)
+	c.log.Debug("udpbatch: UDP GSO send failed on one path, sending to it one by one for a while",
+		"addr", addr, "retry_after", gsoRetryAfter, "err", err)
+}
+
 func (c *Conn) sendGSO(addr netip.AddrPort, r *run) error {
 	if h := c.gsoErr; h != nil {
-		if err := h(); err != nil {
+		if err := h(addr); err != nil {
 			c.syscalls.Add(1)
 			return err
 		}

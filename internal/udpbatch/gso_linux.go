@@ -50,6 +50,13 @@ func segmentCmsg(oob []byte, seg uint16) []byte {
 // which UDP GSO requires — see udp(7)), EINVAL (the kernel rejected the
 // segmentation request), ENOPROTOOPT or EOPNOTSUPP (no UDP_SEGMENT support).
 func isGSOError(err error) bool {
-	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EINVAL) ||
-		errors.Is(err, syscall.ENOPROTOOPT) || errors.Is(err, syscall.EOPNOTSUPP)
+	return errors.Is(err, syscall.EIO) || errors.Is(err, syscall.EINVAL) || isGSOUnsupported(err)
+}
+
+// isGSOUnsupported reports whether err means the kernel has no UDP_SEGMENT
+// at all (ENOPROTOOPT, EOPNOTSUPP), for every destination; EIO and EINVAL
+// may concern one path only (its device, or a request the kernel refused
+// for that address).
+func isGSOUnsupported(err error) bool {
+	return errors.Is(err, syscall.ENOPROTOOPT) || errors.Is(err, syscall.EOPNOTSUPP)
 }

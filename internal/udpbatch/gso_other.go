@@ -12,3 +12,6 @@ func segmentCmsg(oob []byte, _ uint16) []byte { return oob }
 
 // isGSOError is never called without GSO.
 func isGSOError(error) bool { return false }
+
+// isGSOUnsupported is never called without GSO.
+func isGSOUnsupported(error) bool { return true }

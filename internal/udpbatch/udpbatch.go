@@ -52,6 +52,9 @@ type Stats struct {
 	// GSOFallbacks is the number of batches whose GSO send failed with an
 	// error meaning "no GSO here" and that were resent one by one.
 	GSOFallbacks uint64
+	// GSOPausedDests is how many destinations currently get their batches
+	// one by one after a GSO error on their path (retried later).
+	GSOPausedDests int
 }
 
 // Conn is a batching net.PacketConn over a *net.UDPConn. It is safe for
@@ -65,6 +68,13 @@ type Conn struct {
 
 	mu    sync.Mutex
 	dests map[netip.AddrPort]*dest // held or still-draining destinations
+	// noGSO holds destinations whose last GSO send failed with a path
+	// error (EIO, EINVAL), and when to try GSO to them again: one bad
+	// path (a viewer whose address vanished, a device without checksum
+	// offload) must not cost every other viewer their GSO.
+	noGSO map[netip.AddrPort]time.Time
+	// now is the clock for noGSO; tests replace it.
+	now func() time.Time
 
 	// Reused batch state, so steady sending does not allocate.
 	freeRuns, freeDests sync.Pool
@@ -72,9 +82,9 @@ type Conn struct {
 	datagrams, syscalls, gsoSends, gsoFallbacks atomic.Uint64
 
 	// gsoErr, when set (by tests, before the Conn is used), is called before
-	// each GSO send; a non-nil result is treated as that send's error and
-	// nothing is sent.
-	gsoErr func() error
+	// each GSO send to addr; a non-nil result is treated as that send's
+	// error and nothing is sent.
+	gsoErr func(addr netip.AddrPort) error
 }
 
 var (
@@ -92,7 +102,8 @@ func New(conn *net.UDPConn, opts Options) *Conn {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &Conn{conn: conn, log: log, dests: make(map[netip.AddrPort]*dest), intercept: opts.Intercept}
+	c := &Conn{conn: conn, log: log, dests: make(map[netip.AddrPort]*dest), intercept: opts.Intercept,
+		noGSO: make(map[netip.AddrPort]time.Time), now: time.Now}
 	c.freeRuns.New = func() any { return &run{buf: make([]byte, 0, 8<<10)} }
 	c.freeDests.New = func() any { return new(dest) }
 	c.raw = newRawSocket(conn)
@@ -104,15 +115,20 @@ func New(conn *net.UDPConn, opts Options) *Conn {
 
 // Stats returns a snapshot of the Conn's counters.
 func (c *Conn) Stats() Stats {
+	c.mu.Lock()
+	paused := len(c.noGSO)
+	c.mu.Unlock()
 	return Stats{
-		Datagrams:    c.datagrams.Load(),
-		Syscalls:     c.syscalls.Load(),
-		GSOSends:     c.gsoSends.Load(),
-		GSOFallbacks: c.gsoFallbacks.Load(),
+		Datagrams:      c.datagrams.Load(),
+		Syscalls:       c.syscalls.Load(),
+		GSOSends:       c.gsoSends.Load(),
+		GSOFallbacks:   c.gsoFallbacks.Load(),
+		GSOPausedDests: paused,
 	}
 }
 
-// GSO reports whether held batches are currently sent with UDP_SEGMENT.
+// GSO reports whether held batches are sent with UDP_SEGMENT on this
+// socket (destinations paused after a path error aside).
 func (c *Conn) GSO() bool { return c.gso.Load() }
 
 // ReadFrom reads a datagram from the underlying connection (one that

@@ -8,6 +8,7 @@ import (
 	"os"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestUnheldWritesGoStraightOut(t *testing.T) {
@@ -151,21 +152,63 @@ func TestOversizedDatagramGoesAlone(t *testing.T) {
 	}
 }
 
-func TestGSOFallback(t *testing.T) {
+// TestGSOPathErrorPausesOnlyThatDestination: an EINVAL or EIO on one
+// destination's GSO send (a viewer whose address vanished) resends that
+// batch one by one and pauses GSO for that destination only, until the
+// retry time; every other destination keeps GSO (issue #12.11).
+func TestGSOPathErrorPausesOnlyThatDestination(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EINVAL, syscall.EIO} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			c, bad, good := newConn(t, Options{}), newReceiver(t), newReceiver(t)
+			requireGSO(t, c)
+			now := time.Unix(1000, 0)
+			c.now = func() time.Time { return now }
+			broken := true
+			c.gsoErr = func(addr netip.AddrPort) error {
+				if broken && addr == bad.addr() {
+					return &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmsg", errno)}
+				}
+				return nil
+			}
+			ds := payloads(1200, 1200, 1200, 400)
+			sendHeld(t, c, bad, ds) // fails over to one by one
+			if !c.GSO() {
+				t.Fatal("one destination's error turned GSO off for the socket")
+			}
+			if s := c.Stats(); s.GSOFallbacks != 1 || s.GSOSends != 0 || s.Datagrams != 4 || s.GSOPausedDests != 1 {
+				t.Fatalf("stats %+v, want 1 fallback, 4 datagrams, 1 paused destination", s)
+			}
+			sendHeld(t, c, good, ds) // another viewer: still one GSO send
+			if s := c.Stats(); s.GSOSends != 1 || s.Syscalls != 6 {
+				t.Fatalf("stats %+v, want the other destination's batch in 1 GSO send", s)
+			}
+			sendHeld(t, c, bad, ds) // paused: one by one without trying GSO
+			if s := c.Stats(); s.GSOFallbacks != 1 || s.Syscalls != 10 {
+				t.Fatalf("stats %+v, want 4 plain sends and no new GSO attempt", s)
+			}
+			broken = false
+			now = now.Add(gsoRetryAfter)
+			sendHeld(t, c, bad, ds) // retried, and the path works again
+			if s := c.Stats(); s.GSOSends != 2 || s.GSOPausedDests != 0 {
+				t.Fatalf("stats %+v, want GSO to the destination again after the retry time", s)
+			}
+		})
+	}
+}
+
+// TestGSOUnsupportedTurnsOffForAll: ENOPROTOOPT means the kernel has no
+// UDP_SEGMENT at all: GSO goes off for the socket.
+func TestGSOUnsupportedTurnsOffForAll(t *testing.T) {
 	c, r := newConn(t, Options{}), newReceiver(t)
 	requireGSO(t, c)
-	c.gsoErr = func() error {
-		return &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmsg", syscall.EIO)}
+	c.gsoErr = func(netip.AddrPort) error {
+		return &net.OpError{Op: "write", Net: "udp", Err: os.NewSyscallError("sendmsg", syscall.ENOPROTOOPT)}
 	}
 	ds := payloads(1200, 1200, 1200, 400)
 	sendHeld(t, c, r, ds)
 	if c.GSO() {
-		t.Fatal("GSO still on after an EIO")
+		t.Fatal("GSO still on after ENOPROTOOPT")
 	}
-	if s := c.Stats(); s.GSOFallbacks != 1 || s.GSOSends != 0 || s.Datagrams != 4 {
-		t.Fatalf("stats %+v, want 1 fallback, 4 datagrams", s)
-	}
-	// Later batches go one by one without trying GSO again.
 	sendHeld(t, c, r, ds)
 	if s := c.Stats(); s.GSOFallbacks != 1 || s.Datagrams != 8 || s.Syscalls != 9 {
 		t.Fatalf("stats %+v, want 1 fallback, 8 datagrams, 9 syscalls", s)
@@ -175,7 +218,7 @@ func TestGSOFallback(t *testing.T) {
 func TestOtherSendErrorReturnedByRelease(t *testing.T) {
 	c, r := newConn(t, Options{}), newReceiver(t)
 	requireGSO(t, c)
-	c.gsoErr = func() error { return syscall.EPERM }
+	c.gsoErr = func(netip.AddrPort) error { return syscall.EPERM }
 	c.Hold(r.addr())
 	write(t, c, r.addr(), payloads(1000, 1000))
 	if err := c.Release(r.addr()); !errors.Is(err, syscall.EPERM) {

@@ -16,10 +16,12 @@ import { Observable } from "./store";
 import { DelayAligner, roomTarget } from "./aligner";
 import {
   AUDIO_CLOCK,
+  acceptPlayback,
   audioOnly,
   ClockSkew,
   VIDEO_CLOCK,
   delayMs,
+  isIngest,
   mediaPositionMs,
   parsePlayback,
   partyPositionMs,
@@ -150,10 +152,7 @@ function sameAnchor(a?: { ts: number; positionMs: number }, b?: { ts: number; po
   return a?.ts === b?.ts && a?.positionMs === b?.positionMs;
 }
 
-/** isIngest tells the ingest's participant from people. */
-export function isIngest(p: { identity: string; attributes?: Record<string, string> }): boolean {
-  return p.attributes?.["marquee.role"] === "ingest" || p.identity.startsWith("ingest-");
-}
+export { isIngest };
 
 /** PartySession is one viewer's live connection to a party. */
 export class PartySession {
@@ -531,7 +530,7 @@ export class PartySession {
     const sender = participant?.name || participant?.identity || "";
     switch (topic) {
       case TOPIC.playback:
-        if (participant && isIngest(participant)) this.setPlayback(msg);
+        if (participant && isIngest(participant)) this.setPlayback(msg, false);
         break;
       case TOPIC.chat:
         if (typeof msg.text === "string") {
@@ -556,17 +555,17 @@ export class PartySession {
     const raw = p.attributes?.["marquee.playback"];
     if (!raw || !isIngest(p)) return;
     try {
-      this.setPlayback(JSON.parse(raw));
+      this.setPlayback(JSON.parse(raw), true);
     } catch {
       /* a malformed attribute is ignored; the next data message replaces it */
     }
   }
 
-  private setPlayback(raw: unknown): void {
+  private setPlayback(raw: unknown, fromAttribute: boolean): void {
     const pb = parsePlayback(raw);
     if (!pb) return;
     const prev = this.state.get().playback;
-    if (prev && pb.sentAtMs < prev.sentAtMs) return; // an older attribute after a newer message
+    if (!acceptPlayback(prev, pb, fromAttribute, Date.now())) return;
     this.skew.observe(pb.sentAtMs, Date.now());
     if (pb.state === "playing" && prev?.state !== "playing") this.playingSinceMs = Date.now();
     if (pb.itemId !== prev?.itemId) this.aligner.reset(); // another item: other tracks, other delays

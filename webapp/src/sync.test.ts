@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ClockSkew, audioOnly, delayMs, formatTime, mediaPositionMs, parsePlayback, partyPositionMs, rtpDiff, type Playback } from "./sync";
+import { ClockSkew, acceptPlayback, audioOnly, isIngest, delayMs, formatTime, mediaPositionMs, parsePlayback, partyPositionMs, rtpDiff, type Playback } from "./sync";
 
 test("rtpDiff", async (t) => {
   const cases: [string, number, number, number][] = [
@@ -72,4 +72,24 @@ test("audioOnly", async (t) => {
   for (const [name, hasVideo, hasAudio, playback, want] of cases) {
     await t.test(name, () => assert.equal(audioOnly({ hasVideo, hasAudio, playback }), want));
   }
+});
+
+test("isIngest believes the identity and the publish grant, never a claimed role", async (t) => {
+  const cases: [string, { identity: string; attributes?: Record<string, string>; permissions?: { canPublish?: boolean } }, boolean][] = [
+    ["the ingest", { identity: "ingest-s1", permissions: { canPublish: true } }, true],
+    ["a listener claiming the role", { identity: "user-2", attributes: { "marquee.role": "ingest" }, permissions: { canPublish: false } }, false],
+    ["a publisher that is not the ingest", { identity: "user-2", permissions: { canPublish: true } }, false],
+    ["an ingest identity without the grant", { identity: "ingest-s1", permissions: { canPublish: false } }, false],
+    ["permissions not known yet", { identity: "ingest-s1" }, false],
+  ];
+  for (const [name, p, want] of cases) await t.test(name, () => assert.equal(isIngest(p), want));
+});
+
+test("acceptPlayback: a far-future report cannot lock out later ones", () => {
+  const now = 1_000_000;
+  const forged = pb({ state: "paused", sentAtMs: 9e15 });
+  assert.equal(acceptPlayback(null, forged, false, now), false, "a report dated years ahead is dropped");
+  assert.equal(acceptPlayback(forged, pb({ sentAtMs: now }), false, now), true, "a data message follows whatever came before");
+  assert.equal(acceptPlayback(pb({ sentAtMs: now }), pb({ sentAtMs: now - 500 }), true, now), false, "an older attribute after a newer message");
+  assert.equal(acceptPlayback(pb({ sentAtMs: now - 500 }), pb({ sentAtMs: now }), true, now), true);
 });

@@ -132,6 +132,35 @@ export function parsePlayback(raw: unknown): Playback | null {
   };
 }
 
+/** INGEST_IDENTITY_PREFIX mirrors internal/roomconv.IngestIdentityPrefix. */
+export const INGEST_IDENTITY_PREFIX = "ingest-";
+
+/**
+ * isIngest tells the ingest's participant from people by what the SFU
+ * vouches for: the identity in the ingest's token (the API mints `user-`
+ * identities for people, never `ingest-`) and its grant to publish, which no
+ * person's token has. Attributes are what a participant says about itself
+ * and count for nothing here (issue #13.1).
+ */
+export function isIngest(p: { identity: string; permissions?: { canPublish?: boolean } }): boolean {
+  return p.identity.startsWith(INGEST_IDENTITY_PREFIX) && p.permissions?.canPublish === true;
+}
+
+/** MAX_AHEAD_MS: a report stamped further ahead of this device's clock is not believed. */
+const MAX_AHEAD_MS = 24 * 3600_000;
+
+/**
+ * acceptPlayback decides whether report next replaces prev. Data messages
+ * come from the ingest in order on one reliable channel, so each replaces
+ * the last; only the attribute copy (delivered by signalling, possibly
+ * after a newer message) must not be older than what we have. A report
+ * dated absurdly far ahead is dropped, so it can never lock out later ones.
+ */
+export function acceptPlayback(prev: Playback | null, next: Playback, fromAttribute: boolean, nowMs: number): boolean {
+  if (next.sentAtMs > nowMs + MAX_AHEAD_MS) return false;
+  return !(fromAttribute && prev && next.sentAtMs < prev.sentAtMs);
+}
+
 /**
  * audioOnly tells whether the current item is sound only: no video track,
  * or a playback report that anchors audio but not video (a music item
