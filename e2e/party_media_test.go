@@ -11,11 +11,15 @@ import (
 )
 
 // partyMediaVersion changes whenever a recipe below changes.
-const partyMediaVersion = "v1"
+const partyMediaVersion = "v2"
 
 // partyFilmSeconds is the sample film's length: long enough to pause,
 // resume and seek in one party without reaching the end.
 const partyFilmSeconds = 90
+
+// partyShortSeconds is each episode's and album track's length: long enough
+// for three pages to be checked on one item before the queue moves on.
+const partyShortSeconds = 30
 
 var partyMediaOnce struct {
 	sync.Mutex
@@ -25,9 +29,9 @@ var partyMediaOnce struct {
 // partyLibrary returns a media folder with a film, a show and an album, made
 // with the ffmpeg CLI and cached under the temp dir across runs:
 //
-//	movies/Big Clock (2026)/Big Clock (2026).mp4 + poster.jpg + .nfo  (640x360, 25 fps, H.264 + AAC)
-//	shows/Sample Show/Season 01/Sample Show - S01E0{1,2}.mp4 + poster.jpg
-//	music/Marquee Ensemble/First Light/0{1,2} - *.flac + cover.jpg
+//	movies/Big Clock (2026)/Big Clock (2026).mp4 + poster.jpg + .nfo  (640x360, 25 fps, H.264 + AAC, red corner)
+//	shows/Sample Show/Season 01/Sample Show - S01E0{1,2}.mp4 + poster.jpg  (320x180, 30 s, blue corner)
+//	music/Marquee Ensemble/First Light/0{1,2} - *.flac + cover.jpg  (30 s)
 //
 // The film is 360p so the ingest's simulcast has two layers and encodes in
 // real time on a busy 2-core machine beside three browsers.
@@ -73,11 +77,18 @@ func partyLibrary(t testing.TB) string {
 
 const font = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
-// clockFilter draws a label and the running time, so screenshots show
-// which second each viewer sees.
-func clockFilter(label string) string {
-	return fmt.Sprintf("drawtext=fontfile=%[1]s:text='%[2]s':x=(w-tw)/2:y=h*0.2:fontsize=h/12:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=10,"+
-		"drawtext=fontfile=%[1]s:text='%%{pts\\:hms}':x=(w-tw)/2:y=h*0.6:fontsize=h/7:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=14", font, label)
+// Each video's top-left sixth is one solid colour, so a page can tell which
+// item it decodes by sampling a frame (see itemColourJS).
+const (
+	filmColour    = "0xff0000" // Big Clock: red
+	episodeColour = "0x0000ff" // Sample Show: blue
+)
+
+// clockFilter fills the top-left corner with colour and draws a label and
+// the running time, so screenshots show which second each viewer sees.
+func clockFilter(label, colour string) string {
+	return fmt.Sprintf("drawbox=x=0:y=0:w=iw/6:h=ih/6:color=%[3]s:t=fill,drawtext=fontfile=%[1]s:text='%[2]s':x=(w-tw)/2:y=h*0.2:fontsize=h/12:fontcolor=white:box=1:boxcolor=black@0.5:boxborderw=10,"+
+		"drawtext=fontfile=%[1]s:text='%%{pts\\:hms}':x=(w-tw)/2:y=h*0.6:fontsize=h/7:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=14", font, label, colour)
 }
 
 func posterCmd(out, bg, title, sub string) []string {
@@ -97,11 +108,11 @@ func buildPartyLibrary(dir string) error {
 			return err
 		}
 	}
-	secs := fmt.Sprint(partyFilmSeconds)
+	secs, shortSecs := fmt.Sprint(partyFilmSeconds), fmt.Sprint(partyShortSeconds)
 	jobs := [][]string{
 		{"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=" + secs,
 			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=" + secs,
-			"-vf", clockFilter("Big Clock"), "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
+			"-vf", clockFilter("Big Clock", filmColour), "-c:v", "libx264", "-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p",
 			"-b:v", "800k", "-c:a", "aac", "-b:a", "96k", "-ac", "2", "-shortest", "-movflags", "+faststart",
 			filepath.Join(film, "Big Clock (2026).mp4")},
 		posterCmd(filepath.Join(film, "poster.jpg"), "0x1d2b53", "BIG CLOCK", "2026"),
@@ -111,13 +122,13 @@ func buildPartyLibrary(dir string) error {
 			filepath.Join(album, "cover.jpg")},
 	}
 	for ep := 1; ep <= 2; ep++ {
-		jobs = append(jobs, []string{"-f", "lavfi", "-i", "smptebars=size=320x180:rate=25:duration=8",
-			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=8", 300+ep*110),
-			"-vf", clockFilter(fmt.Sprintf("S01E0%d", ep)), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+		jobs = append(jobs, []string{"-f", "lavfi", "-i", "smptebars=size=320x180:rate=25:duration=" + shortSecs,
+			"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%s", 300+ep*110, shortSecs),
+			"-vf", clockFilter(fmt.Sprintf("S01E0%d", ep), episodeColour), "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
 			"-c:a", "aac", "-ac", "2", "-shortest", filepath.Join(season, fmt.Sprintf("Sample Show - S01E0%d - Episode %d.mp4", ep, ep))})
 	}
 	for n, title := range []string{"Dawn", "Dusk"} {
-		jobs = append(jobs, []string{"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=10", 220*(n+1)), "-ac", "2",
+		jobs = append(jobs, []string{"-f", "lavfi", "-i", fmt.Sprintf("sine=frequency=%d:sample_rate=48000:duration=%s", 220*(n+1), shortSecs), "-ac", "2",
 			"-metadata", "title=" + title, "-metadata", "artist=Marquee Ensemble", "-metadata", "album=First Light",
 			"-metadata", fmt.Sprintf("track=%d", n+1), filepath.Join(album, fmt.Sprintf("0%d - %s.flac", n+1, title))})
 	}

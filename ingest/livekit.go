@@ -90,7 +90,11 @@ func (c *LiveKitConnector) Join(ctx context.Context, p JoinParams) (Room, error)
 
 // lkRoom publishes a session's tracks and data through server-sdk-go.
 // The player goroutine writes frames while the session goroutine sends
-// playback messages, hence the mutex.
+// playback messages, hence the mutex. It guards the tracks the writers
+// use and is never held across a call to the SFU: Configure swaps the
+// tracks under it and publishes without it (frames written meanwhile are
+// dropped). Configure calls never overlap: the session stops a player
+// before it configures the next one or unpublishes.
 type lkRoom struct {
 	log        *slog.Logger
 	onKeyframe func(int)
@@ -122,34 +126,67 @@ func videoCapability(codec string) webrtc.RTPCodecCapability {
 }
 
 // Configure publishes the tracks info asks for, keeping those that match.
+// A change of media kind (audio-only and video), ladder or codec takes the
+// old track off and publishes a new one, which subscribers follow as a
+// new track.
 func (r *lkRoom) Configure(info media.Info) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
+	videoChange, audioChange := !sameVideo(r.shape, info), r.shape.HasAudio != info.HasAudio
+	oldVideo, oldVideoPub, oldAudioPub := r.video, r.videoPub, r.audioPub
+	if videoChange {
+		r.video, r.videoPack, r.videoPub = nil, nil, nil
+	}
+	if audioChange {
+		r.audio, r.audioPack, r.audioPub = nil, nil, nil
+	}
+	r.shape = media.Info{} // until the new tracks are in
+	r.mu.Unlock()
+
 	lp := r.room.LocalParticipant
-	if !sameVideo(r.shape, info) {
-		if r.videoPub != nil {
-			_ = lp.UnpublishTrack(r.videoPub.SID())
-			r.videoPub, r.video, r.videoPack = nil, nil, nil
-		}
-		if info.HasVideo() {
-			if err := r.publishVideo(info); err != nil {
-				return fmt.Errorf("%w: publishing video: %w", ErrRoom, err)
-			}
+	if videoChange && oldVideoPub != nil {
+		r.unpublishVideo(oldVideoPub, oldVideo)
+	}
+	if audioChange && oldAudioPub != nil {
+		_ = lp.UnpublishTrack(oldAudioPub.SID())
+	}
+	if videoChange && info.HasVideo() {
+		if err := r.publishVideo(info); err != nil {
+			return fmt.Errorf("%w: publishing video: %w", ErrRoom, err)
 		}
 	}
-	if r.shape.HasAudio != info.HasAudio {
-		if r.audioPub != nil {
-			_ = lp.UnpublishTrack(r.audioPub.SID())
-			r.audioPub, r.audio, r.audioPack = nil, nil, nil
-		}
-		if info.HasAudio {
-			if err := r.publishAudio(); err != nil {
-				return fmt.Errorf("%w: publishing audio: %w", ErrRoom, err)
-			}
+	if audioChange && info.HasAudio {
+		if err := r.publishAudio(); err != nil {
+			return fmt.Errorf("%w: publishing audio: %w", ErrRoom, err)
 		}
 	}
+	r.mu.Lock()
 	r.shape = info
+	r.mu.Unlock()
 	return nil
+}
+
+// unpublishVideo takes a simulcast publication off the room.
+// server-sdk-go's UnpublishTrack (v2.12) forgets a simulcast publication
+// without removing its sender from the connection or renegotiating, so
+// the SFU would keep the track, frozen on its last frame: remove the
+// sender here, then renegotiate through the SDK's only public way to,
+// an empty MediaSectionsRequirement.
+func (r *lkRoom) unpublishVideo(pub *lksdk.LocalTrackPublication, tracks []*lksdk.LocalTrack) {
+	lp := r.room.LocalParticipant
+	if err := lp.UnpublishTrack(pub.SID()); err != nil {
+		r.log.Warn("unpublishing video", "err", err)
+	}
+	if pc := lp.GetPublisherPeerConnection(); pc != nil {
+		for _, s := range pc.GetSenders() {
+			if slices.ContainsFunc(tracks, func(t *lksdk.LocalTrack) bool { return s.Track() == webrtc.TrackLocal(t) }) {
+				if err := pc.RemoveTrack(s); err != nil {
+					r.log.Warn("removing the video sender", "err", err)
+				}
+			}
+		}
+	}
+	r.room.OnMediaSectionsRequirement(&livekit.MediaSectionsRequirement{})
+	r.log.Info("unpublished video", "track", pub.SID())
 }
 
 func sameVideo(a, b media.Info) bool {
@@ -199,7 +236,9 @@ func (r *lkRoom) publishVideo(info media.Info) error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
 	r.video, r.videoPack, r.videoPub = tracks, packs, pub
+	r.mu.Unlock()
 	r.log.Info("published video", "codec", info.VideoCodec, "layers", len(tracks), "width", top.Width, "height", top.Height)
 	return nil
 }
@@ -220,7 +259,9 @@ func (r *lkRoom) publishAudio() error {
 	if err != nil {
 		return err
 	}
+	r.mu.Lock()
 	r.audio, r.audioPack, r.audioPub = t, pk, pub
+	r.mu.Unlock()
 	r.log.Info("published audio")
 	return nil
 }

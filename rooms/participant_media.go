@@ -2,6 +2,7 @@ package rooms
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/livekit/protocol/livekit"
 	"github.com/livekit/protocol/utils/guid"
@@ -87,40 +88,41 @@ func (p *participant) handleAddTrack(req *livekit.AddTrackRequest) error {
 	p.pending[req.Cid] = info
 	p.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_TrackPublished{
 		TrackPublished: &livekit.TrackPublishedResponse{Cid: req.Cid, Track: info}}})
+	p.announceNegotiated() // an offer may have described it already
 	return nil
 }
 
 // onRemoteTrack binds an incoming stream (or simulcast layer) to the
-// track announced for it, by the msid track id the client used as cid.
+// track announced for it: the publication on the same m-section with the
+// msid track id the client used as cid, else a pending AddTrack (by cid,
+// else by kind), which is then published now.
 func (p *participant) onRemoteTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
-	for _, pub := range p.published {
-		if pub.cid == remote.ID() {
-			if err := pub.fwd.AddLayer(remote, recv); err != nil {
-				p.log.Warn("add layer", "rid", remote.RID(), "err", err)
-			}
+	mid := p.midOf(recv)
+	pub := p.publicationOn(remote.ID(), mid)
+	if pub != nil && !strings.EqualFold(pub.info.MimeType, remote.Codec().MimeType) {
+		// The client sends another codec than the answer's first: publish
+		// the track again, so subscribers negotiate the one that came.
+		p.log.Info("track codec differs from the negotiated one; publishing it again", "track", pub.info.Sid,
+			"announced", pub.info.MimeType, "received", remote.Codec().MimeType)
+		info := proto.Clone(pub.info).(*livekit.TrackInfo)
+		p.unpublish(pub.info.Sid)
+		info.Sid = guid.New(guid.TrackPrefix)
+		pub = p.announce(pub.cid, info, mid, remote.Kind(), remote.Codec())
+	}
+	if pub == nil {
+		cid, info := p.matchPending(remote)
+		if info == nil {
+			p.log.Warn("media for a track never announced; ignoring", "track", remote.ID(), "kind", remote.Kind().String())
 			return
 		}
+		delete(p.pending, cid)
+		pub = p.announce(remote.ID(), info, mid, remote.Kind(), remote.Codec())
 	}
-	cid, info := p.matchPending(remote)
-	if info == nil {
-		p.log.Warn("media for a track never announced; ignoring", "track", remote.ID(), "kind", remote.Kind().String())
+	if err := pub.fwd.AddLayer(remote, recv); err != nil {
+		p.log.Warn("add layer", "track", pub.info.Sid, "rid", remote.RID(), "err", err)
 		return
 	}
-	delete(p.pending, cid)
-	info.MimeType = remote.Codec().MimeType
-	streamID := p.sid + "|" + info.Sid
-	fwd := p.srv.newForwarder(info, remote, p.pub.pc, streamID, p.info.Attributes[ingestRoleKey] == ingestRole,
-		p.log.With("track", info.Sid))
-	if err := fwd.AddLayer(remote, recv); err != nil {
-		p.log.Warn("add layer", "rid", remote.RID(), "err", err)
-	}
-	p.published[info.Sid] = &publication{info: info, cid: remote.ID(), fwd: fwd, mid: p.midOf(recv)}
-	p.info.Tracks = append(p.info.Tracks, proto.Clone(info).(*livekit.TrackInfo))
-	p.info.IsPublisher = true
-	p.log.Info("track published", "track", info.Sid, "name", info.Name, "mime", info.MimeType, "rid", remote.RID())
-	t := &roomTrack{info: proto.Clone(info).(*livekit.TrackInfo), publisher: p, fwd: fwd}
-	p.changed()
-	p.room.post(func() { p.room.trackPublished(t) })
+	p.log.Debug("track media bound", "track", pub.info.Sid, "rid", remote.RID())
 }
 
 // midOf finds the m-section a receiver belongs to.

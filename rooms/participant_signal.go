@@ -88,6 +88,7 @@ func (p *participant) handleOffer(sd *livekit.SessionDescription) error {
 		return err
 	}
 	p.reapUnpublished(desc)
+	p.announceNegotiated()
 	if p.singlePC {
 		// The answer already carries every downtrack attached so far; only
 		// downtracks still without an m-section need another round.

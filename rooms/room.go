@@ -279,8 +279,8 @@ func (r *Room) unpublish(sid string, fwd trackForwarder) {
 	}()
 }
 
-// trackPublished indexes a track that started receiving media and
-// subscribes the auto-subscribing members.
+// trackPublished indexes a track its publisher announced and negotiated
+// (its media may not flow yet) and subscribes the auto-subscribing members.
 func (r *Room) trackPublished(t *roomTrack) {
 	if m, ok := r.members[t.publisher.identity]; !ok || m.p != t.publisher {
 		r.unpublish(t.info.Sid, t.fwd)

@@ -107,13 +107,13 @@ func NewServer(p Params) (*Server, error) {
 	return s, nil
 }
 
-// newForwarder builds the forwarder of a track that started receiving
-// media. sharedClock is set for Marquee's ingest, whose simulcast layers
-// share one RTP timestamp base.
-func (s *Server) newForwarder(info *livekit.TrackInfo, remote *webrtc.TrackRemote, pc *webrtc.PeerConnection,
-	streamID string, sharedClock bool, log *slog.Logger) trackForwarder {
+// newForwarder builds the forwarder of a track the publisher announced;
+// its layers are added as their media arrives. sharedClock is set for
+// Marquee's ingest, whose simulcast layers share one RTP timestamp base.
+func (s *Server) newForwarder(info *livekit.TrackInfo, kind webrtc.RTPCodecType, codec webrtc.RTPCodecParameters,
+	pc *webrtc.PeerConnection, streamID string, sharedClock bool, log *slog.Logger) trackForwarder {
 	return receiverForwarder{r: forward.NewReceiver(forward.ReceiverParams{
-		TrackID: info.Sid, StreamID: streamID, Kind: remote.Kind(), Codec: remote.Codec(),
+		TrackID: info.Sid, StreamID: streamID, Kind: kind, Codec: codec,
 		Dimensions:  layerDimensions(info.Layers), //lint:ignore SA1019 the layer sizes clients send
 		SharedClock: sharedClock,
 		Metrics:     s.fwdMetrics, Logger: log, Writers: s.media.writers,

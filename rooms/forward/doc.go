@@ -45,17 +45,23 @@
 //	pc, _ := api.NewPeerConnection(cfg)
 //	est := ccl.Estimator(pc) // this PC's send-side bandwidth estimate
 //
-// When a publisher's track arrives (OnTrack fires once per simulcast layer):
+// When a publisher's track is announced and negotiated (its kind and codec
+// are known from the SDP; media may come later):
 //
 //	recv := forward.NewReceiver(forward.ReceiverParams{
-//		TrackID: trackSID, StreamID: participantSID, Kind: track.Kind(),
-//		Codec: track.Codec(), SharedClock: isIngest, Metrics: metrics, Logger: log,
+//		TrackID: trackSID, StreamID: participantSID, Kind: kind,
+//		Codec: negotiatedCodec, SharedClock: isIngest, Metrics: metrics, Logger: log,
 //		Writers: writers,
 //		RequestKeyframe: func(ssrc uint32) {
 //			_ = pubPC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
 //		},
 //	})
-//	_ = recv.AddLayer(track, rtpReceiver) // for each layer
+//	// then, as each layer's media arrives (OnTrack fires once per layer):
+//	_ = recv.AddLayer(track, rtpReceiver)
+//
+// DownTracks may be added before any layer: they forward from the first
+// key frame of the layer they select once it is live. A track published
+// again (a new ladder, the same RIDs) gets a new Receiver, not new layers.
 //
 // To subscribe someone:
 //

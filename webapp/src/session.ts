@@ -413,19 +413,32 @@ export class PartySession {
       });
   }
 
+  /**
+   * onTrack follows the ingest's tracks. Between queue items of another
+   * kind (film, album track, episode) the ingest unpublishes its video and
+   * publishes a new track: the new one replaces the old on the element.
+   */
   private onTrack(track: RemoteTrack): void {
     if (track.kind === Track.Kind.Video) {
+      if (this.videoTrack && this.videoTrack !== track) this.videoTrack.detach();
       this.videoTrack = track as RemoteVideoTrack;
       if (this.videoEl) this.attachVideo(this.videoTrack);
       this.state.update({ hasVideo: true });
     } else if (track.kind === Track.Kind.Audio) {
+      if (this.audioTrack && this.audioTrack !== track) this.audioTrack.detach();
       this.audioTrack = track as RemoteAudioTrack;
       if (this.audioEl) track.attach(this.audioEl);
       this.state.update({ hasAudio: true, audioBlocked: !(this.room?.canPlaybackAudio ?? true) });
     }
   }
 
+  /**
+   * onTrackGone detaches an unpublished track: livekit-client only disables
+   * it, and an element left holding it shows its last frame (or black)
+   * instead of the next item.
+   */
   private onTrackGone(track: RemoteTrack): void {
+    track.detach();
     if (track === this.videoTrack) {
       this.videoTrack = null;
       this.state.update({ hasVideo: false });

@@ -67,6 +67,7 @@ test("audioOnly", async (t) => {
     ["film before any report", true, true, null, false],
     ["music, no video track", false, true, music, true],
     ["music while a video track lingers", true, true, music, true],
+    ["a film's new video track on its way after music", false, true, both, false],
     ["nothing subscribed", false, false, null, false],
   ];
   for (const [name, hasVideo, hasAudio, playback, want] of cases) {

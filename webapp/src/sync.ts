@@ -162,11 +162,13 @@ export function acceptPlayback(prev: Playback | null, next: Playback, fromAttrib
 }
 
 /**
- * audioOnly tells whether the current item is sound only: no video track,
- * or a playback report that anchors audio but not video (a music item
- * while a video track is still published).
+ * audioOnly tells whether the current item is sound only: no video track
+ * (unless the playback report anchors video: a film or an episode whose new
+ * track is still on its way after a music item), or a playback report that
+ * anchors audio but not video (a music item while a video track is still
+ * published).
  */
 export function audioOnly(st: { hasVideo: boolean; hasAudio: boolean; playback: Playback | null }): boolean {
-  if (!st.hasVideo) return st.hasAudio;
+  if (!st.hasVideo) return st.hasAudio && !st.playback?.videoRtp;
   return !!st.playback?.audioRtp && !st.playback.videoRtp;
 }
