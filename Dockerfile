@@ -6,7 +6,7 @@ WORKDIR /src
 COPY scripts/ scripts/
 RUN MARQUEE_DEPS=build bash scripts/deps.sh
 COPY . .
-RUN bash scripts/npm.sh && . scripts/lib.sh && use_go && \
+RUN bash scripts/npm.sh webapp && . scripts/lib.sh && use_go && \
     CGO_ENABLED=1 go build -trimpath -o /out/ ./cmd/...
 
 FROM debian:12-slim

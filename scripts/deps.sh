@@ -21,6 +21,7 @@ if [ "$profile" != build ]; then
     redis-server              # multi-node coordination and its tests
     fonts-dejavu-core         # drawtext font for the sample film clock
     sqlite3                   # inspecting ./data/marquee.db by hand
+    iproute2                  # ip netns: the loopback-only end-to-end test
   )
 fi
 

@@ -25,40 +25,54 @@ const DrainTimeout = 10 * time.Second
 // cancelled (nil) or when it fails (an error, which stops the others).
 type Part func(ctx context.Context) error
 
-// Run runs the parts in an errgroup under a context cancelled by the first
-// signal. A second signal calls exit(2), so a hung drain never traps the
-// operator. It returns the first part's error, if any.
+// Run runs the parts in an errgroup until one fails or SIGINT or SIGTERM
+// arrives. The first signal cancels the parts' context and lets every part
+// drain; a second one calls exit(2), so a hung drain never traps the
+// operator. Run catches the signals only while it runs: once it returns, a
+// signal has its default effect again, so a hung close after Run can still
+// be interrupted. It returns the first part's error, if any.
 func Run(ctx context.Context, log *slog.Logger, exit func(int), parts ...Part) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	forced := make(chan os.Signal, 1)
-	go func() {
-		<-ctx.Done()
-		stop() // restore default handling; watch for a second signal ourselves
-		signal.Notify(forced, os.Interrupt, syscall.SIGTERM)
-	}()
-	done := make(chan struct{})
-	defer close(done)
-	go func() {
-		select {
-		case <-forced:
-			log.Error("second signal: exiting without draining")
-			exit(2)
-		case <-done:
-		}
-	}()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	return run(ctx, log, exit, sigs, parts)
+}
 
+// run is Run with the signals coming from sigs.
+func run(ctx context.Context, log *slog.Logger, exit func(int), sigs <-chan os.Signal, parts []Part) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, p := range parts {
 		g.Go(func() error { return p(gctx) })
 	}
-	err := g.Wait()
-	signal.Stop(forced)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
+	draining := false
+	for {
+		select {
+		case err := <-waited:
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		case sig := <-sigs:
+			if !draining {
+				draining = true
+				log.Info("stopping: draining", "signal", sig.String())
+				cancel()
+				continue
+			}
+			log.Warn("second signal: exiting without draining", "signal", sig.String())
+			exit(2)
+			return ErrForced
+		}
 	}
-	return nil
 }
+
+// ErrForced is what Run returns when a second signal cut the drain short
+// and exit returned (tests pass an exit that does).
+var ErrForced = errors.New("lifecycle: second signal, stopped without draining")
 
 // ServeHTTP returns a Part that serves h on addr and drains on cancel.
 func ServeHTTP(log *slog.Logger, name, addr string, h http.Handler) Part {

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -70,6 +72,43 @@ func TestRunStopsAllPartsOnFirstError(t *testing.T) {
 	default:
 		t.Fatal("the other part was not stopped")
 	}
+}
+
+// TestRunSignals drives the signal path: the first signal drains every
+// part and Run returns nil; a second one during a hung drain exits 2.
+func TestRunSignals(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	t.Run("first signal drains", func(t *testing.T) {
+		sigs := make(chan os.Signal, 1)
+		drained := make(chan struct{})
+		sigs <- syscall.SIGINT
+		err := run(context.Background(), log, func(int) { t.Error("exit called on a clean stop") }, sigs, []Part{
+			func(ctx context.Context) error { <-ctx.Done(); close(drained); return nil },
+			func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+		})
+		if err != nil {
+			t.Fatalf("run = %v, want nil after a clean drain", err)
+		}
+		select {
+		case <-drained:
+		default:
+			t.Fatal("the part did not drain")
+		}
+	})
+	t.Run("second signal exits", func(t *testing.T) {
+		sigs := make(chan os.Signal, 2)
+		release := make(chan struct{})
+		defer close(release)
+		var codes []int
+		sigs <- syscall.SIGTERM
+		sigs <- syscall.SIGINT
+		err := run(context.Background(), log, func(c int) { codes = append(codes, c) }, sigs, []Part{
+			func(ctx context.Context) error { <-ctx.Done(); <-release; return nil }, // a hung drain
+		})
+		if !errors.Is(err, ErrForced) || len(codes) != 1 || codes[0] != 2 {
+			t.Fatalf("run = %v, exit codes %v; want ErrForced and one exit(2)", err, codes)
+		}
+	})
 }
 
 func TestServeHTTPNamesBusyPort(t *testing.T) {
