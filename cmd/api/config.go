@@ -108,8 +108,14 @@ func applyDev(c any) {
 	}
 }
 
-// Validate names the failing key.
-func (c *apiConfig) Validate() error {
+// dbConfig is apiConfig for the sub-commands that only open the database
+// and print (login-link, scan): the same keys, checked without the
+// server's SFU, worker and invite secrets, so `api login-link` works
+// beside a server started with --dev or by run.sh.
+type dbConfig apiConfig
+
+// Validate checks the keys a database sub-command uses.
+func (c *dbConfig) Validate() error {
 	if err := c.Log.Validate(); err != nil {
 		return err
 	}
@@ -122,9 +128,18 @@ func (c *apiConfig) Validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("public_url: %q is not an http(s) URL", c.PublicURL)
 	}
-	switch {
-	case c.DataDir == "":
+	if c.DataDir == "" {
 		return fmt.Errorf("data_dir: a directory is required")
+	}
+	return nil
+}
+
+// Validate names the failing key.
+func (c *apiConfig) Validate() error {
+	if err := (*dbConfig)(c).Validate(); err != nil {
+		return err
+	}
+	switch {
 	case c.SFU.APIKey == "" || c.SFU.APISecret == "":
 		return fmt.Errorf("sfu.api_key and sfu.api_secret: required (or use --dev)")
 	case len(c.Worker.Secret) < 8:

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 
@@ -36,7 +37,7 @@ func run() int {
 		case "bench":
 			return runBench(os.Args[2:])
 		case "login-link":
-			return runLoginLink(os.Args[2:])
+			return runLoginLink(os.Args[2:], os.Stdout, os.Stderr)
 		}
 	}
 	cfg := defaultConfig()
@@ -62,9 +63,11 @@ func run() int {
 	return 0
 }
 
-// loadConfig loads the API's config and logger for a sub-command.
-func loadConfig(name, sum string, args []string) (apiConfig, *slog.Logger, error) {
-	cfg := defaultConfig()
-	log, _, err := cli.Start(os.Stderr, &cfg, &cfg.Log, config.Options{Name: name, Summary: sum, Dev: applyDev}, args)
-	return cfg, log, err
+// loadConfig loads the API's config and logger for a sub-command that
+// only uses the database (dbConfig's checks).
+func loadConfig(stderr io.Writer, name, sum string, args []string) (apiConfig, *slog.Logger, error) {
+	cfg := dbConfig(defaultConfig())
+	dev := func(c any) { applyDev((*apiConfig)(c.(*dbConfig))) }
+	log, _, err := cli.Start(stderr, &cfg, &cfg.Log, config.Options{Name: name, Summary: sum, Dev: dev, Output: stderr}, args)
+	return apiConfig(cfg), log, err
 }

@@ -116,3 +116,48 @@ func TestFirstStartLinkOnStdoutOnly(t *testing.T) {
 		t.Fatalf("second start printed %q", stdout.String())
 	}
 }
+
+// TestLoginLinkDocumentedForm runs `api login-link --user admin` as the
+// README writes it, from the folder run.sh uses (./data, no other flags):
+// it needs only the database, not the server's SFU or worker secrets.
+func TestLoginLinkDocumentedForm(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	var stdout, stderr bytes.Buffer
+	if code := runLoginLink([]string{"--user", "admin"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no database") {
+		t.Fatalf("before the first start: exit %d, stderr %q", code, stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+		t.Fatal("login-link created a data_dir")
+	}
+	stderr.Reset()
+	cfg := defaultConfig()
+	applyDev(&cfg)
+	cfg.Library.Roots, cfg.Library.ScanOnStart = nil, false
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	var first bytes.Buffer
+	a, err := build(context.Background(), cfg, slog.New(slog.DiscardHandler), obs.NewRegistry(), &first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.close()
+
+	if code := runLoginLink([]string{"--user", "admin"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	link := strings.TrimSpace(stdout.String())
+	if !strings.HasPrefix(link, "http://127.0.0.1:8080/login/mql_") || strings.Contains(first.String(), link) {
+		t.Fatalf("stdout = %q, want a new link under http://127.0.0.1:8080/login/", stdout.String())
+	}
+	if strings.Contains(stderr.String(), "mql_") {
+		t.Fatalf("the secret reached stderr: %s", stderr.String())
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := runLoginLink([]string{"--user", "nobody"}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), `no user "nobody"`) {
+		t.Fatalf("unknown user: exit %d, stderr %q", code, stderr.String())
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/marquee-party/marquee/api"
@@ -32,7 +34,7 @@ func runScan(args []string) int {
 		fs.Usage()
 		return 2
 	}
-	cfg, log, err := loadConfig("api scan", "Scan a library folder into the database.", trimDashes(fs.Args()[1:]))
+	cfg, log, err := loadConfig(os.Stderr, "api scan", "Scan a library folder into the database.", trimDashes(fs.Args()[1:]))
 	if err != nil {
 		return cli.Exit(os.Stderr, err)
 	}
@@ -82,8 +84,9 @@ func runBench(args []string) int {
 
 // runLoginLink mints a one-time login link for an account (e.g. when the
 // first-start link was lost) and prints it on stdout.
-func runLoginLink(args []string) int {
+func runLoginLink(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("login-link", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	user := fs.String("user", "admin", "username")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: api login-link [--user NAME] [-- api flags such as --data_dir, --public_url or --dev]")
@@ -92,35 +95,39 @@ func runLoginLink(args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return exitFlag(err)
 	}
-	cfg, log, err := loadConfig("api login-link", "Print a one-time login link.", trimDashes(fs.Args()))
+	cfg, log, err := loadConfig(stderr, "api login-link", "Print a one-time login link.", trimDashes(fs.Args()))
 	if err != nil {
-		return cli.Exit(os.Stderr, err)
+		return cli.Exit(stderr, err)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "marquee.db")); err != nil {
+		fmt.Fprintf(stderr, "login-link: no database in data_dir %q (%v): start the API once (./scripts/run.sh), or pass the server's data_dir: api login-link --user NAME -- --data_dir DIR\n", cfg.DataDir, err)
+		return 1
 	}
 	ctx := context.Background()
 	db, err := openStore(ctx, cfg.DataDir, log)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	defer db.Close()
 	accounts := auth.New(db, auth.Config{})
 	users, err := accounts.Users(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
+		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	for _, u := range users {
 		if u.Username == *user {
 			secret, err := accounts.CreateLoginLink(ctx, u.ID, api.LoginLinkTTL)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
+				fmt.Fprintln(stderr, err)
 				return 1
 			}
-			fmt.Fprintln(os.Stdout, api.LoginURL(cfg.PublicURL, secret))
+			fmt.Fprintln(stdout, api.LoginURL(cfg.PublicURL, secret))
 			return 0
 		}
 	}
-	fmt.Fprintf(os.Stderr, "login-link: no user %q\n", *user)
+	fmt.Fprintf(stderr, "login-link: no user %q in %s\n", *user, filepath.Join(cfg.DataDir, "marquee.db"))
 	return 1
 }
 
