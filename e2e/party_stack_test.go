@@ -25,7 +25,8 @@ type stack struct {
 	APIURL  string // http://127.0.0.1:<port>
 	SFUURL  string // ws://127.0.0.1:<port>
 	Library string
-	dir     string
+	dir     string // data and logs
+	bin     string // the binaries
 	procs   []*proc
 }
 
@@ -66,6 +67,10 @@ func buildBinaries(t testing.TB, dir string) {
 	}
 }
 
+// prebuiltEnv names a folder of already built binaries for startStack,
+// e.g. when the test runs again inside a network namespace.
+const prebuiltEnv = "MQ_E2E_BIN"
+
 // freePort asks the kernel for a free port of the network ("tcp" or "udp").
 func freePort(t testing.TB, network string) int {
 	t.Helper()
@@ -91,7 +96,7 @@ func freePort(t testing.TB, network string) int {
 func (s *stack) start(t testing.TB, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(s.dir, name), args...)
+	p.cmd = exec.Command(filepath.Join(s.bin, name), args...)
 	p.cmd.Stdout = p
 	p.cmd.Stderr = p
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -188,15 +193,21 @@ func startStack(t testing.TB) (*stack, string) {
 		t.Fatalf("the web app is not built (%v): run make test, or npm ci --prefix webapp && npm run --prefix webapp build", err)
 	}
 	s := &stack{dir: t.TempDir(), Library: partyLibrary(t)}
-	buildBinaries(t, s.dir)
-	sfuPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
+	s.bin = s.dir
+	if dir := os.Getenv(prebuiltEnv); dir != "" {
+		s.bin = dir
+	} else {
+		buildBinaries(t, s.bin)
+	}
+	sfuPort, udpPort, turnPort := freePort(t, "tcp"), freePort(t, "udp"), freePort(t, "udp")
 	ingestPort, apiPort := freePort(t, "tcp"), freePort(t, "tcp")
 	s.SFUURL = fmt.Sprintf("ws://127.0.0.1:%d", sfuPort)
 	s.APIURL = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
 	ingestURL := fmt.Sprintf("http://127.0.0.1:%d", ingestPort)
 
 	sfu := s.start(t, "sfu", "--dev", "--log.level", "info",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", sfuPort), "--sfu.rtc.udp_port", fmt.Sprint(udpPort))
+		"--listen", fmt.Sprintf("127.0.0.1:%d", sfuPort), "--sfu.rtc.udp_port", fmt.Sprint(udpPort),
+		"--sfu.turn.udp_port", fmt.Sprint(turnPort))
 	waitHTTP(t, sfu, fmt.Sprintf("http://127.0.0.1:%d/healthz", sfuPort))
 	ingest := s.start(t, "ingest", "--dev", "--log.level", "info",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", ingestPort), "--media.roots", s.Library, "--sfu.url", s.SFUURL)

@@ -12,6 +12,8 @@ type Config struct {
 	Keys map[string]string `yaml:"keys" usage:"API key=secret pairs that sign access tokens (comma list)"`
 	// RTC configures the media transport.
 	RTC RTCConfig `yaml:"rtc"`
+	// TURN configures the embedded TURN relay.
+	TURN TURNConfig `yaml:"turn"`
 	// ReconnectGrace is how long a participant whose signal connection
 	// dropped is kept for a resume before it leaves the room.
 	ReconnectGrace time.Duration `yaml:"reconnect_grace" usage:"how long a disconnected participant may resume before it leaves"`
@@ -57,10 +59,91 @@ type RTCConfig struct {
 	LoopbackCandidates bool `yaml:"loopback_candidates" usage:"offer loopback ICE candidates (dev and tests)"`
 }
 
+// TURNConfig configures the SFU's embedded TURN relay (RFC 8656), which
+// the JoinResponse and ReconnectResponse hand to every participant. Its
+// point is a host whose only interface is lo: WebRTC clients (pion by
+// default, following RFC 8445 section 5.1.1.1) gather no loopback host
+// candidates there, but they do gather a relayed candidate through a TURN
+// server on 127.0.0.1, and that pairs with the SFU's loopback candidate.
+// The relay only ever sends to the SFU's own media address.
+type TURNConfig struct {
+	// Enabled is auto (on when rtc.loopback_candidates is, as with
+	// --dev), true or false.
+	Enabled string `yaml:"enabled" usage:"run the TURN relay clients on a loopback-only host reach the SFU through: auto (on with rtc.loopback_candidates, as with --dev), true or false"`
+	// UDPPort is the relay's UDP listening port (0: any free port).
+	UDPPort int `yaml:"udp_port" usage:"UDP port of the TURN relay"`
+	// RelayIP is where the relay listens and allocates relayed addresses;
+	// empty means rtc.bind_ip, else 127.0.0.1 with loopback candidates.
+	RelayIP string `yaml:"relay_ip" usage:"IP the TURN relay listens and relays on (empty: rtc.bind_ip, or 127.0.0.1 with rtc.loopback_candidates)"`
+	// MaxAllocations bounds the relay's allocations at once.
+	MaxAllocations int `yaml:"max_allocations" usage:"most TURN allocations at once (a client uses one per peer connection)"`
+}
+
+// The values of turn.enabled.
+const (
+	TURNAuto = "auto"
+	TURNOn   = "true"
+	TURNOff  = "false"
+)
+
+// turnOn reports whether the relay runs under c.
+func (c Config) turnOn() bool {
+	switch c.TURN.Enabled {
+	case TURNOn:
+		return true
+	case TURNAuto, "":
+		return c.RTC.LoopbackCandidates
+	}
+	return false
+}
+
+// turnRelayIP is the relay's address: turn.relay_ip, else rtc.bind_ip,
+// else loopback when the SFU offers loopback candidates; nil when none
+// applies.
+func (c Config) turnRelayIP() net.IP {
+	switch {
+	case c.TURN.RelayIP != "":
+		return net.ParseIP(c.TURN.RelayIP)
+	case c.RTC.BindIP != "":
+		return net.ParseIP(c.RTC.BindIP)
+	case c.RTC.LoopbackCandidates:
+		return net.IPv4(127, 0, 0, 1)
+	}
+	return nil
+}
+
+// validateTURN checks the turn.* keys.
+func (c Config) validateTURN() error {
+	t := c.TURN
+	switch t.Enabled {
+	case TURNAuto, TURNOn, TURNOff, "":
+	default:
+		return fmt.Errorf("turn.enabled: %q is not auto, true or false", t.Enabled)
+	}
+	if t.RelayIP != "" && net.ParseIP(t.RelayIP) == nil {
+		return fmt.Errorf("turn.relay_ip: %q is not an IP address", t.RelayIP)
+	}
+	if !c.turnOn() {
+		return nil
+	}
+	switch {
+	case t.UDPPort < 0 || t.UDPPort > 65535:
+		return fmt.Errorf("turn.udp_port: %d is not a port", t.UDPPort)
+	case t.MaxAllocations < 1:
+		return fmt.Errorf("turn.max_allocations: %d, at least 1 is needed while the relay is on", t.MaxAllocations)
+	case c.turnRelayIP() == nil:
+		return fmt.Errorf("turn.relay_ip: required with turn.enabled=true (no rtc.bind_ip or rtc.loopback_candidates to take it from)")
+	case c.turnRelayIP().To4() == nil:
+		return fmt.Errorf("turn.relay_ip: %s is IPv6, but clients relay over IPv4 only: set an IPv4 turn.relay_ip or turn.enabled=false", c.turnRelayIP())
+	}
+	return nil
+}
+
 // DefaultConfig is the production default: media on UDP 7882, no keys.
 func DefaultConfig() Config {
 	return Config{
 		RTC:             RTCConfig{UDPPort: 7882, GSO: true, DirectSRTP: true},
+		TURN:            TURNConfig{Enabled: TURNAuto, UDPPort: 3478, MaxAllocations: 256},
 		ReconnectGrace:  15 * time.Second,
 		SignalKeepalive: 10 * time.Second,
 		EmptyTimeout:    5 * time.Minute,
@@ -69,7 +152,7 @@ func DefaultConfig() Config {
 }
 
 // ApplyDev switches c to development mode: loopback only, LiveKit's
-// well-known devkey/secret pair.
+// well-known devkey/secret pair; turn.enabled=auto then runs the relay.
 func (c *Config) ApplyDev() {
 	c.Keys = map[string]string{"devkey": "secret"}
 	c.RTC.BindIP = "127.0.0.1"
@@ -108,5 +191,8 @@ func (c Config) Validate() error {
 	if c.SignalKeepalive != 0 && c.SignalKeepalive < time.Second {
 		return fmt.Errorf("signal_keepalive: %v is too short (at least 1s; 0 means 10s)", c.SignalKeepalive)
 	}
-	return c.Limit.validate()
+	if err := c.Limit.validate(); err != nil {
+		return err
+	}
+	return c.validateTURN()
 }

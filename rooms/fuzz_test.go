@@ -23,6 +23,7 @@ func newFuzzTarget(tb testing.TB, single bool) *fuzzTarget {
 	cfg := DefaultConfig()
 	cfg.ApplyDev()
 	cfg.RTC.UDPPort = 0
+	cfg.TURN.UDPPort = 0
 	srv, err := NewServer(Params{Config: cfg})
 	if err != nil {
 		tb.Fatal(err)

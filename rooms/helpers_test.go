@@ -36,6 +36,7 @@ func startSFU(t *testing.T, mutate ...func(*rooms.Config)) *sfu {
 	cfg.ApplyDev()
 	cfg.Keys = map[string]string{testKey: testSecret}
 	cfg.RTC.UDPPort = 0
+	cfg.TURN.UDPPort = 0
 	cfg.ReconnectGrace = 5 * time.Second
 	for _, m := range mutate {
 		m(&cfg)

@@ -340,7 +340,7 @@ func (p *participant) resume(c *signalConn) {
 		old.flushAndClose("replaced by resume")
 	}
 	c.send(&livekit.SignalResponse{Message: &livekit.SignalResponse_Reconnect{Reconnect: &livekit.ReconnectResponse{
-		ServerInfo: p.srv.serverInfo()}}})
+		ServerInfo: p.srv.serverInfo(), IceServers: p.srv.turn.iceServers(p.sid, time.Now())}}})
 	p.room.post(func() { p.room.sendSnapshot(p) })
 	if p.sub != nil && p.sub.pc.ICEConnectionState() != webrtc.ICEConnectionStateConnected {
 		if err := p.sub.negotiate(true); err != nil {

@@ -9,6 +9,7 @@ func TestMemoryRegistry(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ApplyDev()
 	cfg.RTC.UDPPort = 0
+	cfg.TURN.UDPPort = 0
 	srv, err := NewServer(Params{Config: cfg})
 	if err != nil {
 		t.Fatal(err)

@@ -10,9 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/livekit/protocol/livekit"
@@ -48,6 +50,7 @@ type Server struct {
 	log        *slog.Logger
 	metrics    *metrics
 	media      *mediaAPI
+	turn       *turnRelay // nil: no relay (turn.enabled)
 	auth       authenticator
 	registry   Registry
 	nodeID     string
@@ -103,8 +106,37 @@ func NewServer(p Params) (*Server, error) {
 			return nil, err
 		}
 	}
+	if p.Config.turnOn() {
+		if s.turn, err = startTURN(p.Config, media, p.Logger); err != nil {
+			_ = media.Close()
+			return nil, err
+		}
+		if p.Registerer != nil {
+			if err := p.Registerer.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: "marquee", Subsystem: "sfu", Name: "turn_allocations",
+				Help: "Live allocations on the embedded TURN relay (sfu.turn)."},
+				func() float64 { return float64(s.turn.allocations()) })); err != nil {
+				_ = s.turn.Close()
+				_ = media.Close()
+				return nil, err
+			}
+		}
+	}
 	s.twirp = s.roomServiceHandler()
 	return s, nil
+}
+
+// startTURN starts the relay towards media's sockets.
+func startTURN(cfg Config, media *mediaAPI, log *slog.Logger) (*turnRelay, error) {
+	var muxed net.Addr
+	if media.udp != nil {
+		muxed = media.udp.LocalAddr()
+	}
+	addrs, err := sfuMediaAddrs(cfg.RTC, muxed)
+	if err != nil {
+		return nil, err
+	}
+	return newTURNRelay(cfg, addrs, log)
 }
 
 // newForwarder builds the forwarder of a track the publisher announced;
@@ -144,7 +176,11 @@ func (s *Server) Close() error {
 	}
 	wg.Wait()
 	s.conns.Wait()
-	return s.media.Close()
+	var err error
+	if s.turn != nil {
+		err = s.turn.Close()
+	}
+	return errors.Join(err, s.media.Close())
 }
 
 // enabledCodecs are the codecs a room accepts from publishers (Room and
@@ -463,6 +499,7 @@ func (s *Server) join(conn *signalConn, room *Room, jr *joinRequest) (*participa
 		Room: roomInfo, Participant: p.infoClone(), OtherParticipants: others,
 		ServerVersion: ServerVersion, ServerInfo: s.serverInfo(),
 		SubscriberPrimary: !jr.singlePC && p.info.Permission.GetCanSubscribe(),
+		IceServers:        s.turn.iceServers(p.sid, time.Now()),
 		PingTimeout:       15, PingInterval: 5,
 		EnabledPublishCodecs: enabledCodecs(),
 	}}})

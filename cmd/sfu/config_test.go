@@ -18,7 +18,8 @@ func TestConfig(t *testing.T) {
 	}{
 		{"dev", []string{"--dev"}, "", func(t *testing.T, c sfuConfig) {
 			if c.Listen != "127.0.0.1:7880" || c.SFU.Keys["devkey"] != "secret" || c.SFU.RTC.UDPPort != 7882 ||
-				!c.SFU.RTC.LoopbackCandidates || c.SFU.RTC.BindIP != "127.0.0.1" {
+				!c.SFU.RTC.LoopbackCandidates || c.SFU.RTC.BindIP != "127.0.0.1" ||
+				c.SFU.TURN.Enabled != "auto" || c.SFU.TURN.UDPPort != 3478 {
 				t.Fatalf("dev config %+v", c)
 			}
 		}},
@@ -30,6 +31,14 @@ func TestConfig(t *testing.T) {
 				}
 			}},
 		{"bad range", []string{"--dev", "--sfu.rtc.port_range_start=50000"}, "sfu.rtc.port_range_start", nil},
+		{"bad turn switch", []string{"--dev", "--sfu.turn.enabled=maybe"}, "sfu.turn.enabled", nil},
+		{"turn on without a relay ip", []string{"--sfu.keys=prod=0123456789abcdef", "--sfu.turn.enabled=true"}, "sfu.turn.relay_ip", nil},
+		{"turn relay ip", []string{"--sfu.keys=prod=0123456789abcdef", "--sfu.turn.enabled=true", "--sfu.turn.relay_ip=10.1.2.3"}, "",
+			func(t *testing.T, c sfuConfig) {
+				if c.SFU.TURN.RelayIP != "10.1.2.3" {
+					t.Fatalf("config %+v", c.SFU.TURN)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

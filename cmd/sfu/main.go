@@ -48,7 +48,7 @@ func run() int {
 	mux := http.NewServeMux()
 	obs.Mount(mux, reg, obs.NewReadiness())
 	mux.Handle("/", srv)
-	log.Info("sfu starting", "listen", cfg.Listen, "udp_port", cfg.SFU.RTC.UDPPort, "dev", loaded.Dev)
+	log.Info("sfu starting", "listen", cfg.Listen, "udp_port", cfg.SFU.RTC.UDPPort, "turn", cfg.SFU.TURN.Enabled, "dev", loaded.Dev)
 	err = lifecycle.Run(context.Background(), log, os.Exit,
 		lifecycle.ServeHTTP(log, "sfu", cfg.Listen, mux), srv.Run)
 	if err != nil {

@@ -113,6 +113,7 @@ func startLoopback(src string, cfg media.Config) (*loopback, error) {
 	rc.ApplyDev()
 	rc.Keys = map[string]string{benchKey: benchSecret}
 	rc.RTC.UDPPort = 0
+	rc.TURN.UDPPort = 0
 	sfu, err := rooms.NewServer(rooms.Params{Config: rc, Logger: quiet})
 	if err != nil {
 		return nil, err

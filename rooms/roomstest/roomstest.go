@@ -49,6 +49,7 @@ func Start(t testing.TB, o Options) *Server {
 	cfg.ApplyDev()
 	cfg.Keys = map[string]string{Key: Secret}
 	cfg.RTC.UDPPort = 0
+	cfg.TURN.UDPPort = 0
 	srv, err := rooms.NewServer(rooms.Params{Config: cfg, Logger: o.Logger, Registerer: o.Registerer})
 	if err != nil {
 		t.Fatalf("roomstest: start SFU: %v", err)
