@@ -31,13 +31,23 @@ type redViewer struct {
 
 func newREDViewer(t *testing.T, s *sfu, identity string) *redViewer {
 	t.Helper()
+	return newREDViewerAt(t, s, identity, true)
+}
+
+// newREDViewerAt is newREDViewer, offering RED only with red.
+func newREDViewerAt(t *testing.T, s *sfu, identity string, red bool) *redViewer {
+	t.Helper()
 	m := &webrtc.MediaEngine{}
-	for _, c := range []webrtc.RTPCodecParameters{
+	codecs := []webrtc.RTPCodecParameters{
 		{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000,
 			Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1"}},
 		{PayloadType: 63, RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: forward.MimeTypeRED, ClockRate: 48000,
 			Channels: 2, SDPFmtpLine: "111/111"}},
-	} {
+	}
+	if !red {
+		codecs = codecs[:1]
+	}
+	for _, c := range codecs {
 		if err := m.RegisterCodec(c, webrtc.RTPCodecTypeAudio); err != nil {
 			t.Fatal(err)
 		}

@@ -21,6 +21,7 @@ if [ "$profile" != build ]; then
     redis-server              # multi-node coordination and its tests
     fonts-dejavu-core         # drawtext font for the sample film clock
     sqlite3                   # inspecting ./data/marquee.db by hand
+    nftables iproute2         # scripts/audioloss.sh: random loss between network namespaces
   )
 fi
 
