@@ -290,6 +290,9 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 	} else {
 		d.metrics.packetsAudio.Inc()
 		d.metrics.bytesAudio.Add(float64(len(payload)))
+		if b.red {
+			d.metrics.packetsRED.Inc()
+		}
 	}
 	return true
 }
