@@ -5,9 +5,14 @@
 # /30 that exists only inside the two namespaces. nftables in the
 # viewer's namespace drops LOSS % of the SFU's UDP at random. The viewer
 # runs twice, with plain Opus and with RED (RFC 2198), and prints the
-# frames it got, rebuilt and lost. Needs root, iproute2 and nftables.
+# frames it got, rebuilt and lost. With CHROMIUM=1 it then runs
+# e2e/audioloss_test.go in a third, loopback-only namespace: Chromium
+# publishes a tone, a Chromium listener behind LOSS % random drop of the
+# SFU's audio reports its concealed samples (run scripts/npm.sh first; for
+# the figure without RED, run it from a checkout before RED).
+# Needs root, iproute2 and nftables.
 #
-#   sudo LOSS=10 SECS=30 scripts/audioloss.sh
+#   sudo LOSS=10 SECS=30 CHROMIUM=1 scripts/audioloss.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh && use_go
@@ -15,6 +20,7 @@ LOSS=${LOSS:-10}
 SECS=${SECS:-30}
 ns_sfu=mq-al-sfu
 ns_view=mq-al-view
+ns_chrome=mq-al-chrome
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -22,6 +28,7 @@ cleanup() {
   wait 2>/dev/null || true
   ip netns del "$ns_sfu" 2>/dev/null || true
   ip netns del "$ns_view" 2>/dev/null || true
+  ip netns del "$ns_chrome" 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -70,3 +77,11 @@ for red in 0 1; do
   wait "$pub" 2>/dev/null || true
 done
 echo "loss=$LOSS% on the SFU->viewer UDP, $SECS s per run"
+
+if [ "${CHROMIUM:-0}" = 1 ]; then
+  go test -c -tags audioloss -o "$tmp/e2e.test" ./e2e
+  ip netns add "$ns_chrome"
+  ip -n "$ns_chrome" link set lo up
+  (cd e2e && flock /tmp/e2e.lock ip netns exec "$ns_chrome" env LOSS="$LOSS" SECS="$SECS" \
+    "$tmp/e2e.test" -test.run '^TestAudioLossChromium$' -test.v 2>&1 | grep -o 'AUDIOLOSS .*')
+fi
