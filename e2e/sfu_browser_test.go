@@ -231,3 +231,52 @@ func TestSFUBrowserLateTracks(t *testing.T) {
 	view.WaitTrue(ctx, `frameWidth().then(w => w === 640)`)
 	view.Screenshot("sfu-early-viewer")
 }
+
+// TestSFUBrowserListenerDecodesRED: a listener in Chromium (its single
+// connection only receives) negotiates RED for audio, as Chromium offers
+// by default, and the SFU sends the publisher's plain Opus to it as RED
+// (RFC 2198). Chromium must decode it: samples play, nearly none
+// concealed on this lossless path.
+func TestSFUBrowserListenerDecodesRED(t *testing.T) {
+	s := startTestSFU(t)
+	page := ServeSFUPage(t)
+	b := StartChrome(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "red-room"} }
+	pub := b.NewPage(t, "red-host", page)
+	pub.WaitTrue(ctx, `typeof startPublisher === "function"`)
+	if err := pub.Eval(fmt.Sprintf(`startPublisher(%q, %q).then(() => publishTone())`, s.url, devToken(t, "host", grant())), nil); err != nil {
+		t.Fatal(err)
+	}
+	view := b.NewPage(t, "red-listener", page)
+	view.WaitTrue(ctx, `typeof startViewer === "function"`)
+	listener := grant()
+	listener.SetCanPublish(false)
+	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "guest", listener)), nil); err != nil {
+		t.Fatal(err)
+	}
+	// Played out, so the decoder runs: an unattached track is only received.
+	view.WaitTrue(ctx, `!!state.audio`)
+	if err := view.Eval(`document.body.appendChild(state.audio.attach()) && true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `audioStats().then(a => a.samples > 48000 * 3)`)
+	var a struct {
+		Mime                        string
+		Packets, Samples, Concealed float64
+	}
+	if err := view.Eval(`audioStats()`, &a); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("listener audio: %+v", a)
+	// Chromium's stats name the codec it decodes, Opus, out of RED: the
+	// SFU's count says what it sent.
+	if n := s.sum(t, "marquee_sfu_forward_red_packets_total", nil); n < a.Packets/2 {
+		t.Errorf("%v RED packets sent while the listener received %v audio packets", n, a.Packets)
+	}
+	view.Screenshot("sfu-red-listener")
+	if a.Concealed > a.Samples/10 {
+		t.Errorf("%v of %v samples concealed on a lossless path", a.Concealed, a.Samples)
+	}
+}

@@ -15,7 +15,8 @@ type Config struct {
 	MediaRoots []string
 	// Media tunes the pipeline.
 	Media media.Config
-	// HeartbeatInterval between heartbeat events (5 s).
+	// HeartbeatInterval between heartbeat events (1 s), unless a session's
+	// CreateSession asks for another (workerapi.CreateSession.HeartbeatMs).
 	HeartbeatInterval time.Duration
 	// PlaybackInterval between marquee.playback messages (1 s).
 	PlaybackInterval time.Duration
@@ -29,7 +30,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Media:             media.DefaultConfig(),
-		HeartbeatInterval: 5 * time.Second,
+		HeartbeatInterval: time.Second,
 		PlaybackInterval:  time.Second,
 		JoinTimeout:       15 * time.Second,
 		CallbackTimeout:   5 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -74,6 +75,14 @@ func (s *Server) Create(req CreateRequest) (SessionStatus, error) {
 	if u, err := url.Parse(req.CallbackURL); req.CallbackURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		return SessionStatus{}, fmt.Errorf("%w: callbackUrl must be an http(s) URL", ErrBadRequest)
 	}
+	cfg := s.cfg
+	switch {
+	case req.HeartbeatMs < 0 || req.HeartbeatMs > 0 && req.HeartbeatMs < workerapi.MinHeartbeatMs:
+		return SessionStatus{}, fmt.Errorf("%w: heartbeatMs must be 0 (the worker's default) or at least %d",
+			ErrBadRequest, workerapi.MinHeartbeatMs)
+	case req.HeartbeatMs > 0:
+		cfg.HeartbeatInterval = time.Duration(req.HeartbeatMs) * time.Millisecond
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -83,7 +92,7 @@ func (s *Server) Create(req CreateRequest) (SessionStatus, error) {
 		return SessionStatus{}, ErrSessionExists
 	}
 	n := newNotifier(req.CallbackURL, s.cfg.Secret, s.client, s.cfg.CallbackTimeout, s.log.With("session", req.SessionID), s.metrics)
-	sess := newSession(req.SessionID, req.Room, s.cfg, s.conn, n, s.log, s.metrics)
+	sess := newSession(req.SessionID, req.Room, cfg, s.conn, n, s.log, s.metrics)
 	s.sessions[req.SessionID] = sess
 	s.metrics.sessions.Inc()
 	sess.start(s.ctx)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -624,4 +625,31 @@ func testLogOut() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// TestCreateHeartbeatPeriod: a session takes the heartbeat period the
+// control plane asks for (workerapi.CreateSession.HeartbeatMs), and a
+// period too short to keep up with is refused with a 400 that says why.
+func TestCreateHeartbeatPeriod(t *testing.T) {
+	h := newHarness(t)
+	tests := []struct {
+		ms   int64
+		want int
+	}{
+		{0, http.StatusCreated}, // the worker's default
+		{1000, http.StatusCreated},
+		{100, http.StatusCreated},
+		{99, http.StatusBadRequest},
+		{-1, http.StatusBadRequest},
+	}
+	for i, tt := range tests {
+		t.Run(fmt.Sprint(tt.ms), func(t *testing.T) {
+			var out map[string]any
+			code := h.call("POST", "/sessions", CreateRequest{SessionID: fmt.Sprintf("hb-%d", i), Room: "party-hb",
+				HeartbeatMs: tt.ms}, &out)
+			if code != tt.want {
+				t.Fatalf("status %d, want %d (%v)", code, tt.want, out)
+			}
+		})
+	}
 }

@@ -237,6 +237,14 @@ type audioEncoder struct {
 // opusFrame is the Opus frame duration (RFC 7587 §4.2).
 const opusFrame = 20 * time.Millisecond
 
+// opusExpectedLoss is the packet loss (percent) the Opus encoder plans
+// its in-band FEC for (RFC 6716 §2.1.7, libopus OPUS_SET_PACKET_LOSS_PERC).
+// With FEC on and this loss, libopus codes a SILK layer (hybrid mode at
+// full band) whose LBRR data repeats each frame in the next packet, so a
+// viewer rebuilds a lost frame from the following one: the SDP's
+// useinbandfec=1 (RFC 7587 §6.1) then has something to use.
+const opusExpectedLoss = "10"
+
 func newAudioEncoder(bitrate int) (*audioEncoder, error) {
 	a := &audioEncoder{pkt: astiav.AllocPacket()}
 	codec := astiav.FindEncoderByName("libopus")
@@ -254,6 +262,8 @@ func newAudioEncoder(bitrate int) (*audioEncoder, error) {
 	defer opts.Free()
 	_ = opts.Set("application", "audio", 0)
 	_ = opts.Set("frame_duration", "20", 0)
+	_ = opts.Set("fec", "1", 0)
+	_ = opts.Set("packet_loss", opusExpectedLoss, 0)
 	if err := a.enc.Open(codec, opts); err != nil {
 		a.free()
 		return nil, fmt.Errorf("%w: opening libopus: %w", ErrEncode, err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+
+	"github.com/marquee-party/marquee/internal/workerapi"
 )
 
 // PlayOptions selects what Play starts.
@@ -150,7 +152,8 @@ func (s *Service) newWorkerSession(ctx context.Context, p *Party, ws *WorkerStat
 	s.createRoom(ctx, p.Room)
 	sid := p.Room + "-" + randomHex(4)
 	err := s.worker.CreateSession(ctx, CreateSessionRequest{SessionID: sid, Room: p.Room, GuildID: p.GuildID,
-		VoiceChannelID: p.VoiceChannelID, TextChannelID: p.TextChannelID, CallbackURL: s.callback})
+		VoiceChannelID: p.VoiceChannelID, TextChannelID: p.TextChannelID, CallbackURL: s.callback,
+		HeartbeatMs: max(s.interval.Milliseconds(), workerapi.MinHeartbeatMs)})
 	if err != nil {
 		return err
 	}

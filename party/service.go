@@ -62,8 +62,12 @@ type Params struct {
 	Resolver Resolver
 	// Catalog fills queue entries from the library; nil trusts the client.
 	Catalog Catalog
-	// HeartbeatInterval is the worker's heartbeat period (5 s); the worker is
-	// lost after LostAfter (3 intervals by default) without one.
+	// HeartbeatInterval is the worker's heartbeat period (1 s), asked of
+	// each worker session it creates; the worker is lost after LostAfter
+	// (2.5 intervals by default) without one. The watchdog looks every
+	// quarter interval, so a lost worker is restarted within about
+	// 2.75 intervals of its last heartbeat, at a position at most one
+	// interval old.
 	HeartbeatInterval time.Duration
 	LostAfter         time.Duration
 	// Now is the clock; time.Now when nil.
@@ -116,10 +120,10 @@ func New(p Params) (*Service, error) {
 		return nil, fmt.Errorf("party: %w: DB and Worker are required", ErrInvalid)
 	}
 	if p.HeartbeatInterval <= 0 {
-		p.HeartbeatInterval = 5 * time.Second
+		p.HeartbeatInterval = time.Second
 	}
 	if p.LostAfter <= 0 {
-		p.LostAfter = 3 * p.HeartbeatInterval
+		p.LostAfter = p.HeartbeatInterval * 5 / 2
 	}
 	if p.Now == nil {
 		p.Now = time.Now
@@ -191,13 +195,16 @@ func (s *Service) stale(partyID, atMs int64) bool {
 	return atMs > 0 && atMs <= s.cmdAt[partyID]
 }
 
+// watchPeriod is how often Run looks for silent workers.
+func (s *Service) watchPeriod() time.Duration { return s.interval / 4 }
+
 // Run watches worker heartbeats until ctx ends: a party whose worker has
 // been silent for LostAfter is marked lost and recovered on a new worker
 // session at its last known position. It closes live subscriptions on exit.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.broker.closeAll()
 	defer s.drops.Wait()
-	t := time.NewTicker(s.interval / 2)
+	t := time.NewTicker(s.watchPeriod())
 	defer t.Stop()
 	s.log.Info("party watchdog started", "heartbeat", s.interval, "lostAfter", s.lostAft)
 	for {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,6 +47,14 @@ const testSecret = "test-secret"
 
 func newFixture(t *testing.T, heartbeat time.Duration) *fixture {
 	t.Helper()
+	return newFixtureWith(t, heartbeat, func(p *Params) { p.HeartbeatInterval = heartbeat }, true)
+}
+
+// newFixtureWith is newFixture with the fake worker heartbeating every
+// heartbeat, the service's Params changed by mutate, and its watchdog
+// (Run) started only with run.
+func newFixtureWith(t *testing.T, heartbeat time.Duration, mutate func(*Params), run bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "p.db"), nil)
 	if err != nil {
@@ -81,17 +90,21 @@ func newFixture(t *testing.T, heartbeat time.Duration) *fixture {
 	t.Cleanup(func() { f.worker.Kill() })
 	hc := &http.Client{Timeout: 5 * time.Second}
 	t.Cleanup(hc.CloseIdleConnections)
-	f.svc, err = New(Params{DB: db, Worker: NewWorkerClient(f.worker.URL(), testSecret, hc), CallbackURL: cb.URL,
+	params := Params{DB: db, Worker: NewWorkerClient(f.worker.URL(), testSecret, hc), CallbackURL: cb.URL,
 		LiveKit: LiveKitConfig{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"},
 		Resolver: resolverFunc(func(_ context.Context, mt MediaType, id string) (Target, error) {
 			if id == "missing" {
 				return Target{}, errors.New("no such item")
 			}
 			return Target{MediaType: mt, Playback: Playback{ItemID: id, StreamURL: "/media/" + id, DurationSeconds: 600}}, nil
-		}),
-		HeartbeatInterval: heartbeat})
+		})}
+	mutate(&params)
+	f.svc, err = New(params)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !run {
+		return f
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	f.cancel, f.done = cancel, make(chan struct{})
@@ -485,3 +498,90 @@ func TestStopKeepsExactPosition(t *testing.T) {
 		t.Fatalf("stopped at %.2f s, want at least %.2f s (where the worker was)", ws.PositionSeconds, at)
 	}
 }
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) set(t time.Time) {
+	c.mu.Lock()
+	c.now = t
+	c.mu.Unlock()
+}
+
+// TestLostWorkerRecoveredWithin3sNear1sOfViewers runs the watchdog on a
+// fake clock with the default heartbeat: the worker heartbeats while
+// playing, then dies just before its next heartbeat, the worst moment.
+// The party must restart the entry within 3 s of the loss, at a position
+// within 1 s of the one viewers had reached.
+func TestLostWorkerRecoveredWithin3sNear1sOfViewers(t *testing.T) {
+	ctx := context.Background()
+	clk := &fakeClock{now: time.Unix(1_000_000, 0)}
+	// The fake worker's own heartbeats never come: the test sends them.
+	f := newFixtureWith(t, time.Hour, func(p *Params) { p.Now = clk.Now }, false)
+	p, _ := f.svc.Create(ctx, f.owner, NewParty{Title: "Crash"})
+	e1, _ := f.svc.Enqueue(ctx, p.ID, NewEntry{MediaType: MediaMovie, SourceID: "1", Title: "One"})
+	if _, err := f.svc.Play(ctx, p.ID, PlayOptions{StartSeconds: ptrTo(100.0)}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ = f.svc.Get(ctx, p.ID)
+	ses, ok := f.worker.Session(p.WorkerSessionID)
+	if !ok || ses.HeartbeatMs <= 0 {
+		t.Fatalf("worker session %+v: no heartbeat period asked for", ses)
+	}
+	period := time.Duration(ses.HeartbeatMs) * time.Millisecond
+	start := clk.Now()
+	var last float64
+	for i := 1; i <= 5; i++ { // playing, one heartbeat per period
+		at := start.Add(time.Duration(i) * period)
+		clk.set(at)
+		last = 100 + at.Sub(start).Seconds()
+		if err := f.svc.HandleWorkerEvent(ctx, WorkerEvent{SessionID: p.WorkerSessionID, Type: WorkerHeartbeat,
+			QueueEntryID: fmt.Sprint(e1.ID), PositionSeconds: last, PlaybackState: "playing", AtMs: at.UnixMilli()}); err != nil {
+			t.Fatal(err)
+		}
+		f.svc.checkWorkers(ctx)
+	}
+	if st := f.status(t, p.ID); st != StatusPlaying {
+		t.Fatalf("status %s while heartbeating", st)
+	}
+	// The worker dies just before its next heartbeat; viewers saw media up
+	// to then.
+	lastBeat := clk.Now()
+	lostAt := lastBeat.Add(period - time.Millisecond)
+	viewers := last + lostAt.Sub(lastBeat).Seconds()
+	f.worker.Close(p.WorkerSessionID)
+	oldSession := p.WorkerSessionID
+	for now := lastBeat; ; now = now.Add(f.svc.watchPeriod()) { // the watchdog's ticks
+		clk.set(now)
+		f.svc.checkWorkers(ctx)
+		if ws, _ := f.svc.WorkerState(ctx, p.ID); ws.Recoveries == 1 {
+			if took := now.Sub(lostAt); took > 3*time.Second {
+				t.Fatalf("recovery started %v after the loss, want within 3 s", took)
+			}
+			t.Logf("recovery started %v after the loss (heartbeat %v)", now.Sub(lostAt), period)
+			break
+		}
+		if now.Sub(lostAt) > time.Minute {
+			t.Fatal("no recovery within a minute of the loss")
+		}
+	}
+	p, _ = f.svc.Get(ctx, p.ID)
+	ses, ok = f.worker.Session(p.WorkerSessionID)
+	if !ok || p.WorkerSessionID == oldSession {
+		t.Fatalf("no new worker session (%q)", p.WorkerSessionID)
+	}
+	if d := viewers - ses.StartSeconds; d < 0 || d > 1 {
+		t.Fatalf("recovered at %.3f s, viewers were at %.3f s: want within 1 s behind", ses.StartSeconds, viewers)
+	}
+	t.Logf("recovered at %.3f s, viewers were at %.3f s", ses.StartSeconds, viewers)
+}
+
+func ptrTo[T any](v T) *T { return &v }

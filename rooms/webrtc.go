@@ -116,6 +116,11 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 		return nil, err
 	}
 	out.ccl = ccl
+	sendME, err := sendMediaEngine(ccl)
+	if err != nil {
+		_ = out.Close()
+		return nil, err
+	}
 	out.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	sendIR := &interceptor.Registry{}
 	if err := ccl.RegisterSendOnly(sendIR); err != nil {
@@ -129,18 +134,50 @@ func newMediaAPI(cfg RTCConfig, log *slog.Logger) (*mediaAPI, error) {
 		_ = out.Close()
 		return nil, fmt.Errorf("answering dtls role: %w", err)
 	}
-	out.sendAPI = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(sendIR))
-	out.sendSE, out.me, out.sendIR = se, me, sendIR
+	out.sendAPI = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(sendME), webrtc.WithInterceptorRegistry(sendIR))
+	out.sendSE, out.me, out.sendIR = se, sendME, sendIR
 	// Started last: an error above returns before any goroutine runs.
 	out.writers = forward.NewWriterPool(runtime.GOMAXPROCS(0), log)
 	log.Debug("media api ready", "udp_port", cfg.UDPPort, "port_range", cfg.PortRangeStart != 0, "ice_tcp", cfg.ICETCP)
 	return out, nil
 }
 
-// Codec payload types match what browsers commonly offer, which keeps the
-// SDP answers small; any offered type is remapped by pion anyway.
+// mediaEngine is the MediaEngine, interceptors and congestion control of
+// connections that receive media.
 func mediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, *forward.CongestionControl, error) {
 	me := &webrtc.MediaEngine{}
+	if err := registerCodecs(me, false); err != nil {
+		return nil, nil, nil, err
+	}
+	ir := &interceptor.Registry{}
+	ccl, err := forward.RegisterInterceptors(me, ir, forward.CongestionParams{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return me, ir, ccl, nil
+}
+
+// sendMediaEngine is the MediaEngine of connections that only send media
+// (classic subscriber connections). It adds RED for Opus (RFC 2198), which
+// subscribers such as Chromium then negotiate and the forwarder encodes
+// from the publisher's plain Opus; publishers' connections do not offer
+// it, so what they send stays plain Opus for every subscriber.
+func sendMediaEngine(ccl *forward.CongestionControl) (*webrtc.MediaEngine, error) {
+	me := &webrtc.MediaEngine{}
+	if err := registerCodecs(me, true); err != nil {
+		return nil, err
+	}
+	if err := ccl.ConfigureSendEngine(me); err != nil {
+		return nil, err
+	}
+	return me, nil
+}
+
+// registerCodecs registers Marquee's codecs and audio header extensions on
+// me, with RED for Opus when red is set. Codec payload types match what
+// browsers commonly offer (Chromium: Opus 111, RED 63), which keeps the SDP
+// answers small; any offered type is remapped by pion anyway.
+func registerCodecs(me *webrtc.MediaEngine, red bool) error {
 	videoFB := []webrtc.RTCPFeedback{
 		{Type: "goog-remb"}, {Type: webrtc.TypeRTCPFBTransportCC},
 	}
@@ -160,22 +197,20 @@ func mediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, *forward.Congest
 			MimeType: webrtc.MimeTypeH264, ClockRate: 90000, RTCPFeedback: videoFB,
 			SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f"}}, webrtc.RTPCodecTypeVideo},
 	}
+	if red {
+		codecs = append(codecs, struct {
+			webrtc.RTPCodecParameters
+			kind webrtc.RTPCodecType
+		}{webrtc.RTPCodecParameters{PayloadType: 63, RTPCodecCapability: webrtc.RTPCodecCapability{
+			MimeType: forward.MimeTypeRED, ClockRate: 48000, Channels: 2, SDPFmtpLine: "111/111"}}, webrtc.RTPCodecTypeAudio})
+	}
 	for _, c := range codecs {
 		if err := me.RegisterCodec(c.RTPCodecParameters, c.kind); err != nil {
-			return nil, nil, nil, fmt.Errorf("register codec %s: %w", c.MimeType, err)
+			return fmt.Errorf("register codec %s: %w", c.MimeType, err)
 		}
 	}
 	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.SDESMidURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, nil, nil, err
+		return err
 	}
-	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, nil, nil, err
-	}
-
-	ir := &interceptor.Registry{}
-	ccl, err := forward.RegisterInterceptors(me, ir, forward.CongestionParams{})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	return me, ir, ccl, nil
+	return me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio)
 }

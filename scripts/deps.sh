@@ -22,6 +22,7 @@ if [ "$profile" != build ]; then
     fonts-dejavu-core         # drawtext font for the sample film clock
     sqlite3                   # inspecting ./data/marquee.db by hand
     iproute2                  # ip netns: the loopback-only end-to-end test
+    nftables                  # scripts/audioloss.sh: random loss between network namespaces
   )
 fi
 

@@ -48,7 +48,7 @@ type workerConfig struct {
 	URL         string        `yaml:"url" usage:"ingest worker API base URL"`
 	Secret      string        `yaml:"secret" usage:"bearer secret shared with the ingest worker (both directions)"`
 	CallbackURL string        `yaml:"callback_url" usage:"URL the worker POSTs events to (default: http://<listen>/internal/worker/events)"`
-	Heartbeat   time.Duration `yaml:"heartbeat" usage:"the worker's heartbeat period; 3 missed heartbeats mark it lost and trigger recovery"`
+	Heartbeat   time.Duration `yaml:"heartbeat" usage:"the worker's heartbeat period, asked of each worker session; 2.5 periods without one mark it lost and restart it at the last position heard"`
 }
 
 type inviteConfig struct {
@@ -86,7 +86,7 @@ func defaultConfig() apiConfig {
 		DataDir: "./data",
 		Library: libraryConfig{ScanOnStart: true},
 		SFU:     sfuConfig{URL: "ws://127.0.0.1:7880"},
-		Worker:  workerConfig{URL: "http://127.0.0.1:8090", Heartbeat: 5 * time.Second},
+		Worker:  workerConfig{URL: "http://127.0.0.1:8090", Heartbeat: time.Second},
 		Invite:  inviteConfig{MaxTTL: 7 * 24 * time.Hour},
 		Session: sessionConfig{TTL: 30 * 24 * time.Hour},
 		Discord: discord.DefaultConfig(),
@@ -146,8 +146,8 @@ func (c *apiConfig) Validate() error {
 		return fmt.Errorf("worker.secret: at least 8 characters are required (or use --dev)")
 	case len(c.Invite.Secret) < 16:
 		return fmt.Errorf("invite.secret: at least 16 bytes are required (or use --dev)")
-	case c.Worker.Heartbeat <= 0:
-		return fmt.Errorf("worker.heartbeat: must be positive")
+	case c.Worker.Heartbeat < 100*time.Millisecond:
+		return fmt.Errorf("worker.heartbeat: must be at least 100ms")
 	case c.Invite.MaxTTL < time.Minute:
 		return fmt.Errorf("invite.max_ttl: must be at least 1m")
 	case c.Session.TTL < time.Minute:

@@ -96,3 +96,23 @@ async function audioPacketsReceived() {
 function usedFallback() {
   return !!(room.engine && room.engine.client && room.engine.client.useV0SignalPath);
 }
+
+// audioStats is the viewer's audio inbound-rtp: the codec it decodes
+// (audio/red when the SFU sends RED), samples played and concealed.
+async function audioStats() {
+  const out = { mime: '', packets: 0, lost: 0, samples: 0, concealed: 0 };
+  if (!state.audio || !state.audio.receiver) return out;
+  const stats = await state.audio.receiver.getStats();
+  let codecId = '';
+  stats.forEach((s) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'audio') {
+      out.packets = s.packetsReceived || 0;
+      out.lost = s.packetsLost || 0;
+      out.samples = s.totalSamplesReceived || 0;
+      out.concealed = s.concealedSamples || 0;
+      codecId = s.codecId;
+    }
+  });
+  stats.forEach((s) => { if (s.id === codecId) out.mime = s.mimeType; });
+  return out;
+}

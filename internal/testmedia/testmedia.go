@@ -47,6 +47,10 @@ const (
 	MP3 Kind = "audio.mp3"
 	// FLAC is a 4 s stereo FLAC (audio only).
 	FLAC Kind = "audio.flac"
+	// Voice is a 4 s stereo FLAC of a voice-like sound: a 180 Hz tone
+	// with harmonics whose loudness rises and falls four times a second,
+	// as syllables do, which speech-activity detectors count as active.
+	Voice Kind = "voice.flac"
 	// MP3Cover is MP3 with embedded cover art (an attached MJPEG picture),
 	// as most music libraries have.
 	MP3Cover Kind = "audio-cover.mp3"
@@ -115,6 +119,9 @@ func recipe(kind Kind) ([]string, error) {
 		return append(tone, "-t", d, "-c:a", "libmp3lame", "-b:a", "128k"), nil
 	case FLAC:
 		return append(tone, "-t", d, "-c:a", "flac"), nil
+	case Voice:
+		return []string{"-f", "lavfi", "-i", "aevalsrc=exprs=(sin(2*PI*180*t)+0.5*sin(2*PI*360*t)+0.3*sin(2*PI*540*t))" +
+			"*0.3*(0.55+0.45*sin(2*PI*4*t)):s=48000:c=stereo", "-t", d, "-c:a", "flac"}, nil
 	case MP3Cover:
 		a := append(tone, "-f", "lavfi", "-i", "testsrc2=size=300x300:rate=1")
 		return append(a, "-t", d, "-map", "0:a", "-map", "1:v", "-frames:v", "1", "-c:a", "libmp3lame",

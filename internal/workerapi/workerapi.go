@@ -10,7 +10,7 @@
 //	POST   /sessions/{id}/control  Control
 //	GET    /sessions/{id}          → Status
 //	DELETE /sessions/{id}
-//	POST   <callbackUrl>           Event (heartbeats every 5 s)
+//	POST   <callbackUrl>           Event (heartbeats every HeartbeatMs, 1 s by default)
 package workerapi
 
 // CreateSession is the body of POST /sessions: join the room as the
@@ -22,7 +22,17 @@ type CreateSession struct {
 	VoiceChannelID string `json:"voiceChannelId,omitempty"`
 	TextChannelID  string `json:"textChannelId,omitempty"`
 	CallbackURL    string `json:"callbackUrl,omitempty"`
+	// HeartbeatMs is the period of heartbeat events the control plane
+	// watches for, in milliseconds (at least MinHeartbeatMs); 0 means the
+	// worker's own default. The control plane declares a worker lost
+	// after 2.5 periods without one and restarts it at the last position
+	// heard, so a short period finds a loss sooner and resumes closer to
+	// where viewers were.
+	HeartbeatMs int64 `json:"heartbeatMs,omitempty"`
 }
+
+// MinHeartbeatMs is the shortest heartbeat period a worker accepts.
+const MinHeartbeatMs = 100
 
 // Playback says where an item's media is: StreamURL is tried first,
 // DownloadURL is the fallback; each is a local path or an http(s) URL.

@@ -22,6 +22,7 @@ type Session struct {
 	ID            string
 	Room          string
 	CallbackURL   string
+	HeartbeatMs   int64 // the heartbeat period the control plane asked for
 	QueueEntryID  string
 	Title         string
 	StreamURL     string
@@ -225,7 +226,7 @@ func (w *Worker) create(rw http.ResponseWriter, r *http.Request) {
 		writeErr(rw, http.StatusConflict, "exists", "session exists")
 		return
 	}
-	w.sessions[req.SessionID] = &Session{ID: req.SessionID, Room: req.Room, CallbackURL: req.CallbackURL, State: "stopped",
+	w.sessions[req.SessionID] = &Session{ID: req.SessionID, Room: req.Room, CallbackURL: req.CallbackURL, HeartbeatMs: req.HeartbeatMs, State: "stopped",
 		WorkerStatus: workerapi.StatusReady}
 	rw.Header().Set("Content-Type", "application/json")
 	rw.WriteHeader(http.StatusCreated)

@@ -87,6 +87,34 @@ func (c *CongestionControl) RegisterSendOnly(ir *interceptor.Registry) error {
 	return c.addSendSide(ir)
 }
 
+// ConfigureSendEngine registers on m, a MediaEngine kept for
+// connections that only send (built with RegisterSendOnly's registry),
+// what RegisterInterceptors registers on its own: the transport-wide
+// sequence number extension, the video feedback subscribers send (NACK,
+// PLI, FIR) and the mid/RID extensions. Codecs are the caller's.
+func (c *CongestionControl) ConfigureSendEngine(m *webrtc.MediaEngine) error {
+	if !c.p.DisableEstimator {
+		for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: transportCCURI}, kind); err != nil {
+				return fmt.Errorf("forward: twcc header extension: %w", err)
+			}
+		}
+	}
+	registerVideoFeedback(m)
+	if err := webrtc.ConfigureSimulcastExtensionHeaders(m); err != nil {
+		return fmt.Errorf("forward: simulcast extensions: %w", err)
+	}
+	return nil
+}
+
+// registerVideoFeedback registers the RTCP feedback a video receiver
+// sends: NACK (RFC 4585 §6.2.1), PLI (§6.3.1) and FIR (RFC 5104 §4.3.1).
+func registerVideoFeedback(m *webrtc.MediaEngine) {
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
+}
+
 // registerEstimator adds TWCC numbering and an estimator per
 // PeerConnection.
 func (c *CongestionControl) registerEstimator(m *webrtc.MediaEngine, ir *interceptor.Registry) error {
@@ -145,9 +173,7 @@ func registerReceiveSide(m *webrtc.MediaEngine, ir *interceptor.Registry) error 
 	if err != nil {
 		return fmt.Errorf("forward: nack generator: %w", err)
 	}
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack"}, webrtc.RTPCodecTypeVideo)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "nack", Parameter: "pli"}, webrtc.RTPCodecTypeVideo)
-	m.RegisterFeedback(webrtc.RTCPFeedback{Type: "ccm", Parameter: "fir"}, webrtc.RTPCodecTypeVideo)
+	registerVideoFeedback(m)
 	ir.Add(gen)
 	rr, err := report.NewReceiverInterceptor()
 	if err != nil {

@@ -84,6 +84,8 @@ type binding struct {
 	ssrc   uint32
 	pt     uint8
 	twccID uint8 // transport-wide sequence number extension; 0: none
+	red    bool  // pt is RFC 2198 RED carrying redPT (Opus) blocks
+	redPT  uint8
 	writer webrtc.TrackLocalWriter
 	detach func() // ends DirectPath.Attach; nil without a direct path
 }
@@ -240,13 +242,18 @@ func (d *DownTrack) StreamID() string { return d.streamID }
 func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.kind }
 
 // Bind is called by pion when the subscriber's RTPSender starts; it picks
-// the publisher's codec among the negotiated ones (webrtc.TrackLocal).
+// the publisher's codec among the negotiated ones, or RED over it for
+// Opus when the subscriber negotiated RED (red.go) (webrtc.TrackLocal).
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
-	codec, err := matchCodec(d.r.params.Codec, ctx.CodecParameters())
-	if err != nil {
-		return webrtc.RTPCodecParameters{}, err
+	codec, redPT, red := redCodec(d.r.params.Codec, ctx.CodecParameters())
+	if !red {
+		var err error
+		if codec, err = matchCodec(d.r.params.Codec, ctx.CodecParameters()); err != nil {
+			return webrtc.RTPCodecParameters{}, err
+		}
 	}
-	b := &binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), writer: ctx.WriteStream()}
+	b := &binding{ssrc: uint32(ctx.SSRC()), pt: uint8(codec.PayloadType), writer: ctx.WriteStream(),
+		red: red, redPT: redPT}
 	for _, x := range ctx.HeaderExtensions() {
 		if x.URI == transportCCURI {
 			b.twccID = uint8(x.ID)

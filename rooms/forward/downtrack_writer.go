@@ -256,6 +256,10 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 		n := writeVP8Descriptor(w.scratch[:], &p.vp8, pic, p.vp8.tl0PicIdx+s.tl0Offset)
 		n += copy(w.scratch[n:], p.payload[p.vp8.size:])
 		payload = w.scratch[:n]
+	} else if b.red {
+		if payload = d.redPayload(b, p, s); len(payload) == 0 {
+			return false
+		}
 	}
 	if !d.send(b, h, payload) {
 		return false
@@ -286,6 +290,9 @@ func (d *DownTrack) write(b *binding, p *inPacket, s *segment, retransmit bool) 
 	} else {
 		d.metrics.packetsAudio.Inc()
 		d.metrics.bytesAudio.Add(float64(len(payload)))
+		if b.red {
+			d.metrics.packetsRED.Inc()
+		}
 	}
 	return true
 }

@@ -15,6 +15,9 @@ var (
 	ErrUnknownLayer = errors.New("forward: unknown simulcast layer")
 	// ErrLayerExists means AddLayer was called twice for one layer.
 	ErrLayerExists = errors.New("forward: layer already added")
+	// ErrMalformedRED means a RED payload (RFC 2198) whose block headers
+	// announce more data than it carries.
+	ErrMalformedRED = errors.New("forward: malformed RED payload")
 	// ErrClosed means the Receiver or DownTrack was closed.
 	ErrClosed = errors.New("forward: closed")
 )

@@ -31,6 +31,16 @@ const (
 	overuseBackoff  = 0.85                   // of the receive rate (GCC §5.5)
 	rateWindow      = 500 * time.Millisecond // receive-rate averaging
 	appLimitedRatio = 2.0                    // above this × receive rate, increase slowly
+	// After a loss episode the estimate returns to the one it had before
+	// the episode (less a margin), once feedback has been clean for
+	// recoverAfter, growing recoverGrowth-fold per second. A viewer that
+	// fell to the lowest layer thus sends the top layer again some 2-3 s
+	// after its link cleared, where GCC would probe (draft-ietf-rmcat-gcc-02
+	// §5.5's increase after a decrease, and padding probes, which an SFU
+	// forwarding a lower layer cannot send).
+	recoverAfter  = 500 * time.Millisecond
+	recoverGrowth = 4.0
+	recoverMargin = 0.85 // of the estimate before the episode: a congested link does not get its loss back at once
 )
 
 // sentPacket is what the estimator remembers of a sent packet.
@@ -55,6 +65,11 @@ type twccEstimator struct {
 	recvRate   float64
 	refBaseSet bool
 	overuses   int
+	// Recovery from a loss episode: the estimate to return to (0: none),
+	// when feedback turned clean, and when the last clean one came (µs,
+	// sender clock).
+	ceiling               float64
+	cleanSince, lastClean int64
 	// Base delay buckets (µs, sender clock minus receiver clock).
 	prevMin, curMin, bucketStart int64
 	now                          func() time.Time
@@ -246,11 +261,21 @@ func (e *twccEstimator) update(lost, got int, queue time.Duration) {
 	} else {
 		e.overuses = 0
 	}
+	now := e.now().UnixMicro()
+	if loss >= lossLow {
+		e.cleanSince = 0
+	}
 	switch {
 	case loss > lossHigh:
+		if e.ceiling == 0 {
+			e.ceiling = e.estimate * recoverMargin
+		}
 		e.estimate *= 1 - 0.5*loss
 	case e.overuses >= overuseReports && e.recvRate > 0:
+		e.ceiling = 0 // a queue, not loss: the backoff below is the new start
 		e.estimate = min(e.estimate, overuseBackoff*e.recvRate)
+	case loss < lossLow && e.recovering(now):
+		return
 	case loss < lossLow && (e.recvRate == 0 || e.estimate < appLimitedRatio*e.recvRate):
 		e.estimate *= increasePerFB
 	case loss < lossLow:
@@ -260,6 +285,30 @@ func (e *twccEstimator) update(lost, got int, queue time.Duration) {
 		e.estimate *= probePerFB
 	}
 	e.estimate = min(max(e.estimate, e.min), e.max)
+}
+
+// recovering grows the estimate back towards the ceiling a loss episode
+// left, on a clean report at now (µs). It reports whether it did, which
+// leaves the ordinary increase out of this report.
+func (e *twccEstimator) recovering(now int64) bool {
+	if e.ceiling == 0 {
+		return false
+	}
+	if e.estimate >= e.ceiling {
+		e.ceiling = 0 // recovered: the ordinary rules again
+		return false
+	}
+	if e.cleanSince == 0 {
+		e.cleanSince, e.lastClean = now, now
+		return false
+	}
+	dt := now - e.lastClean
+	e.lastClean = now
+	if now-e.cleanSince < int64(recoverAfter/time.Microsecond) {
+		return false
+	}
+	e.estimate = min(e.estimate*math.Pow(recoverGrowth, float64(dt)/1e6), e.ceiling, e.max)
+	return true
 }
 
 // estimatorFactory makes one twccEstimator per PeerConnection and hands

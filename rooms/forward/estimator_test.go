@@ -19,7 +19,8 @@ type estimatorRig struct {
 	seq     uint16
 	start   time.Time
 	now     time.Time
-	lastArr int64 // µs since start
+	lastArr int64         // µs since start
+	sendGap time.Duration // between packets; 0 means 5 ms
 }
 
 func newEstimatorRig(initial int) *estimatorRig {
@@ -33,8 +34,8 @@ func newEstimatorRig(initial int) *estimatorRig {
 	return r
 }
 
-// round sends n 1,000-byte packets and feeds back their fate; every
-// lossEvery-th is lost.
+// round sends n 1,000-byte packets sendGap apart and feeds back their
+// fate; every lossEvery-th is lost.
 func (r *estimatorRig) round(n int, linkGap time.Duration, lossEvery int) {
 	base := r.seq
 	var symbols []uint16
@@ -45,7 +46,11 @@ func (r *estimatorRig) round(n int, linkGap time.Duration, lossEvery int) {
 		_, _ = r.w.Write(h, make([]byte, 1000), nil)
 		r.seq++
 		sent := r.now.Sub(r.start).Microseconds()
-		r.now = r.now.Add(5 * time.Millisecond)
+		gap := r.sendGap
+		if gap == 0 {
+			gap = 5 * time.Millisecond
+		}
+		r.now = r.now.Add(gap)
 		if lossEvery > 0 && i%lossEvery == 0 {
 			symbols = append(symbols, rtcp.TypeTCCPacketNotReceived)
 			continue
@@ -110,4 +115,44 @@ func TestTWCCEstimator(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTWCCEstimatorRecoversAfterLoss puts a viewer through a loss
+// episode that drives its estimate to the floor, then gives it a clean
+// link on which it sends only the lowest layer (application-limited),
+// and checks the estimate climbs back to where the top layer fits within
+// 5 s of simulated clean feedback. Feedback comes every 100 ms, as
+// pion's and Chromium's TWCC senders send it.
+func TestTWCCEstimatorRecoversAfterLoss(t *testing.T) {
+	const (
+		topLayer = 1_200_000 // bps, Marquee's 720p layer
+		lowLayer = 160_000   // bps, its 180p layer
+	)
+	// What DownTrack needs to switch up to the top layer.
+	needed := int(topLayer*upSwitchHeadroom) + audioReserve
+	r := newEstimatorRig(3_000_000)
+	// Top layer: 20 × 1,000-byte packets per 100 ms is 1.6 Mbit/s.
+	for range 30 {
+		r.round(20, time.Millisecond, 0)
+	}
+	if got := r.e.GetTargetBitrate(); got < needed {
+		t.Fatalf("estimate %d before the loss, want ≥ %d", got, needed)
+	}
+	// Three seconds at a third lost.
+	for range 30 {
+		r.round(20, time.Millisecond, 3)
+	}
+	if got := r.e.GetTargetBitrate(); got > lowLayer {
+		t.Fatalf("estimate %d after the loss episode, want the floor", got)
+	}
+	// Clean link; the viewer is on the lowest layer: 2 packets per 100 ms.
+	r.sendGap = 50 * time.Millisecond
+	for i := range 50 {
+		r.round(2, time.Millisecond, 0)
+		if r.e.GetTargetBitrate() >= needed {
+			t.Logf("top layer fits again after %d ms of clean feedback", (i+1)*100)
+			return
+		}
+	}
+	t.Fatalf("estimate %d after 5 s of clean feedback, want ≥ %d for the top layer", r.e.GetTargetBitrate(), needed)
 }

@@ -17,6 +17,7 @@ type Metrics struct {
 	nacksAnswered  prometheus.Counter
 	plisForwarded  prometheus.Counter
 	layerSwitches  prometheus.Counter
+	packetsRED     prometheus.Counter
 	dropped        *prometheus.CounterVec
 	packetsVideo   prometheus.Counter
 	packetsAudio   prometheus.Counter
@@ -61,6 +62,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "marquee_sfu_forward_layer_switches_total",
 			Help: "Simulcast layer switches made by subscribers' DownTracks.",
 		}),
+		packetsRED: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "marquee_sfu_forward_red_packets_total",
+			Help: "Audio packets sent as RED (RFC 2198) to subscribers that negotiated it, retransmissions excluded.",
+		}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricDroppedPackets,
 			Help: "Packets not forwarded to a subscriber: queue full, or waiting for a key frame after a drop.",
@@ -77,7 +82,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{
 		m.packets, m.bytes, m.nacksReceived, m.nacksAnswered,
-		m.plisForwarded, m.layerSwitches, m.dropped,
+		m.plisForwarded, m.layerSwitches, m.packetsRED, m.dropped,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("forward: register metrics: %w", err)
