@@ -498,6 +498,7 @@ func TestStopKeepsExactPosition(t *testing.T) {
 		t.Fatalf("stopped at %.2f s, want at least %.2f s (where the worker was)", ws.PositionSeconds, at)
 	}
 }
+
 // fakeClock is a clock the test moves.
 type fakeClock struct {
 	mu  sync.Mutex
