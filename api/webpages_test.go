@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,8 +93,10 @@ func TestLoginPageSendsFailuresToSignIn(t *testing.T) {
 // why, before anyone types a name.
 func TestCheckInvite(t *testing.T) {
 	now := time.Now()
-	clock := func() time.Time { return now }
-	w := newWorld(t, worldOpts{now: func() time.Time { return clock() }})
+	// The party service's watchdog reads the clock from its own goroutine.
+	var at atomic.Pointer[time.Time]
+	at.Store(&now)
+	w := newWorld(t, worldOpts{now: func() time.Time { return *at.Load() }})
 	_, item := w.addItem("Night Train")
 	host, _ := w.user("hana", auth.RoleMember)
 	var pv partyView
@@ -133,11 +136,11 @@ func TestCheckInvite(t *testing.T) {
 		})
 	}
 	later := now.Add(2 * time.Hour)
-	clock = func() time.Time { return later }
+	at.Store(&later)
 	if r := stranger.do("GET", "/api/invites/"+inv.Token, nil); r.status != 401 || r.code() != "invite_expired" {
 		t.Fatalf("expired = %d %s, want 401 invite_expired", r.status, r.body)
 	}
-	clock = func() time.Time { return now }
+	at.Store(&now)
 	host.must(204, "DELETE", base+"/invites", nil, nil)
 	if r := stranger.do("GET", "/api/invites/"+inv.Token, nil); r.status != 401 || r.code() != "invite_revoked" {
 		t.Fatalf("revoked = %d %s, want 401 invite_revoked", r.status, r.body)
