@@ -120,10 +120,12 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
         if (p && typeof p === "object" && "queue" in p) setParty(p);
         setNote("");
       } catch (e) {
-        setNote(`Could not ${action}: ${(e as Error).message}`);
+        // The API's message says what happened and what to do; the details are in the party log.
+        setNote(`Could not ${idle ? "start playback" : action}. ${(e as Error).message}`);
+        reload();
       }
     },
-    [partyId, session],
+    [partyId, session, reload],
   );
 
   useEffect(() => {
@@ -158,12 +160,25 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
   };
 
   const current = party?.current ?? null;
+  // A controller is told at once, at the top, why nothing plays.
+  const workerProblem = canControl && party?.status === "error" ? party.worker?.lastError || "Playback could not start." : "";
+  const problem = note || workerProblem;
   const title = st.playback?.title || current?.title || party?.title || "Watch party";
 
   return (
     <main class={`party-page${canControl ? " controller" : " listener"}`} data-role={role}>
       <div class="party-main">
-        <Stage session={session} st={st} current={current} />
+        {problem && st.conn !== "ended" && (
+          <div class="party-problem error-note" role="alert" data-testid="party-problem">
+            <span>{problem}</span>
+            {canControl && workerProblem && (
+              <button type="button" class="btn" onClick={() => void control("resume")}>
+                Try again
+              </button>
+            )}
+          </div>
+        )}
+        <Stage session={session} st={st} current={current} canControl={canControl} />
         <div class="party-bar">
           <div class="party-title">
             <h1>{title}</h1>
@@ -181,7 +196,6 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
             <ReactionBar session={session} />
           </>
         )}
-        {note && <ErrorNote>{note}</ErrorNote>}
       </div>
       <aside class="party-side">
         <div class="tabs" role="tablist" aria-label="Party panels">

@@ -8,7 +8,7 @@ import { Emoji } from "../emoji";
 import { trackCredits } from "./credits";
 
 /** Stage renders the party's media: the video, or cover art for music, with overlays. */
-export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
+export function Stage({ session, st, current, canControl = false }: { session: PartySession; st: SessionState; current: Entry | null; canControl?: boolean }) {
   const video = useRef<HTMLVideoElement>(null);
   const audio = useRef<HTMLAudioElement>(null);
   useEffect(() => {
@@ -24,7 +24,7 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
       <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly || ended} />
       <audio ref={audio} autoplay />
       {soundOnly && <AudioOnly session={session} st={st} current={current} />}
-      {!st.hasVideo && !soundOnly && !ended && <Waiting st={st} title={title} />}
+      {!st.hasVideo && !soundOnly && !ended && <Waiting st={st} title={title} canControl={canControl} />}
       {ended && (
         <div class="stage-waiting ended" role="status">
           <h2>The party is over</h2>
@@ -55,8 +55,10 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
   );
 }
 
-function Waiting({ st, title }: { st: SessionState; title: string }) {
-  const text = st.conn !== "connected" ? "Connecting…" : st.playback?.state === "stopped" ? "Nothing playing" : title ? `Loading ${title}…` : "Waiting for the host to start";
+function Waiting({ st, title, canControl }: { st: SessionState; title: string; canControl: boolean }) {
+  // "Waiting for the host" is a listener's text: a controller is the one to press Play.
+  const idle = canControl ? "Nothing is playing. Press Play to start the queue." : "Waiting for the host to start";
+  const text = st.conn !== "connected" ? "Connecting…" : st.playback?.state === "stopped" ? "Nothing playing" : title ? `Loading ${title}…` : idle;
   return (
     <div class="stage-waiting">
       <div class="spinner" aria-hidden="true">
