@@ -21,6 +21,7 @@ func (s *Server) addPartyRoutes() {
 	s.add("DELETE", "/api/parties/{id}", PartyHost, s.deleteParty)
 	s.add("GET", "/api/parties/{id}/queue", PartyView, s.getQueue)
 	s.add("POST", "/api/parties/{id}/queue", PartyControl, s.enqueue)
+	s.add("GET", "/api/parties/{id}/items", PartyControl, s.partyItems)
 	s.add("PUT", "/api/parties/{id}/queue", PartyControl, s.reorder)
 	s.add("PATCH", "/api/parties/{id}/queue/{entryId}", PartyControl, s.updateEntry)
 	s.add("DELETE", "/api/parties/{id}/queue/{entryId}", PartyControl, s.removeEntry)
@@ -189,7 +190,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request, c *caller) erro
 		if err != nil || id <= 0 {
 			return badRequest("itemId must be a library item id")
 		}
-		if err := s.checkItemAccess(r, c, id); err != nil {
+		if err := s.checkPartyItem(r, c, id); err != nil {
 			return err
 		}
 	}
