@@ -219,6 +219,12 @@ export const api = {
   roomAccess: (id: number) => request<RoomAccess>("POST", `/api/parties/${id}/token`),
   control: (id: number, action: string, positionSeconds?: number, entryId?: number) =>
     request<Party>("POST", `/api/parties/${id}/control`, { action, positionSeconds, entryId }),
+  /** partyItems searches the party's libraries, for its host and co-hosts. */
+  partyItems: async (id: number, q: { search: string; kinds?: string[]; limit?: number }) => {
+    const p = new URLSearchParams({ q: q.search, limit: String(q.limit ?? 20) });
+    if (q.kinds?.length) p.set("kind", q.kinds.join(","));
+    return list<Item>(await request("GET", `/api/parties/${id}/items?${p}`), "items");
+  },
   enqueue: (id: number, itemId: number) => request<Entry>("POST", `/api/parties/${id}/queue`, { itemId }),
   dequeue: (id: number, entryId: number) => request<void>("DELETE", `/api/parties/${id}/queue/${entryId}`),
   reorder: (id: number, entryIds: number[]) => request<unknown>("PUT", `/api/parties/${id}/queue`, { entryIds }),
