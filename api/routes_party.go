@@ -319,8 +319,8 @@ func (s *Server) handOff(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return err
 	}
 	if in.UserID == 0 && in.Identity != "" {
-		id, err := strconv.ParseInt(strings.TrimPrefix(in.Identity, "user-"), 10, 64)
-		if err != nil || !strings.HasPrefix(in.Identity, "user-") {
+		id, ok := party.UserOfIdentity(in.Identity)
+		if !ok {
 			return badRequest("identity %q is not a Marquee participant", in.Identity)
 		}
 		in.UserID = id
@@ -438,12 +438,22 @@ type RoomAccess struct {
 }
 
 func (s *Server) roomToken(w http.ResponseWriter, r *http.Request, c *caller) error {
+	// Tab names this connection (a browser tab): each is its own participant.
+	var in struct {
+		Tab string `json:"tab"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Tab != "" && !party.ValidTab(in.Tab) {
+		return badRequest("tab must be 1-32 letters, digits, '-' or '_'")
+	}
 	if c.member == nil { // an admin looking in joins as a co-host
 		if _, err := s.p.Parties.Join(r.Context(), c.party.ID, c.user.ID, party.RoleCohost); err != nil {
 			return err
 		}
 	}
-	t, err := s.p.Parties.AccessToken(r.Context(), c.party.ID, c.user.ID)
+	t, err := s.p.Parties.AccessToken(r.Context(), c.party.ID, c.user.ID, in.Tab)
 	if err != nil {
 		return err
 	}
@@ -496,7 +506,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if _, err := s.p.Parties.Join(r.Context(), inv.PartyID, u.ID, inv.Role); err != nil {
 		return err
 	}
-	t, err := s.p.Parties.AccessToken(r.Context(), inv.PartyID, u.ID)
+	t, err := s.p.Parties.AccessToken(r.Context(), inv.PartyID, u.ID, "")
 	if err != nil {
 		return err
 	}
