@@ -24,7 +24,7 @@ export function Stage({ session, st, current, canControl = false }: { session: P
       <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly || ended} />
       <audio ref={audio} autoplay />
       {soundOnly && <AudioOnly session={session} st={st} current={current} />}
-      {!st.hasVideo && !soundOnly && !ended && <Waiting st={st} title={title} canControl={canControl} />}
+      {!st.hasVideo && !soundOnly && !ended && st.conn !== "replaced" && <Waiting st={st} title={title} canControl={canControl} />}
       {ended && (
         <div class="stage-waiting ended" role="status">
           <h2>The party is over</h2>
@@ -45,7 +45,8 @@ export function Stage({ session, st, current, canControl = false }: { session: P
         )}
       </div>
       <Reactions st={st} />
-      {st.conn !== "connected" && !ended && <ConnBanner st={st} />}
+      {st.conn === "replaced" && <ReplacedBanner st={st} onReconnect={() => session.reconnectHere()} />}
+      {st.conn !== "connected" && st.conn !== "replaced" && !ended && <ConnBanner st={st} />}
       {st.audioBlocked && st.hasAudio && (
         <button type="button" class="unmute" onClick={() => void session.startAudio()} aria-label="Tap to unmute">
           <Icon name="volume" size={28} /> Tap to unmute
@@ -135,6 +136,18 @@ function Reactions({ st }: { st: SessionState }) {
           <Emoji e={r.emoji} size={40} />
         </span>
       ))}
+    </div>
+  );
+}
+
+/** ReplacedBanner: another connection with this tab's identity took over; no retry loop. */
+function ReplacedBanner({ st, onReconnect }: { st: SessionState; onReconnect: () => void }) {
+  return (
+    <div class="conn-banner replaced" role="alert" data-testid="replaced-banner">
+      <span>{st.error || "This party was opened elsewhere, so this tab stopped."}</span>
+      <button type="button" class="btn" onClick={onReconnect}>
+        Reconnect here
+      </button>
     </div>
   );
 }
