@@ -21,6 +21,7 @@ func (s *Server) addPartyRoutes() {
 	s.add("DELETE", "/api/parties/{id}", PartyHost, s.deleteParty)
 	s.add("GET", "/api/parties/{id}/queue", PartyView, s.getQueue)
 	s.add("POST", "/api/parties/{id}/queue", PartyControl, s.enqueue)
+	s.add("GET", "/api/parties/{id}/items", PartyControl, s.partyItems)
 	s.add("PUT", "/api/parties/{id}/queue", PartyControl, s.reorder)
 	s.add("PATCH", "/api/parties/{id}/queue/{entryId}", PartyControl, s.updateEntry)
 	s.add("DELETE", "/api/parties/{id}/queue/{entryId}", PartyControl, s.removeEntry)
@@ -189,7 +190,7 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request, c *caller) erro
 		if err != nil || id <= 0 {
 			return badRequest("itemId must be a library item id")
 		}
-		if err := s.checkItemAccess(r, c, id); err != nil {
+		if err := s.checkPartyItem(r, c, id); err != nil {
 			return err
 		}
 	}
@@ -321,8 +322,8 @@ func (s *Server) handOff(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return err
 	}
 	if in.UserID == 0 && in.Identity != "" {
-		id, err := strconv.ParseInt(strings.TrimPrefix(in.Identity, "user-"), 10, 64)
-		if err != nil || !strings.HasPrefix(in.Identity, "user-") {
+		id, ok := party.UserOfIdentity(in.Identity)
+		if !ok {
 			return badRequest("identity %q is not a Marquee participant", in.Identity)
 		}
 		in.UserID = id
@@ -440,12 +441,22 @@ type RoomAccess struct {
 }
 
 func (s *Server) roomToken(w http.ResponseWriter, r *http.Request, c *caller) error {
+	// Tab names this connection (a browser tab): each is its own participant.
+	var in struct {
+		Tab string `json:"tab"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.Tab != "" && !party.ValidTab(in.Tab) {
+		return badRequest("tab must be 1-32 letters, digits, '-' or '_'")
+	}
 	if c.member == nil { // an admin looking in joins as a co-host
 		if _, err := s.p.Parties.Join(r.Context(), c.party.ID, c.user.ID, party.RoleCohost); err != nil {
 			return err
 		}
 	}
-	t, err := s.p.Parties.AccessToken(r.Context(), c.party.ID, c.user.ID)
+	t, err := s.p.Parties.AccessToken(r.Context(), c.party.ID, c.user.ID, in.Tab)
 	if err != nil {
 		return err
 	}
@@ -498,7 +509,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if _, err := s.p.Parties.Join(r.Context(), inv.PartyID, u.ID, inv.Role); err != nil {
 		return err
 	}
-	t, err := s.p.Parties.AccessToken(r.Context(), inv.PartyID, u.ID)
+	t, err := s.p.Parties.AccessToken(r.Context(), inv.PartyID, u.ID, "")
 	if err != nil {
 		return err
 	}

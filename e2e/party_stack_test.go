@@ -28,6 +28,7 @@ type stack struct {
 	dir     string // data and logs
 	bin     string // the binaries
 	procs   []*proc
+	api     *proc
 }
 
 // proc is one running binary with its log kept for failures and parsing.
@@ -188,6 +189,19 @@ var loginLinkRe = regexp.MustCompile(`(http://\S+/login/\S+)`)
 // so the test's host does. It returns once every /healthz answers.
 func startStack(t testing.TB) (*stack, string) {
 	t.Helper()
+	return startStackWith(t, stackOptions{})
+}
+
+// stackOptions vary the stack for a test.
+type stackOptions struct {
+	// noIngest leaves cmd/ingest out: the API's worker URL is a port
+	// nobody listens on.
+	noIngest bool
+}
+
+// startStackWith is startStack with options.
+func startStackWith(t testing.TB, o stackOptions) (*stack, string) {
+	t.Helper()
 	// cmd/api embeds webapp/dist: without a build it serves only a notice.
 	if _, err := os.Stat(filepath.Join(Dir(), "..", "webapp", "dist", "index.html")); err != nil {
 		t.Fatalf("the web app is not built (%v): run make test, or npm ci --prefix webapp && npm run --prefix webapp build", err)
@@ -209,15 +223,17 @@ func startStack(t testing.TB) (*stack, string) {
 		"--listen", fmt.Sprintf("127.0.0.1:%d", sfuPort), "--sfu.rtc.udp_port", fmt.Sprint(udpPort),
 		"--sfu.turn.udp_port", fmt.Sprint(turnPort))
 	waitHTTP(t, sfu, fmt.Sprintf("http://127.0.0.1:%d/healthz", sfuPort))
-	ingest := s.start(t, "ingest", "--dev", "--log.level", "info",
-		"--listen", fmt.Sprintf("127.0.0.1:%d", ingestPort), "--media.roots", s.Library, "--sfu.url", s.SFUURL)
-	waitHTTP(t, ingest, ingestURL+"/healthz")
-	api := s.start(t, "api", "--dev", "--log.level", "info",
+	if !o.noIngest {
+		ingest := s.start(t, "ingest", "--dev", "--log.level", "info",
+			"--listen", fmt.Sprintf("127.0.0.1:%d", ingestPort), "--media.roots", s.Library, "--sfu.url", s.SFUURL)
+		waitHTTP(t, ingest, ingestURL+"/healthz")
+	}
+	s.api = s.start(t, "api", "--dev", "--log.level", "info",
 		"--listen", fmt.Sprintf("127.0.0.1:%d", apiPort), "--public_url", s.APIURL,
 		"--data_dir", filepath.Join(s.dir, "data"), "--library.roots", s.Library, "--library.scan_on_start=false",
 		"--sfu.url", s.SFUURL, "--worker.url", ingestURL)
-	waitHTTP(t, api, s.APIURL+"/healthz")
-	link := waitLog(t, api, loginLinkRe, 10*time.Second)
+	waitHTTP(t, s.api, s.APIURL+"/healthz")
+	link := waitLog(t, s.api, loginLinkRe, 10*time.Second)
 	t.Logf("stack up: %s", s)
 	return s, link
 }

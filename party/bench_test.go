@@ -25,7 +25,7 @@ func BenchmarkMintToken(b *testing.B) {
 	c := LiveKitConfig{URL: "ws://127.0.0.1:7880", APIKey: "devkey", APISecret: "secret"}
 	p := Party{ID: 1, Room: "party-bench"}
 	for b.Loop() {
-		if _, err := MintToken(c, p, 42, "Bench", RoleListener); err != nil {
+		if _, err := MintToken(c, p, 42, "", "Bench", RoleListener); err != nil {
 			b.Fatal(err)
 		}
 	}

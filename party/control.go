@@ -175,8 +175,12 @@ func (s *Service) entryFailed(ctx context.Context, p *Party, e Entry, err error)
 }
 
 // workerFailed puts the party in error after the worker refused a command.
+// People get the failure's headline (the returned error and the worker
+// state's lastError); the details go to the server log and the party log.
 func (s *Service) workerFailed(ctx context.Context, p *Party, ws *WorkerState, err error) error {
-	ws.LastError = err.Error()
+	f := ExplainWorker(err)
+	s.log.Warn("worker command failed", "party", p.ID, "workerSession", p.WorkerSessionID, "err", f.Err)
+	ws.LastError = f.Headline
 	_ = s.saveWorkerState(ctx, s.db, *ws)
 	if _, e := Next(p.Status, EvFail); e != nil {
 		// queued or stopped: the failed attempt counts as connecting.
@@ -184,8 +188,8 @@ func (s *Service) workerFailed(ctx context.Context, p *Party, ws *WorkerState, e
 	}
 	_ = s.setStatus(ctx, s.db, p, EvFail)
 	s.metrics.workerErrors.Inc()
-	s.event(ctx, p.ID, "worker.error", map[string]any{"error": err.Error()})
-	return err
+	s.event(ctx, p.ID, "worker.error", map[string]any{"error": f.Headline, "detail": f.Err.Error()})
+	return f
 }
 
 // Pause holds playback at the current position.
@@ -226,7 +230,10 @@ func (s *Service) control(ctx context.Context, partyID int64, ev Event, req Cont
 	}
 	if err := s.worker.Control(ctx, p.WorkerSessionID, req); err != nil {
 		s.metrics.workerErrors.Inc()
-		return p, err
+		f := ExplainWorker(err)
+		s.log.Warn("worker control failed", "party", partyID, "action", req.Action, "workerSession", p.WorkerSessionID, "err", f.Err)
+		s.event(ctx, partyID, "worker.error", map[string]any{"action": req.Action, "error": f.Headline, "detail": f.Err.Error()})
+		return p, f
 	}
 	if req.PositionSeconds != nil {
 		s.commanded(partyID)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/livekit/protocol/auth"
@@ -30,6 +31,7 @@ type Rooms interface {
 	CreateRoom(ctx context.Context, req *livekit.CreateRoomRequest) (*livekit.Room, error)
 	DeleteRoom(ctx context.Context, req *livekit.DeleteRoomRequest) (*livekit.DeleteRoomResponse, error)
 	UpdateParticipant(ctx context.Context, req *livekit.UpdateParticipantRequest) (*livekit.ParticipantInfo, error)
+	ListParticipants(ctx context.Context, req *livekit.ListParticipantsRequest) (*livekit.ListParticipantsResponse, error)
 }
 
 // NewRoomService returns server-sdk-go's RoomService client for the SFU.
@@ -53,6 +55,38 @@ func Identity(userID int64) string {
 	return roomconv.UserIdentityPrefix + strconv.FormatInt(userID, 10)
 }
 
+// TabIdentity is the identity of one connection (a browser tab) of a user:
+// "user-<id>.<tab>". Each tab is its own participant, so a second tab never
+// knocks the first out of the room (LiveKit closes the older participant of
+// a duplicate identity); the stem ties every tab to the user.
+func TabIdentity(userID int64, tab string) string { return Identity(userID) + "." + tab }
+
+// UserOfIdentity returns the user behind a participant identity made by
+// Identity or TabIdentity.
+func UserOfIdentity(identity string) (int64, bool) {
+	rest, ok := strings.CutPrefix(identity, roomconv.UserIdentityPrefix)
+	if !ok {
+		return 0, false
+	}
+	rest, _, _ = strings.Cut(rest, ".")
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// ValidTab reports whether tab may name a connection: 1 to 32 ASCII
+// letters, digits, '-' or '_'.
+func ValidTab(tab string) bool {
+	if tab == "" || len(tab) > 32 {
+		return false
+	}
+	for _, r := range tab {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
 // Grant returns exactly the LiveKit grants of a party role. Nobody but the
 // ingest publishes media: every role may join, subscribe and send data
 // (chat, reactions, sync reports) and none may publish tracks. Control
@@ -66,16 +100,23 @@ func Grant(room string, _ Role) *auth.VideoGrant {
 	return g
 }
 
-// MintToken signs an access token for a member of p.
-func MintToken(c LiveKitConfig, p Party, userID int64, name string, role Role) (AccessToken, error) {
+// MintToken signs an access token for a member of p, for the connection
+// tab (see TabIdentity); an empty tab gets a random one.
+func MintToken(c LiveKitConfig, p Party, userID int64, tab, name string, role Role) (AccessToken, error) {
 	if !role.Valid() {
 		return AccessToken{}, fmt.Errorf("%w: role %q", ErrInvalid, role)
+	}
+	if tab == "" {
+		tab = randomHex(4)
+	}
+	if !ValidTab(tab) {
+		return AccessToken{}, fmt.Errorf("%w: tab must be 1-32 letters, digits, '-' or '_'", ErrInvalid)
 	}
 	ttl := c.TokenTTL
 	if ttl <= 0 {
 		ttl = 6 * time.Hour
 	}
-	id := Identity(userID)
+	id := TabIdentity(userID, tab)
 	if roomconv.IsIngestIdentity(id) {
 		return AccessToken{}, fmt.Errorf("%w: identity %q is reserved for the ingest", ErrInvalid, id)
 	}
@@ -92,8 +133,9 @@ func MintToken(c LiveKitConfig, p Party, userID int64, name string, role Role) (
 	return AccessToken{URL: c.URL, Token: jwt, Room: p.Room, Identity: id, Role: role}, nil
 }
 
-// AccessToken mints a LiveKit token for an active member of a party.
-func (s *Service) AccessToken(ctx context.Context, partyID, userID int64) (AccessToken, error) {
+// AccessToken mints a LiveKit token for an active member of a party, for
+// one connection of theirs (tab; empty for a random one).
+func (s *Service) AccessToken(ctx context.Context, partyID, userID int64, tab string) (AccessToken, error) {
 	p, err := s.Get(ctx, partyID)
 	if err != nil {
 		return AccessToken{}, err
@@ -102,7 +144,7 @@ func (s *Service) AccessToken(ctx context.Context, partyID, userID int64) (Acces
 	if err != nil {
 		return AccessToken{}, err
 	}
-	return MintToken(s.lk, p, userID, m.DisplayName, m.Role)
+	return MintToken(s.lk, p, userID, tab, m.DisplayName, m.Role)
 }
 
 func (s *Service) createRoom(ctx context.Context, room string) {
@@ -129,7 +171,8 @@ func (s *Service) deleteRoom(ctx context.Context, room string) {
 }
 
 // updateRoomRole tells the SFU a member's new role (participant attribute
-// marquee.role) so every client's UI follows a host hand-off at once.
+// marquee.role) on each of their connections, so every client's UI follows
+// a host hand-off at once.
 func (s *Service) updateRoomRole(ctx context.Context, partyID int64, m Member) {
 	if s.rooms == nil {
 		return
@@ -140,9 +183,19 @@ func (s *Service) updateRoomRole(ctx context.Context, partyID int64, m Member) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, err := s.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: p.Room, Identity: Identity(m.UserID),
-		Attributes: map[string]string{roomconv.AttrRole: string(m.Role)}}); err != nil {
-		// The participant may simply not be connected.
-		s.log.Debug("SFU UpdateParticipant failed", "party", partyID, "err", err)
+	list, err := s.rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: p.Room})
+	if err != nil {
+		s.log.Debug("SFU ListParticipants failed", "party", partyID, "err", err)
+		return
+	}
+	for _, pi := range list.GetParticipants() {
+		if uid, ok := UserOfIdentity(pi.GetIdentity()); !ok || uid != m.UserID {
+			continue
+		}
+		if _, err := s.rooms.UpdateParticipant(ctx, &livekit.UpdateParticipantRequest{Room: p.Room, Identity: pi.GetIdentity(),
+			Attributes: map[string]string{roomconv.AttrRole: string(m.Role)}}); err != nil {
+			// The participant may have just left.
+			s.log.Debug("SFU UpdateParticipant failed", "party", partyID, "identity", pi.GetIdentity(), "err", err)
+		}
 	}
 }

@@ -17,7 +17,7 @@ func TestPersonTokenIsNeverTheIngest(t *testing.T) {
 	c := LiveKitConfig{URL: "ws://sfu", APIKey: "devkey", APISecret: "secret-for-tests", TokenTTL: time.Hour}
 	for _, role := range []Role{RoleHost, RoleCohost, RoleListener} {
 		for _, uid := range []int64{0, 1, -1, 1 << 62} {
-			tok, err := MintToken(c, Party{ID: 3, Room: "party-3"}, uid, "ingest-x", role)
+			tok, err := MintToken(c, Party{ID: 3, Room: "party-3"}, uid, "tab1", "ingest-x", role)
 			if err != nil {
 				t.Fatal(err)
 			}

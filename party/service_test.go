@@ -369,9 +369,17 @@ func TestMembersHandOffAndTokens(t *testing.T) {
 	if m, _ := f.svc.Member(ctx, p.ID, co); m.Role != RoleCohost {
 		t.Fatalf("previous host is %s, want cohost", m.Role)
 	}
-	tok, err := f.svc.AccessToken(ctx, p.ID, guest)
-	if err != nil || tok.Role != RoleHost || tok.Room != p.Room || tok.Identity != Identity(guest) {
+	tok, err := f.svc.AccessToken(ctx, p.ID, guest, "tab1")
+	if err != nil || tok.Role != RoleHost || tok.Room != p.Room || tok.Identity != TabIdentity(guest, "tab1") {
 		t.Fatalf("token = %+v, %v", tok, err)
+	}
+	// Another tab of the same user is another participant of the same user.
+	tok2, err := f.svc.AccessToken(ctx, p.ID, guest, "")
+	if uid, ok := UserOfIdentity(tok2.Identity); err != nil || tok2.Identity == tok.Identity || !ok || uid != guest {
+		t.Fatalf("second tab's token = %+v, %v", tok2, err)
+	}
+	if _, err := f.svc.AccessToken(ctx, p.ID, guest, "bad tab!"); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("a malformed tab: %v, want ErrInvalid", err)
 	}
 }
 

@@ -139,7 +139,7 @@ func (c *WorkerClient) do(ctx context.Context, method, path string, in, out any)
 	}
 	if out != nil {
 		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%w: decode %s %s: %w", ErrWorker, method, path, err)
+			return fmt.Errorf("%w: %w: decode %s %s: %w", ErrWorker, errWorkerDecode, method, path, err)
 		}
 	}
 	return nil

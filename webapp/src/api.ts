@@ -111,6 +111,13 @@ export interface Party {
   worker?: { status: string; playbackState: string; positionSeconds: number; durationSeconds: number; lastError: string };
 }
 
+/** Member is an active member of a party (party.Member). */
+export interface Member {
+  userId: number;
+  role: "host" | "cohost" | "listener";
+  displayName: string;
+}
+
 /** Account is a session of this browser, for the account switcher. */
 export interface Account extends User {
   active: boolean;
@@ -205,6 +212,13 @@ export function entryItem(e: Entry): Pick<Item, "id" | "title" | "hasPoster" | "
   return { id: Number(e.sourceId) || 0, title: e.title, hasPoster: !!e.posterUrl && Number(e.sourceId) > 0, kind: e.mediaType };
 }
 
+/**
+ * TAB names this page load's connections to party rooms (the API makes the
+ * identity user-<id>.<TAB>): two tabs of one person are two participants,
+ * and a reconnecting tab replaces only its own earlier connection.
+ */
+const TAB = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
+
 /** api groups the calls the pages make. */
 export const api = {
   me: () => request<User>("GET", "/api/me"),
@@ -231,9 +245,17 @@ export const api = {
   parties: async () => list<Party>(await request("GET", "/api/parties"), "parties"),
   createParty: (itemId: number) => request<Party>("POST", "/api/parties", { itemId }),
   party: (id: number) => request<Party>("GET", `/api/parties/${id}`),
-  roomAccess: (id: number) => request<RoomAccess>("POST", `/api/parties/${id}/token`),
+  members: async (id: number) => list<Member>(await request("GET", `/api/parties/${id}/members`), "members"),
+  /** roomAccess mints room credentials for this tab: each tab is its own participant. */
+  roomAccess: (id: number) => request<RoomAccess>("POST", `/api/parties/${id}/token`, { tab: TAB }),
   control: (id: number, action: string, positionSeconds?: number, entryId?: number) =>
     request<Party>("POST", `/api/parties/${id}/control`, { action, positionSeconds, entryId }),
+  /** partyItems searches the party's libraries, for its host and co-hosts. */
+  partyItems: async (id: number, q: { search: string; kinds?: string[]; limit?: number }) => {
+    const p = new URLSearchParams({ q: q.search, limit: String(q.limit ?? 20) });
+    if (q.kinds?.length) p.set("kind", q.kinds.join(","));
+    return list<Item>(await request("GET", `/api/parties/${id}/items?${p}`), "items");
+  },
   enqueue: (id: number, itemId: number) => request<Entry>("POST", `/api/parties/${id}/queue`, { itemId }),
   dequeue: (id: number, entryId: number) => request<void>("DELETE", `/api/parties/${id}/queue/${entryId}`),
   reorder: (id: number, entryIds: number[]) => request<unknown>("PUT", `/api/parties/${id}/queue`, { entryIds }),

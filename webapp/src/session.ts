@@ -4,6 +4,7 @@
 // reconnection with backoff when the Room gives up on its own.
 import {
   ConnectionState,
+  DisconnectReason,
   RemoteAudioTrack,
   RemoteParticipant,
   RemoteTrack,
@@ -37,8 +38,12 @@ export const TOPIC = {
   sync: "marquee.sync",
 } as const;
 
-/** How this viewer's link to the room is doing; "ended" when the party is gone. */
-export type ConnState = "connecting" | "connected" | "reconnecting" | "disconnected" | "ended";
+/**
+ * How this viewer's link to the room is doing; "ended" when the party is
+ * gone; "replaced" when another connection with this tab's identity took
+ * its place (no automatic retry: the person chooses where to watch).
+ */
+export type ConnState = "connecting" | "connected" | "reconnecting" | "disconnected" | "ended" | "replaced";
 
 export { audioOnly };
 
@@ -154,6 +159,22 @@ function sameAnchor(a?: { ts: number; positionMs: number }, b?: { ts: number; po
 
 export { isIngest };
 
+/**
+ * personOf is who a participant is: its identity without the connection
+ * suffix ("user-7.k3f9" and "user-7" are both "user-7"), so a person with
+ * two tabs is listed once.
+ */
+export function personOf(identity: string): string {
+  const dot = identity.indexOf(".");
+  return dot < 0 ? identity : identity.slice(0, dot);
+}
+
+/** userIdOf is the Marquee user behind a participant identity, or 0. */
+export function userIdOf(identity: string): number {
+  const m = /^user-(\d+)$/.exec(personOf(identity));
+  return m ? Number(m[1]) : 0;
+}
+
 /** PartySession is one viewer's live connection to a party. */
 export class PartySession {
   readonly state = new Observable<SessionState>({
@@ -221,6 +242,13 @@ export class PartySession {
     clearTimeout(this.retryTimer);
     void this.room?.disconnect();
     this.room = null;
+  }
+
+  /** reconnectHere joins again after another connection replaced this one. */
+  reconnectHere(): void {
+    if (this.closed || this.state.get().conn !== "replaced") return;
+    this.state.update({ attempt: 0, error: null });
+    void this.connect();
   }
 
   /** setMediaElements gives the session the elements it renders into. */
@@ -409,6 +437,12 @@ export class PartySession {
         this.videoTrack = null;
         this.audioTrack = null;
         this.state.update({ hasVideo: false, hasAudio: false });
+        if (reason === DisconnectReason.DUPLICATE_IDENTITY) {
+          // Retrying would knock the other connection out in turn, for ever.
+          clearTimeout(this.retryTimer);
+          this.state.update({ conn: "replaced", retryAtMs: null, viewers: [], error: "This party was opened with your account elsewhere, so this tab stopped." });
+          return;
+        }
         this.scheduleRetry(new Error(`disconnected (${reason ?? "unknown"})`));
       });
   }
@@ -700,6 +734,8 @@ export class PartySession {
     const now = Date.now();
     const viewers: Viewer[] = [];
     const lp = room.localParticipant;
+    // One line per person: a person's other tabs are not listed again.
+    const listed = new Set<string>([personOf(lp.identity)]);
     if (lp.identity) {
       viewers.push({
         identity: lp.identity,
@@ -711,7 +747,8 @@ export class PartySession {
       });
     }
     for (const p of room.remoteParticipants.values()) {
-      if (isIngest(p)) continue;
+      if (isIngest(p) || listed.has(personOf(p.identity))) continue;
+      listed.add(personOf(p.identity));
       const s = this.remoteSync.get(p.identity);
       const stale = !s || now - s.atMs > STALE_VIEWER_MS;
       viewers.push({

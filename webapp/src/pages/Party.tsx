@@ -1,12 +1,12 @@
 import { useCallback, useEffect, useMemo, useState } from "preact/hooks";
-import { ApiError, api, type Party, type PartyEvent, type RoomAccess, type User } from "../api";
+import { ApiError, api, type Member, type Party, type PartyEvent, type RoomAccess, type User } from "../api";
 import { navigate } from "../router";
-import { PartyGone, PartySession, type Credentials, type Viewer } from "../session";
+import { PartyGone, PartySession, userIdOf, type Credentials, type Viewer } from "../session";
 import { useObservable } from "../store";
 import { ErrorNote, Spinner } from "../ui";
 import { Stage } from "../party/Stage";
 import { Controls, type Control } from "../party/Controls";
-import { Viewers } from "../party/Viewers";
+import { Viewers, type Listed } from "../party/Viewers";
 import { Queue } from "../party/Queue";
 import { Chat, ReactionBar } from "../party/Chat";
 import { Invite } from "../party/Invite";
@@ -41,6 +41,7 @@ export function PartyPage({ partyId: idParam, user }: { partyId: string; user: U
 export function PartyView({ access, refresh }: { access: RoomAccess; refresh: () => Promise<RoomAccess> }) {
   const partyId = access.partyId;
   const [party, setParty] = useState<Party | null>(null);
+  const [members, setMembers] = useState<Member[]>([]);
   const [note, setNote] = useState("");
   const [tab, setTab] = useState<"viewers" | "queue" | "chat">("chat");
 
@@ -71,6 +72,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
 
   const reload = useCallback(() => {
     api.party(partyId).then(setParty, () => undefined);
+    api.members(partyId).then(setMembers, () => undefined);
   }, [partyId]);
 
   useEffect(() => {
@@ -120,10 +122,12 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
         if (p && typeof p === "object" && "queue" in p) setParty(p);
         setNote("");
       } catch (e) {
-        setNote(`Could not ${action}: ${(e as Error).message}`);
+        // The API's message says what happened and what to do; the details are in the party log.
+        setNote(`Could not ${idle ? "start playback" : action}. ${(e as Error).message}`);
+        reload();
       }
     },
-    [partyId, session],
+    [partyId, session, reload],
   );
 
   useEffect(() => {
@@ -147,7 +151,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
     return () => window.removeEventListener("keydown", onKey);
   }, [canControl, control, session]);
 
-  const handHost = async (v: Viewer) => {
+  const handHost = async (v: Listed) => {
     if (!confirm(`Make ${v.name} the host? You become a co-host.`)) return;
     try {
       await api.handHost(partyId, v.identity);
@@ -158,12 +162,26 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
   };
 
   const current = party?.current ?? null;
+  const listed = useMemo(() => withAway(st.viewers, members), [st.viewers, members]);
+  // A controller is told at once, at the top, why nothing plays.
+  const workerProblem = canControl && party?.status === "error" ? party.worker?.lastError || "Playback could not start." : "";
+  const problem = note || workerProblem;
   const title = st.playback?.title || current?.title || party?.title || "Watch party";
 
   return (
     <main class={`party-page${canControl ? " controller" : " listener"}`} data-role={role}>
       <div class="party-main">
-        <Stage session={session} st={st} current={current} />
+        {problem && st.conn !== "ended" && (
+          <div class="party-problem error-note" role="alert" data-testid="party-problem">
+            <span>{problem}</span>
+            {canControl && workerProblem && (
+              <button type="button" class="btn" onClick={() => void control("resume")}>
+                Try again
+              </button>
+            )}
+          </div>
+        )}
+        <Stage session={session} st={st} current={current} canControl={canControl} />
         <div class="party-bar">
           <div class="party-title">
             <h1>{title}</h1>
@@ -181,7 +199,6 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
             <ReactionBar session={session} />
           </>
         )}
-        {note && <ErrorNote>{note}</ErrorNote>}
       </div>
       <aside class="party-side">
         <div class="tabs" role="tablist" aria-label="Party panels">
@@ -195,7 +212,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
           <Chat session={session} st={st} />
         </div>
         <div class={`tab-panel${tab === "viewers" ? " active" : ""}`}>
-          <Viewers viewers={st.viewers} ownDelayMs={st.delayMs} isHost={isHost} onHandHost={handHost} />
+          <Viewers viewers={listed} ownDelayMs={st.delayMs} isHost={isHost} onHandHost={handHost} />
         </div>
         <div class={`tab-panel${tab === "queue" ? " active" : ""}`}>
           <Queue partyId={partyId} current={current} queue={party?.queue ?? []} canControl={canControl} onChanged={reload} onError={setNote} />
@@ -210,4 +227,18 @@ function stoppedAt(p: Party | null): number | null {
   const w = p?.worker;
   if (!p || p.status !== "stopped" || !w || w.status !== "stopped" || p.current?.status !== "queued") return null;
   return w.positionSeconds >= 1 ? w.positionSeconds * 1000 : null;
+}
+
+/**
+ * withAway adds the host and co-hosts who are members but not in the room
+ * (their page closed) to the people list, as away: the party still has
+ * them, and the others should know nobody is at the controls there.
+ */
+function withAway(viewers: Viewer[], members: Member[]): Listed[] {
+  if (viewers.length === 0) return viewers; // not connected: nothing to compare with
+  const present = new Set(viewers.map((v) => userIdOf(v.identity)));
+  const away: Listed[] = members
+    .filter((m) => (m.role === "host" || m.role === "cohost") && !present.has(m.userId))
+    .map((m) => ({ identity: `user-${m.userId}`, name: m.displayName || "Host", role: m.role, isLocal: false, state: "away", delayMs: null }));
+  return [...viewers, ...away];
 }

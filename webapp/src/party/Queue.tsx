@@ -121,16 +121,40 @@ const PLAYABLE = ["movie", "episode", "track"];
 function AddToQueue({ partyId, onAdded, onError }: { partyId: number; onAdded: () => void; onError: (m: string) => void }) {
   const [q, setQ] = useState("");
   const [results, setResults] = useState<Item[]>([]);
+  // searched is the query the results answer; refusal says why there are none.
+  const [searched, setSearched] = useState("");
+  const [refusal, setRefusal] = useState("");
   useEffect(() => {
-    if (!q.trim()) {
+    const search = q.trim();
+    if (!search) {
       setResults([]);
+      setSearched("");
+      setRefusal("");
       return;
     }
+    let live = true;
     const t = setTimeout(() => {
-      api.items({ search: q.trim(), kinds: PLAYABLE, limit: 8 }).then(setResults, () => setResults([]));
+      // The party's libraries: a co-host may be a guest without a library of their own.
+      api.partyItems(partyId, { search, kinds: PLAYABLE, limit: 8 }).then(
+        (items) => {
+          if (!live) return;
+          setResults(items);
+          setSearched(search);
+          setRefusal("");
+        },
+        (e) => {
+          if (!live) return;
+          setResults([]);
+          setSearched(search);
+          setRefusal(`Could not search the library: ${(e as Error).message}`);
+        },
+      );
     }, 200);
-    return () => clearTimeout(t);
-  }, [q]);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [q, partyId]);
   const add = async (it: Item) => {
     try {
       await api.enqueue(partyId, it.id);
@@ -146,6 +170,16 @@ function AddToQueue({ partyId, onAdded, onError }: { partyId: number; onAdded: (
         <Icon name="search" size={16} />
         <input type="search" placeholder="Add from the library" aria-label="Search the library to add to the queue" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
       </div>
+      {refusal && (
+        <p class="error-note small" role="alert" data-testid="queue-search-error">
+          {refusal}
+        </p>
+      )}
+      {!refusal && searched && searched === q.trim() && results.length === 0 && (
+        <p class="muted small" role="status">
+          Nothing in the party's libraries matches “{searched}”.
+        </p>
+      )}
       {results.length > 0 && (
         <ul class="results">
           {results.map((it) => (

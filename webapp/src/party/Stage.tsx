@@ -9,7 +9,7 @@ import { trackCredits } from "./credits";
 import { FullscreenButton } from "./Fullscreen";
 
 /** Stage renders the party's media: the video, or cover art for music, with overlays. */
-export function Stage({ session, st, current }: { session: PartySession; st: SessionState; current: Entry | null }) {
+export function Stage({ session, st, current, canControl = false }: { session: PartySession; st: SessionState; current: Entry | null; canControl?: boolean }) {
   const video = useRef<HTMLVideoElement>(null);
   const audio = useRef<HTMLAudioElement>(null);
   useEffect(() => {
@@ -25,7 +25,7 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
       <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly || ended} />
       <audio ref={audio} autoplay />
       {soundOnly && <AudioOnly session={session} st={st} current={current} />}
-      {!st.hasVideo && !soundOnly && !ended && st.conn === "connected" && <Waiting st={st} title={title} />}
+      {!st.hasVideo && !soundOnly && !ended && st.conn === "connected" && <Waiting st={st} title={title} canControl={canControl} />}
       {ended && (
         <div class="stage-waiting ended" role="status">
           <h2>The party is over</h2>
@@ -47,7 +47,8 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
         <FullscreenButton />
       </div>
       <Reactions st={st} />
-      {st.conn !== "connected" && !ended && <ConnBanner st={st} />}
+      {st.conn === "replaced" && <ReplacedBanner st={st} onReconnect={() => session.reconnectHere()} />}
+      {st.conn !== "connected" && st.conn !== "replaced" && !ended && <ConnBanner st={st} />}
       {st.audioBlocked && st.hasAudio && (
         <button type="button" class="unmute" onClick={() => void session.startAudio()} aria-label="Tap to unmute">
           <Icon name="volume" size={28} /> Tap to unmute
@@ -57,8 +58,10 @@ export function Stage({ session, st, current }: { session: PartySession; st: Ses
   );
 }
 
-function Waiting({ st, title }: { st: SessionState; title: string }) {
-  const text = st.conn !== "connected" ? "Connecting…" : st.playback?.state === "stopped" ? "Nothing playing" : title ? `Loading ${title}…` : "Waiting for the host to start";
+function Waiting({ st, title, canControl }: { st: SessionState; title: string; canControl: boolean }) {
+  // "Waiting for the host" is a listener's text: a controller is the one to press Play.
+  const idle = canControl ? "Nothing is playing. Press Play to start the queue." : "Waiting for the host to start";
+  const text = st.conn !== "connected" ? "Connecting…" : st.playback?.state === "stopped" ? "Nothing playing" : title ? `Loading ${title}…` : idle;
   return (
     <div class="stage-waiting">
       <div class="spinner" aria-hidden="true">
@@ -135,6 +138,18 @@ function Reactions({ st }: { st: SessionState }) {
           <Emoji e={r.emoji} size={40} />
         </span>
       ))}
+    </div>
+  );
+}
+
+/** ReplacedBanner: another connection with this tab's identity took over; no retry loop. */
+function ReplacedBanner({ st, onReconnect }: { st: SessionState; onReconnect: () => void }) {
+  return (
+    <div class="conn-banner replaced" role="alert" data-testid="replaced-banner">
+      <span>{st.error || "This party was opened elsewhere, so this tab stopped."}</span>
+      <button type="button" class="btn" onClick={onReconnect}>
+        Reconnect here
+      </button>
     </div>
   );
 }

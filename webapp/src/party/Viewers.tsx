@@ -1,19 +1,22 @@
-import type { Viewer } from "../session";
+import type { Viewer, ViewerState } from "../session";
 import { IconButton } from "../ui";
 
-const STATE_LABEL = { connected: "Connected", buffering: "Buffering", reconnecting: "Reconnecting" };
+const STATE_LABEL = { connected: "Connected", buffering: "Buffering", reconnecting: "Reconnecting", away: "Away" };
+
+/** Listed is a person the list shows: in the room, or a host or co-host who is away (page closed). */
+export type Listed = Omit<Viewer, "state"> & { state: ViewerState | "away" };
 
 /** Viewers lists the people in the room with state and measured delay. */
 export function Viewers({ viewers, ownDelayMs, isHost, onHandHost }: {
-  viewers: Viewer[];
+  viewers: Listed[];
   ownDelayMs: number | null;
   isHost: boolean;
-  onHandHost: (v: Viewer) => void;
+  onHandHost: (v: Listed) => void;
 }) {
   return (
     <section class="panel" aria-labelledby="viewers-h">
       <h2 id="viewers-h">
-        Viewers <span class="count" data-testid="viewer-count">{viewers.length}</span>
+        Viewers <span class="count" data-testid="viewer-count">{viewers.filter((v) => v.state !== "away").length}</span>
       </h2>
       <ul class="viewers">
         {viewers.map((v) => ({ ...v, delayMs: v.isLocal ? ownDelayMs : v.delayMs })).map((v) => (
@@ -34,7 +37,7 @@ export function Viewers({ viewers, ownDelayMs, isHost, onHandHost }: {
                 {v.delayMs !== null && <span class="delay" data-testid="viewer-delay"> · {Math.round(v.delayMs)} ms behind</span>}
               </span>
             </span>
-            {isHost && !v.isLocal && v.role !== "host" && (
+            {isHost && !v.isLocal && v.role !== "host" && v.state !== "away" && (
               <IconButton icon="crown" size={18} label={`Make ${v.name} the host`} onClick={() => onHandHost(v)} />
             )}
           </li>
