@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/marquee-party/marquee/party"
 	"net/http"
 	"strconv"
 	"time"
@@ -46,7 +47,7 @@ func (s *Server) partyEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			return err
 		}
 		for _, ev := range backlog {
-			if err := writeSSE(w, ev.ID, ev); err != nil {
+			if err := writeSSE(w, ev.ID, c.seeEvent(ev)); err != nil {
 				return nil
 			}
 			last = ev.ID
@@ -73,7 +74,7 @@ func (s *Server) partyEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 			if ev.ID != 0 && ev.ID <= last {
 				continue // already sent from the backlog
 			}
-			if err := writeSSE(w, ev.ID, ev); err != nil {
+			if err := writeSSE(w, ev.ID, c.seeEvent(ev)); err != nil {
 				return nil
 			}
 			if ev.ID != 0 {
@@ -108,6 +109,18 @@ func (s *Server) partyLog(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
+	for i := range evs {
+		evs[i] = c.seeEvent(evs[i])
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
 	return nil
+}
+
+// seeEvent is ev as the caller may see it: listeners get no internal
+// details (party.PartyEvent.ForViewer); hosts, co-hosts and admins get all.
+func (c *caller) seeEvent(ev party.PartyEvent) party.PartyEvent {
+	if c.member != nil && !c.member.Role.CanControl() {
+		return ev.ForViewer()
+	}
+	return ev
 }

@@ -1,6 +1,7 @@
 package party
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -158,4 +159,37 @@ func (s *Service) ReportProblem(ctx context.Context, partyID int64, source, mess
 	}
 	s.event(ctx, partyID, "problem", map[string]string{"source": source, "message": message})
 	return nil
+}
+
+// internalDetail is the payload key of an event's technical details (a
+// worker's URL and dial error): for the people who run the party only.
+const internalDetail = "detail"
+
+// ForViewer returns ev as a person who cannot control the party may see
+// it: without internal details such as the media worker's address, which
+// the party log keeps for hosts and co-hosts (and the server log for the
+// operator). Other events are returned unchanged.
+func (ev PartyEvent) ForViewer() PartyEvent {
+	var m map[string]any
+	switch p := ev.Payload.(type) {
+	case map[string]any:
+		m = p
+	case json.RawMessage:
+		if !bytes.Contains(p, []byte(`"`+internalDetail+`"`)) || json.Unmarshal(p, &m) != nil {
+			return ev
+		}
+	default:
+		return ev
+	}
+	if _, ok := m[internalDetail]; !ok {
+		return ev
+	}
+	clean := make(map[string]any, len(m))
+	for k, v := range m {
+		if k != internalDetail {
+			clean[k] = v
+		}
+	}
+	ev.Payload = clean
+	return ev
 }
