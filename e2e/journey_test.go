@@ -100,6 +100,7 @@ func TestWebappJourney(t *testing.T) {
 	waitFor(host, "3 s of the episode", playing+` && window.__marquee.session.partyPositionNow() > 3000`, 30*time.Second)
 	act(host, "stop", 5*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Stop"]`)))
 	waitFor(host, "Resume at and Start over", `!!document.querySelector("[data-testid=resume-choice]") && document.querySelector("[data-testid=resume-choice]").innerText.includes("Start over")`, 20*time.Second)
+	waitFor(host, "the stage saying it stopped, with no spinner", `(w => !!w && w.innerText.includes("Stopped") && !w.querySelector(".spinner"))(document.querySelector("[data-testid=stage-waiting]"))`, 10*time.Second)
 	host.Screenshot("journey-stopped")
 	act(host, "start over", 20*time.Second, chromedp.Click(chromedp.Search(`//button[contains(., "Start over")]`)))
 	for _, p := range people {

@@ -61,12 +61,16 @@ export function Stage({ session, st, current, canControl = false }: { session: P
 function Waiting({ st, title, canControl }: { st: SessionState; title: string; canControl: boolean }) {
   // "Waiting for the host" is a listener's text: a controller is the one to press Play.
   const idle = canControl ? "Nothing is playing. Press Play to start the queue." : "Waiting for the host to start";
-  const text = st.conn !== "connected" ? "Connecting…" : st.playback?.state === "stopped" ? "Nothing playing" : title ? `Loading ${title}…` : idle;
+  const stopped = st.conn === "connected" && st.playback?.state === "stopped";
+  const stoppedText = canControl ? "Stopped. Resume or start over below." : "Stopped. The host can resume.";
+  const text = st.conn !== "connected" ? "Connecting…" : stopped ? stoppedText : title ? `Loading ${title}…` : idle;
   return (
-    <div class="stage-waiting">
-      <div class="spinner" aria-hidden="true">
-        <span />
-      </div>
+    <div class="stage-waiting" data-testid="stage-waiting">
+      {!stopped && (
+        <div class="spinner" aria-hidden="true">
+          <span />
+        </div>
+      )}
       <p>{text}</p>
     </div>
   );
