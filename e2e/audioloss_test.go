@@ -17,8 +17,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/livekit/protocol/auth"
 )
 
 func TestAudioLossChromium(t *testing.T) {
@@ -32,23 +30,7 @@ func TestAudioLossChromium(t *testing.T) {
 	b := StartChrome(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(secs+90)*time.Second)
 	defer cancel()
-	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "lossy"} }
-	pub := b.NewPage(t, "loss-host", page)
-	pub.WaitTrue(ctx, `typeof startPublisher === "function"`)
-	if err := pub.Eval(fmt.Sprintf(`startPublisher(%q, %q).then(() => publishTone())`, s.url, devToken(t, "host", grant())), nil); err != nil {
-		t.Fatal(err)
-	}
-	view := b.NewPage(t, "loss-listener", page)
-	view.WaitTrue(ctx, `typeof startViewer === "function"`)
-	listener := grant()
-	listener.SetCanPublish(false)
-	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "guest", listener)), nil); err != nil {
-		t.Fatal(err)
-	}
-	view.WaitTrue(ctx, `!!state.audio`)
-	if err := view.Eval(`document.body.appendChild(state.audio.attach()) && true`, nil); err != nil {
-		t.Fatal(err)
-	}
+	view := toneListener(ctx, t, b, s, page, "lossy")
 	view.WaitTrue(ctx, `audioStats().then(a => a.samples > 48000 * 2)`)
 	// The SFU's media port, as the listener's selected candidate pair has it.
 	var port int

@@ -243,24 +243,7 @@ func TestSFUBrowserListenerDecodesRED(t *testing.T) {
 	b := StartChrome(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: "red-room"} }
-	pub := b.NewPage(t, "red-host", page)
-	pub.WaitTrue(ctx, `typeof startPublisher === "function"`)
-	if err := pub.Eval(fmt.Sprintf(`startPublisher(%q, %q).then(() => publishTone())`, s.url, devToken(t, "host", grant())), nil); err != nil {
-		t.Fatal(err)
-	}
-	view := b.NewPage(t, "red-listener", page)
-	view.WaitTrue(ctx, `typeof startViewer === "function"`)
-	listener := grant()
-	listener.SetCanPublish(false)
-	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "guest", listener)), nil); err != nil {
-		t.Fatal(err)
-	}
-	// Played out, so the decoder runs: an unattached track is only received.
-	view.WaitTrue(ctx, `!!state.audio`)
-	if err := view.Eval(`document.body.appendChild(state.audio.attach()) && true`, nil); err != nil {
-		t.Fatal(err)
-	}
+	view := toneListener(ctx, t, b, s, page, "red")
 	view.WaitTrue(ctx, `audioStats().then(a => a.samples > 48000 * 3)`)
 	var a struct {
 		Mime                        string
@@ -279,4 +262,30 @@ func TestSFUBrowserListenerDecodesRED(t *testing.T) {
 	if a.Concealed > a.Samples/10 {
 		t.Errorf("%v of %v samples concealed on a lossless path", a.Concealed, a.Samples)
 	}
+}
+
+// toneListener starts a publisher of a tone in room and a listener (no
+// publish grant) whose audio element plays it out, so Chromium's decoder
+// runs: an unattached track is only received. Pages are named <room>-host
+// and <room>-listener; it returns the listener.
+func toneListener(ctx context.Context, t *testing.T, b *Browser, s *sfuUnderTest, page, room string) *Page {
+	t.Helper()
+	grant := func() *auth.VideoGrant { return &auth.VideoGrant{RoomJoin: true, Room: room} }
+	pub := b.NewPage(t, room+"-host", page)
+	pub.WaitTrue(ctx, `typeof startPublisher === "function"`)
+	if err := pub.Eval(fmt.Sprintf(`startPublisher(%q, %q).then(() => publishTone())`, s.url, devToken(t, "host", grant())), nil); err != nil {
+		t.Fatal(err)
+	}
+	view := b.NewPage(t, room+"-listener", page)
+	view.WaitTrue(ctx, `typeof startViewer === "function"`)
+	listener := grant()
+	listener.SetCanPublish(false)
+	if err := view.Eval(fmt.Sprintf(`startViewer(%q, %q)`, s.url, devToken(t, "guest", listener)), nil); err != nil {
+		t.Fatal(err)
+	}
+	view.WaitTrue(ctx, `!!state.audio`)
+	if err := view.Eval(`document.body.appendChild(state.audio.attach()) && true`, nil); err != nil {
+		t.Fatal(err)
+	}
+	return view
 }
