@@ -5,17 +5,19 @@
 # ./data/logs/<service>.log; the terminal gets the web app's URL and, on
 # first start, the admin's one-time sign-in link, last and framed. Ctrl-C
 # stops every process it started, each draining once.
+# MARQUEE_RUN_DATA names another data folder (default ./data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+data=${MARQUEE_RUN_DATA:-data}
 . scripts/lib.sh
 bash scripts/deps.sh
 use_go
 bash scripts/npm.sh webapp
 
 echo "run: building" >&2
-mkdir -p bin data/logs
+mkdir -p bin "$data/logs"
 go build -o bin/ ./cmd/api ./cmd/sfu ./cmd/ingest
-bash scripts/sample-library.sh data/library
+bash scripts/sample-library.sh "$data/library"
 
 pids=()
 names=()
@@ -52,30 +54,31 @@ trap 'stop_services' EXIT
 start() {
   local name=$1
   shift
-  echo "---- run.sh started $name at $(date -u +%FT%TZ)" >>"data/logs/$name.log"
+  echo "---- run.sh started $name at $(date -u +%FT%TZ)" >>"$data/logs/$name.log"
   set -m
-  "$@" --log.format text </dev/null >>"data/logs/$name.log" 2>&1 &
+  "$@" --log.format text </dev/null >>"$data/logs/$name.log" 2>&1 &
   set +m
   pids+=($!)
   names+=("$name")
 }
 
-lib="$PWD/data/library"
+data=$(cd "$data" && pwd)
+lib="$data/library"
 start sfu bin/sfu --dev
 start ingest bin/ingest --dev --media.roots "$lib"
-echo "---- run.sh started api at $(date -u +%FT%TZ)" >>data/logs/api.log
+echo "---- run.sh started api at $(date -u +%FT%TZ)" >>"$data/logs/api.log"
 set -m
-bin/api --dev --data_dir "$PWD/data" --library.roots "$lib" --library.scan_on_start --log.format text \
-  </dev/null >"$api_out" 2>>data/logs/api.log &
+bin/api --dev --data_dir "$data" --library.roots "$lib" --library.scan_on_start --log.format text \
+  </dev/null >"$api_out" 2>>"$data/logs/api.log" &
 set +m
 pids+=($!)
 names+=(api)
 
 # why NAME: print the end of a service's log from this run.
 why() {
-  echo "run: the end of data/logs/$1.log:" >&2
+  echo "run: the end of $data/logs/$1.log:" >&2
   awk '/^---- run.sh started/ { n = 0 } { line[n++] = $0 } END { for (i = (n > 20 ? n - 20 : 0); i < n; i++) print "  " line[i] }' \
-    "data/logs/$1.log" >&2
+    "$data/logs/$1.log" >&2
 }
 
 i=0
@@ -106,10 +109,10 @@ if [ -n "$link" ]; then
   echo "    $link"
 else
   echo "  Sign in with your password, or get a one-time link with:"
-  echo "    bin/api login-link --user admin"
+  echo "    bin/api login-link --user admin -- --data_dir $data"
 fi
 echo
-echo "  Logs: data/logs/sfu.log, ingest.log, api.log"
+echo "  Logs: $data/logs/sfu.log, ingest.log, api.log"
 echo "  Ctrl-C stops everything."
 echo "$rule"
 echo
