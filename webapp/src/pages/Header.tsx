@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, type Account, type User } from "../api";
 import { navigate } from "../router";
 import { Icon } from "../ui";
@@ -98,11 +98,16 @@ export function Header({ user, onUser, onPassword }: { user: User | null; onUser
 
 /**
  * useDismiss closes an open menu on Escape (focus goes back to its button)
- * or on a pointer press outside root.
+ * or on a pointer press outside root. The listeners are attached before the
+ * menu is painted (a layout effect): an Escape pressed as soon as the menu
+ * shows must close it, whatever the machine's load.
  */
 function useDismiss(open: boolean, root: { current: HTMLElement | null }, close: () => void) {
-  useEffect(() => {
+  const closeRef = useRef(close);
+  closeRef.current = close;
+  useLayoutEffect(() => {
     if (!open) return;
+    const close = () => closeRef.current();
     const onKey = (e: KeyboardEvent) => {
       if (e.key !== "Escape") return;
       close();
@@ -117,5 +122,5 @@ function useDismiss(open: boolean, root: { current: HTMLElement | null }, close:
       document.removeEventListener("keydown", onKey);
       document.removeEventListener("pointerdown", onDown);
     };
-  }, [open, root, close]);
+  }, [open, root]);
 }
