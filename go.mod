@@ -22,7 +22,10 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
-require github.com/redis/go-redis/v9 v9.23.0 // indirect
+require (
+	github.com/bluenviron/mediacommon/v2 v2.7.1 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+)
 
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.10-20250912141014-52f32327d4b0.1 // indirect
