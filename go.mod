@@ -23,6 +23,7 @@ require (
 )
 
 require (
+	github.com/abema/go-mp4 v1.4.1 // indirect
 	github.com/bluenviron/mediacommon/v2 v2.7.1 // indirect
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 )
