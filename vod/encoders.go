@@ -12,6 +12,9 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 )
 
+// errEmptySegment fails one segment whose pictures could not be decoded.
+var errEmptySegment = fmt.Errorf("%w: no usable pictures", ErrSource)
+
 // Track IDs in every init segment.
 const (
 	videoTrack = 1
@@ -149,10 +152,10 @@ type audioSample struct {
 // the next one, the last until the segment's end on the timeline.
 func segmentBytes(tl *Timeline, k int, v []videoSample, a []audioSample) ([]byte, error) {
 	if len(v) == 0 {
-		return nil, fmt.Errorf("%w: segment %d has no decodable video", ErrEncode, k)
+		return nil, fmt.Errorf("%w: segment %d has no decodable video", errEmptySegment, k)
 	}
 	if !v[0].key {
-		return nil, fmt.Errorf("%w: segment %d does not start with a keyframe", ErrEncode, k)
+		return nil, fmt.Errorf("%w: segment %d does not start with a keyframe", errEmptySegment, k)
 	}
 	vt := &fmp4.PartTrack{ID: videoTrack, BaseTime: uint64(v[0].t)}
 	for i, s := range v {

@@ -16,6 +16,7 @@ var (
 	ErrSource      = errors.New("vod: source unreadable")
 	ErrEncode      = errors.New("vod: encoding failed")
 	ErrNotFound    = errors.New("vod: no such segment")
+	ErrBusy        = errors.New("vod: encoder busy, retry shortly")
 )
 
 // input is an opened source: its demuxer and chosen streams.

@@ -18,6 +18,7 @@ type pipeline struct {
 	tl       *Timeline
 	r        Rendition
 	segTicks int64
+	file     *os.File // the source, owned by the pipeline's user
 	in       *input
 	vdec     *decoder
 	adec     *decoder
