@@ -150,3 +150,7 @@ func TestSourceChangedUnderTheCache(t *testing.T) {
 		t.Fatalf("cache holds %d objects, want only the new segment", fx.svc.cache.Len())
 	}
 }
+
+func testutilCount(fx *fixture, reason string) float64 {
+	return testutil.ToFloat64(fx.svc.m.failures.WithLabelValues(reason))
+}
