@@ -30,11 +30,11 @@ func newHTTPFixture(t *testing.T, fx *fixture) *httpFixture {
 		t.Fatal(err)
 	}
 	hf := &httpFixture{fixture: fx, now: time.Now()}
-	resolve := func(_ context.Context, id int64) (string, error) {
+	resolve := func(_ context.Context, id int64) (Opener, string, error) {
 		if id != 7 {
-			return "", ErrNotFound
+			return nil, "", ErrNotFound
 		}
-		return fx.path, nil
+		return fx.root, fx.path, nil
 	}
 	hf.h = NewHandler(fx.svc, signer, resolve, func() time.Time { return hf.now })
 	hf.srv = httptest.NewServer(hf.h)
@@ -180,5 +180,22 @@ func TestCorruptRegionFailsOnlyItsSegments(t *testing.T) {
 	}
 	if got := testutilCount(fx, "source"); got != float64(bad) {
 		t.Errorf("failure metric %v, want %d", got, bad)
+	}
+}
+
+// TestSymlinkOutOfRootRefused: an item whose file is a link leading out of
+// its library root is never opened.
+func TestSymlinkOutOfRootRefused(t *testing.T) {
+	fx := newFixture(t, 0)
+	outside := film2397(t)
+	link := fx.path + ".link.mp4"
+	if err := os.Symlink(outside, link); err != nil {
+		t.Fatal(err)
+	}
+	fx.path = link
+	hf := newHTTPFixture(t, fx)
+	resp, b := hf.fetch(hf.h.MasterURL(7))
+	if resp.StatusCode == 200 || strings.Contains(string(b), "#EXTM3U") {
+		t.Fatalf("link out of the root: %d %s", resp.StatusCode, b)
 	}
 }
