@@ -11,7 +11,9 @@ import (
 
 type fakeHLS struct{}
 
-func (fakeHLS) MasterURL(id int64) string { return "/api/hls/" + strconv.FormatInt(id, 10) + "/master.m3u8?sig=x" }
+func (fakeHLS) MasterURL(id int64) string {
+	return "/api/hls/" + strconv.FormatInt(id, 10) + "/master.m3u8?sig=x"
+}
 
 // TestHLSURLAccess: the signed playlist URL goes to viewers allowed the
 // item, and to a party guest only for the item their party plays now.
