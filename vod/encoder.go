@@ -4,10 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/marquee-party/marquee/vod/segcache"
 )
+
+// segmenter makes a rendition's segments in order: the encoding
+// pipeline, or the remuxer.
+type segmenter interface {
+	nextSegment() (int, []byte, error)
+	nextIndex() int
+	close()
+}
 
 // request asks an encoder for segment k (or the init segment); reply gets
 // nil once it is in the cache.
@@ -28,7 +37,9 @@ type encoder struct {
 	r    Rendition
 	reqs chan request
 
-	p       *pipeline
+	tl      *Timeline // the source's timeline as this rendition cuts it
+	p       segmenter
+	file    *os.File // the source, open while p runs
 	waiters map[int][]chan error
 	target  int // encode up to this segment without being asked
 }
@@ -98,7 +109,7 @@ func (e *encoder) accept(req request) {
 	}
 	e.waiters[req.k] = append(e.waiters[req.k], req.reply)
 	if req.k >= 0 {
-		e.target = max(e.target, min(req.k+e.s.cfg.Lookahead, e.it.tl.Segments()-1))
+		e.target = max(e.target, min(req.k+e.s.cfg.Lookahead, e.tl.Segments()-1))
 	}
 }
 
@@ -114,8 +125,8 @@ func (e *encoder) plan() (int, bool) {
 	if want != -2 {
 		return want, true
 	}
-	if e.p != nil && e.p.next <= e.target && !e.s.cache.Has(e.s.key(e.it, e.r, e.p.next)) {
-		return e.p.next, true
+	if e.p != nil && e.p.nextIndex() <= e.target && !e.s.cache.Has(e.s.key(e.it, e.r, e.p.nextIndex())) {
+		return e.p.nextIndex(), true
 	}
 	return 0, false
 }
@@ -150,12 +161,18 @@ func (e *encoder) encode(ctx context.Context, k int) {
 }
 
 func (e *encoder) makeInit() error {
-	enc, err := newEncoders(e.it.tl, e.r, e.s.segTicks)
-	if err != nil {
-		return err
+	var b []byte
+	var err error
+	if e.r.Remux {
+		b, err = remuxInit(e.tl.remux)
+	} else {
+		var enc *encoders
+		if enc, err = newEncoders(e.tl, e.r, e.s.segTicks); err != nil {
+			return err
+		}
+		b, err = enc.initSegment()
+		enc.free()
 	}
-	defer enc.free()
-	b, err := enc.initSegment()
 	if err != nil {
 		return err
 	}
@@ -165,9 +182,9 @@ func (e *encoder) makeInit() error {
 // makeSegment runs the pipeline up to and including segment k. Segments
 // it passes on the way (at most the lookahead) are cached too.
 func (e *encoder) makeSegment(k int) error {
-	if e.p == nil || e.p.next > k || k-e.p.next > e.s.cfg.Lookahead || e.cachedBetween(e.p.next, k) {
+	if e.p == nil || e.p.nextIndex() > k || k-e.p.nextIndex() > e.s.cfg.Lookahead || e.cachedBetween(e.p.nextIndex(), k) {
 		e.closePipeline()
-		f, err := e.s.open.Open(e.it.path)
+		f, err := e.it.open.Open(e.it.path)
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrSource, err)
 		}
@@ -175,13 +192,17 @@ func (e *encoder) makeSegment(k int) error {
 			f.Close()
 			return fmt.Errorf("%w: %s changed while streaming; reload the playlist", ErrSource, e.it.path)
 		}
-		p, err := newPipeline(f, e.it.tl, e.r, e.s.segTicks, k)
+		var p segmenter
+		if e.r.Remux {
+			p, err = newRemuxer(f, e.tl, k)
+		} else {
+			p, err = newPipeline(f, e.tl, e.r, e.s.segTicks, k)
+		}
 		if err != nil {
 			f.Close()
 			return err
 		}
-		p.file = f
-		e.p = p
+		e.p, e.file = p, f
 	}
 	for {
 		i, b, err := e.p.nextSegment()
@@ -224,8 +245,8 @@ func (e *encoder) cachedBetween(from, to int) bool {
 func (e *encoder) closePipeline() {
 	if e.p != nil {
 		e.p.close()
-		e.p.file.Close()
-		e.p = nil
+		e.file.Close()
+		e.p, e.file = nil, nil
 	}
 }
 

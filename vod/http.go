@@ -27,8 +27,9 @@ type Signer interface {
 	Verify(r *http.Request, now time.Time) error
 }
 
-// Resolver maps a library item id to its file path (for the Opener).
-type Resolver func(ctx context.Context, itemID int64) (string, error)
+// Resolver maps a library item id to its file and the library root that
+// must hold it.
+type Resolver func(ctx context.Context, itemID int64) (Opener, string, error)
 
 // Handler serves /api/hls/: master and media playlists and segments. Every
 // URL is signed: whoever holds one was allowed the item when it was
@@ -87,12 +88,12 @@ func (h *Handler) item(w http.ResponseWriter, r *http.Request) (int64, *item, bo
 		writeErr(w, http.StatusNotFound, "not_found", "no such item")
 		return 0, nil, false
 	}
-	path, err := h.resolve(r.Context(), id)
+	root, path, err := h.resolve(r.Context(), id)
 	if err != nil {
 		writeErr(w, http.StatusNotFound, "not_found", "no such item")
 		return 0, nil, false
 	}
-	it, err := h.svc.item(path)
+	it, err := h.svc.item(root, path)
 	if err != nil {
 		h.fail(w, err)
 		return 0, nil, false
@@ -118,7 +119,7 @@ func (h *Handler) version(w http.ResponseWriter, r *http.Request, it *item) (Ren
 		writeErr(w, http.StatusGone, "source_changed", "the file changed since this playlist was made; reload the master playlist")
 		return Rendition{}, false
 	}
-	rd, ok := findRendition(it.tl.Height, r.PathValue("rend"))
+	rd, ok := findRendition(it.tl, r.PathValue("rend"))
 	if !ok {
 		writeErr(w, http.StatusNotFound, "not_found", "no such rendition")
 	}
@@ -136,7 +137,7 @@ func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 	}
 	e := exp(r)
 	base := fmt.Sprintf("%s%d/%s/%s/", Prefix, id, it.src.ID(), rd.Name)
-	body := mediaPlaylist(it.tl, h.signer.Sign(base+"init.mp4", e), func(k int) string {
+	body := mediaPlaylist(it.tl.view(rd), h.signer.Sign(base+"init.mp4", e), func(k int) string {
 		return h.signer.Sign(base+strconv.Itoa(k)+".m4s", e)
 	})
 	writePlaylist(w, body)

@@ -18,7 +18,6 @@ type pipeline struct {
 	tl       *Timeline
 	r        Rendition
 	segTicks int64
-	file     *os.File // the source, owned by the pipeline's user
 	in       *input
 	vdec     *decoder
 	adec     *decoder
@@ -78,6 +77,8 @@ func newPipeline(f *os.File, tl *Timeline, r Rendition, segTicks int64, k int) (
 	}
 	return p, nil
 }
+
+func (p *pipeline) nextIndex() int { return p.next }
 
 func (p *pipeline) close() {
 	p.vdec.free()

@@ -31,8 +31,11 @@ func masterPlaylist(tl *Timeline, url func(r Rendition) string) string {
 	if tl.FPS.Num() > 0 && tl.FPS.Den() > 0 {
 		fps = fmt.Sprintf(",FRAME-RATE=%.3f", tl.FPS.Float64())
 	}
-	for _, r := range Renditions(tl.Height) {
+	for _, r := range Renditions(tl) {
 		w, h := outputSize(r, tl.Width, tl.Height)
+		if r.Remux {
+			w, h = tl.Width, tl.Height
+		}
 		bw := r.VideoBitrate
 		if tl.HasAudio {
 			bw += r.AudioBitrate

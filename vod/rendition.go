@@ -12,6 +12,7 @@ type Rendition struct {
 	Height       int
 	VideoBitrate int // bits per second
 	AudioBitrate int
+	Remux        bool // served as the source is, without encoding
 }
 
 // ladder is the transcoded renditions, highest first.
@@ -22,27 +23,31 @@ var ladder = []Rendition{
 	{Name: "240p", Height: 240, VideoBitrate: 400_000, AudioBitrate: 96_000},
 }
 
-// Renditions returns the ladder for a source of the given upright height:
-// never upscaled; a source below 240 lines gets one rendition at its own
-// height.
-func Renditions(srcHeight int) []Rendition {
+// Renditions returns the renditions of a source: the remux rendition
+// first when the source is browser-safe, then the ladder, never upscaled;
+// a source below 240 lines gets one encoded rendition at its own height.
+func Renditions(tl *Timeline) []Rendition {
 	var out []Rendition
+	if tl.remux != nil {
+		out = append(out, Rendition{Name: remuxName, Height: tl.Height, VideoBitrate: max(tl.remux.bitrate, 100_000), Remux: true})
+	}
+	n := len(out)
 	for _, r := range ladder {
-		if r.Height <= srcHeight {
+		if r.Height <= tl.Height {
 			out = append(out, r)
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == n {
 		r := ladder[len(ladder)-1]
-		r.Height = srcHeight &^ 1
+		r.Height = tl.Height &^ 1
 		out = append(out, r)
 	}
 	return out
 }
 
 // findRendition returns the named rendition of a source.
-func findRendition(srcHeight int, name string) (Rendition, bool) {
-	for _, r := range Renditions(srcHeight) {
+func findRendition(tl *Timeline, name string) (Rendition, bool) {
+	for _, r := range Renditions(tl) {
 		if r.Name == name {
 			return r, true
 		}
@@ -57,6 +62,10 @@ const encoderVersion = "v1"
 // settingsHash names the encoder settings of r at segment length segTicks:
 // cached segments of other settings are never mixed in.
 func settingsHash(r Rendition, segTicks int64) string {
+	if r.Remux {
+		h := sha256.Sum256([]byte(fmt.Sprintf("remux|%s|%d", encoderVersion, segTicks)))
+		return hex.EncodeToString(h[:8])
+	}
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%d|%d|%d|x264-veryfast-high|aac-lc-48k-2ch", encoderVersion, r.Name, r.Height, r.VideoBitrate, r.AudioBitrate, segTicks)))
 	return hex.EncodeToString(h[:8])
 }

@@ -59,7 +59,6 @@ func (c Config) Validate() error {
 type Service struct {
 	cfg      Config
 	segTicks int64
-	open     Opener
 	cache    *segcache.Cache
 	m        *metrics
 	log      *slog.Logger
@@ -81,7 +80,7 @@ type timelineEntry struct {
 
 // New opens the cache (rebuilding its index from disk) and returns the
 // service; Close stops its encoders.
-func New(cfg Config, open Opener, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
+func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -97,7 +96,7 @@ func New(cfg Config, open Opener, reg prometheus.Registerer, log *slog.Logger) (
 		log = slog.Default()
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	return &Service{cfg: cfg, segTicks: int64(cfg.SegmentSeconds) * clock, open: open, cache: c, m: m, log: log,
+	return &Service{cfg: cfg, segTicks: int64(cfg.SegmentSeconds) * clock, cache: c, m: m, log: log,
 		workers: make(chan struct{}, cfg.Workers), ctx: ctx, stop: stop,
 		timelines: map[string]*timelineEntry{}, encoders: map[string]*encoder{}}, nil
 }
@@ -110,15 +109,16 @@ func (s *Service) Close() {
 
 // item is one request's view of a source: its identity and timeline.
 type item struct {
+	open Opener
 	path string
 	src  segcache.Source
 	tl   *Timeline
 }
 
-// item stats path through the opener and returns its timeline, scanning
+// item stats path through open (the item's library root) and returns its timeline, scanning
 // it once per source identity.
-func (s *Service) item(path string) (*item, error) {
-	f, err := s.open.Open(path)
+func (s *Service) item(open Opener, path string) (*item, error) {
+	f, err := open.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSource, err)
 	}
@@ -150,7 +150,7 @@ func (s *Service) item(path string) (*item, error) {
 	if e.err != nil {
 		return nil, e.err
 	}
-	return &item{path: path, src: src, tl: e.tl}, nil
+	return &item{open: open, path: path, src: src, tl: e.tl}, nil
 }
 
 func (s *Service) key(it *item, r Rendition, k int) segcache.Key {
@@ -160,8 +160,8 @@ func (s *Service) key(it *item, r Rendition, k int) segcache.Key {
 // object returns segment k (segcache.InitIndex: the init segment) of
 // rendition name, from the cache or encoded on demand.
 func (s *Service) object(ctx context.Context, it *item, name string, k int) (*os.File, error) {
-	r, ok := findRendition(it.tl.Height, name)
-	if !ok || k < segcache.InitIndex || k >= it.tl.Segments() {
+	r, ok := findRendition(it.tl, name)
+	if !ok || k < segcache.InitIndex || k >= it.tl.view(r).Segments() {
 		return nil, fmt.Errorf("%w: rendition %q segment %d", ErrNotFound, name, k)
 	}
 	key := s.key(it, r, k)
@@ -191,7 +191,7 @@ func (s *Service) send(ctx context.Context, it *item, r Rendition, req request) 
 	s.mu.Lock()
 	e, ok := s.encoders[id]
 	if !ok {
-		e = &encoder{s: s, id: id, it: it, r: r, reqs: make(chan request, 64)}
+		e = &encoder{s: s, id: id, it: it, r: r, tl: it.tl.view(r), reqs: make(chan request, 64)}
 		s.encoders[id] = e
 		s.wg.Add(1)
 		go e.run(s.ctx)

@@ -44,7 +44,7 @@ func (fx *fixture) start(lookahead int) {
 	cfg := DefaultConfig()
 	cfg.CacheDir, cfg.SegmentSeconds, cfg.Lookahead = fx.cache, 2, lookahead
 	fx.reg = prometheus.NewRegistry()
-	svc, err := New(cfg, fx.root, fx.reg, nil)
+	svc, err := New(cfg, fx.reg, nil)
 	if err != nil {
 		fx.t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func (fx *fixture) encodes() int {
 
 func (fx *fixture) get(k int) []byte {
 	fx.t.Helper()
-	it, err := fx.svc.item(fx.path)
+	it, err := fx.svc.item(fx.root, fx.path)
 	if err != nil {
 		fx.t.Fatal(err)
 	}

@@ -1,12 +1,15 @@
 package vod
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 
 	"github.com/asticode/go-astiav"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
 // clock is the time base of everything vod computes: 90 kHz, the video
@@ -24,11 +27,12 @@ const (
 // (no decoding): the presentation time of every video frame in 90 kHz
 // ticks from the first frame, and the segments cut from it.
 type Timeline struct {
-	Frames   []int64 // sorted presentation times, first is 0
-	End      int64   // end of the last frame
-	Starts   []int64 // segment start times: the first frame at or after k*D
-	Keyframe []bool  // per frame: a keyframe in the source
-	T0       int64   // source pts of the first frame, 90 kHz
+	Frames   []int64    // sorted presentation times, first is 0
+	End      int64      // end of the last frame
+	Starts   []int64    // segment start times: the first frame at or after k*D
+	Keyframe []bool     // per frame: a keyframe in the source
+	T0       int64      // source pts of the first frame, 90 kHz
+	remux    *remuxInfo // nil when the source is not browser-safe as is
 	HasAudio bool
 	Width    int // display width (sample aspect applied) and height, upright
 	Height   int
@@ -93,6 +97,7 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	}
 	var frames []fr
 	var lastDur int64
+	minDTS := int64(math.MaxInt64)
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	for {
@@ -114,6 +119,9 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 			continue
 		}
 		frames = append(frames, fr{astiav.RescaleQ(ts, tb, astiav.NewRational(1, clock)), pkt.Flags().Has(astiav.PacketFlagKey)})
+		if pkt.Dts() != astiav.NoPtsValue {
+			minDTS = min(minDTS, astiav.RescaleQ(pkt.Dts(), tb, astiav.NewRational(1, clock)))
+		}
 		if d := pkt.Duration(); d > 0 {
 			lastDur = astiav.RescaleQ(d, tb, astiav.NewRational(1, clock))
 		}
@@ -139,7 +147,9 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 		}
 	}
 	t.End = t.Frames[n-1] + lastDur
-	return t.cut(segTicks), nil
+	t.cut(segTicks)
+	t.remux = remuxable(in, t, minDTS, segTicks)
+	return t, nil
 }
 
 // cut recomputes Starts: segment k starts at the first frame at or after
@@ -163,4 +173,42 @@ func displaySize(w, h int, sars ...astiav.Rational) (int, int) {
 		}
 	}
 	return w, h
+}
+
+// remuxable returns what the remux rendition needs, or nil when the
+// source is not H.264 (avcC) with AAC or no audio, starting on a keyframe.
+func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo {
+	cp := in.video.CodecParameters()
+	if cp.CodecID() != astiav.CodecIDH264 || len(t.Keyframe) == 0 || !t.Keyframe[0] {
+		return nil
+	}
+	sps, pps, ok := parseAVCC(cp.ExtraData())
+	if !ok {
+		return nil
+	}
+	ri := &remuxInfo{sps: bytes.Clone(sps), pps: bytes.Clone(pps), bitrate: int(in.fc.BitRate())}
+	if minDTS < t.T0 {
+		ri.dtsShift = t.T0 - minDTS
+	}
+	if in.audio != nil {
+		acp := in.audio.CodecParameters()
+		var asc mpeg4audio.AudioSpecificConfig
+		if acp.CodecID() != astiav.CodecIDAac || asc.Unmarshal(acp.ExtraData()) != nil || acp.SampleRate() <= 0 {
+			return nil
+		}
+		ri.asc, ri.audioRate = &asc, acp.SampleRate()
+	}
+	ri.starts = remuxCuts(t.Frames, t.Keyframe, segTicks)
+	return ri
+}
+
+// view is the timeline as rendition r cuts it: the remux rendition cuts
+// at source keyframes, the others at the first frame after each k*D.
+func (t *Timeline) view(r Rendition) *Timeline {
+	if !r.Remux || t.remux == nil {
+		return t
+	}
+	c := *t
+	c.Starts = t.remux.starts
+	return &c
 }
