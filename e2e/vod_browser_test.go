@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,11 +25,20 @@ const vodPage = `<!doctype html>
 <script>
 window.fatal = null;
 const v = document.getElementById("v");
-const hls = new Hls({ startLevel: 0 });
+// The rendition to lock to comes after the '#': "src" (remux) or "240p".
+const want = location.hash.slice(1);
+const hls = new Hls();
+window.hls = hls;
 hls.on(Hls.Events.ERROR, (e, d) => { console.log("hls error", d.type, d.details, d.fatal); if (d.fatal) window.fatal = d.details; });
+hls.on(Hls.Events.MANIFEST_PARSED, () => {
+  const i = hls.levels.findIndex(l => l.url[0].includes("/" + want + "/"));
+  if (i < 0) { window.fatal = "no level " + want; return; }
+  hls.currentLevel = i;
+  window.level = i;
+  v.play();
+});
 hls.loadSource(%q);
 hls.attachMedia(v);
-hls.on(Hls.Events.MANIFEST_PARSED, () => v.play());
 </script></body></html>`
 
 // TestVODPlaysInHLSJS: hls.js in Chromium plays the sample film through
@@ -69,9 +79,16 @@ func TestVODPlaysInHLSJS(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-
 	b := StartChrome(t)
-	p := b.NewPage(t, "vod", srv.URL+"/")
+	for _, rend := range []string{"240p", "src"} {
+		t.Run(rend, func(t *testing.T) { playHLS(t, b, srv.URL+"/#"+rend, rend) })
+	}
+}
+
+// playHLS plays from the start, seeks to 1:10 and plays on, then seeks
+// near the end and plays to it, with hls.js locked to one rendition.
+func playHLS(t *testing.T, b *Browser, url, rend string) {
+	p := b.NewPage(t, "vod-"+rend, url)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	playing := func(from float64) {
@@ -83,28 +100,29 @@ func TestVODPlaysInHLSJS(t *testing.T) {
 		}
 	}
 	playing(3)
-	p.Screenshot("vod-hlsjs-start")
+	p.Screenshot("vod-hlsjs-" + rend + "-start")
 	if err := p.Eval(`v.currentTime = 70`, nil); err != nil {
 		t.Fatal(err)
 	}
 	playing(72)
-	p.Screenshot("vod-hlsjs-seek-1m10")
+	p.Screenshot("vod-hlsjs-" + rend + "-seek-1m10")
 	if err := p.Eval(`v.currentTime = 84`, nil); err != nil {
 		t.Fatal(err)
 	}
 	p.WaitTrue(ctx, `window.fatal || v.ended || v.currentTime > 88`)
-	p.Screenshot("vod-hlsjs-end")
+	p.Screenshot("vod-hlsjs-" + rend + "-end")
 	var st struct {
 		Fatal  string  `json:"fatal"`
 		Width  int     `json:"width"`
 		Frames int     `json:"frames"`
 		Time   float64 `json:"time"`
+		Level  string  `json:"level"`
 	}
-	if err := p.Eval(`({fatal: window.fatal || "", width: v.videoWidth, frames: v.getVideoPlaybackQuality().totalVideoFrames, time: v.currentTime})`, &st); err != nil {
+	if err := p.Eval(`({fatal: window.fatal || "", width: v.videoWidth, frames: v.getVideoPlaybackQuality().totalVideoFrames, time: v.currentTime, level: hls.levels[hls.currentLevel].url[0]})`, &st); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("end state: %+v", st)
-	if st.Fatal != "" || st.Width == 0 || st.Frames == 0 {
+	if st.Fatal != "" || st.Width == 0 || st.Frames == 0 || !strings.Contains(st.Level, "/"+rend+"/") {
 		t.Fatalf("playback ended badly: %+v", st)
 	}
 }
