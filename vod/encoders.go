@@ -9,6 +9,7 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 )
 
@@ -119,13 +120,13 @@ func (e *encoders) initSegment() ([]byte, error) {
 	if sps == nil || pps == nil {
 		return nil, fmt.Errorf("%w: H.264 extradata without SPS and PPS", ErrEncode)
 	}
-	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoTrack, TimeScale: clock, Codec: &fmp4.CodecH264{SPS: sps, PPS: pps}}}}
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoTrack, TimeScale: clock, Codec: &mp4codecs.H264{SPS: sps, PPS: pps}}}}
 	if e.audio != nil {
 		var conf mpeg4audio.AudioSpecificConfig
 		if err := conf.Unmarshal(e.audio.ExtraData()); err != nil {
 			return nil, fmt.Errorf("%w: AAC extradata: %w", ErrEncode, err)
 		}
-		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioTrack, TimeScale: audioRate, Codec: &fmp4.CodecMPEG4Audio{Config: conf}})
+		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioTrack, TimeScale: audioRate, Codec: &mp4codecs.MPEG4Audio{Config: conf}})
 	}
 	var buf seekablebuffer.Buffer
 	if err := init.Marshal(&buf); err != nil {

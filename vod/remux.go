@@ -8,6 +8,7 @@ import (
 	"github.com/asticode/go-astiav"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 )
 
@@ -78,9 +79,9 @@ func remuxCuts(frames []int64, key []bool, segTicks int64) []int64 {
 
 // remuxInit is the remux rendition's init segment.
 func remuxInit(ri *remuxInfo) ([]byte, error) {
-	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoTrack, TimeScale: clock, Codec: &fmp4.CodecH264{SPS: ri.sps, PPS: ri.pps}}}}
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoTrack, TimeScale: clock, Codec: &mp4codecs.H264{SPS: ri.sps, PPS: ri.pps}}}}
 	if ri.asc != nil {
-		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioTrack, TimeScale: uint32(ri.audioRate), Codec: &fmp4.CodecMPEG4Audio{Config: *ri.asc}})
+		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioTrack, TimeScale: uint32(ri.audioRate), Codec: &mp4codecs.MPEG4Audio{Config: *ri.asc}})
 	}
 	var buf seekablebuffer.Buffer
 	if err := init.Marshal(&buf); err != nil {
