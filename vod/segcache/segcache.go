@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -181,11 +182,7 @@ func (c *Cache) rebuild() error {
 }
 
 func sortFound(o []found) {
-	for i := 1; i < len(o); i++ {
-		for j := i; j > 0 && o[j].mod.Before(o[j-1].mod); j-- {
-			o[j], o[j-1] = o[j-1], o[j]
-		}
-	}
+	sort.Slice(o, func(i, j int) bool { return o[i].mod.Before(o[j].mod) })
 }
 
 func (c *Cache) addLocked(rel string, size int64) {
