@@ -154,3 +154,38 @@ func TestSourceChangedUnderTheCache(t *testing.T) {
 func testutilCount(fx *fixture, reason string) float64 {
 	return testutil.ToFloat64(fx.svc.m.failures.WithLabelValues(reason))
 }
+
+// TestLookaheadThenStop: a request for segment 0 encodes it and the
+// lookahead (2 more), no further; with nobody asking, the encoder goroutine
+// then leaves.
+func TestLookaheadThenStop(t *testing.T) {
+	fx := newFixture(t, 2)
+	fx.svc.cfg.Idle = 10 * time.Millisecond
+	fx.get(0)
+	deadline := time.Now().Add(time.Minute) // a bound on a hung test
+	for {
+		fx.svc.mu.Lock()
+		n := len(fx.svc.encoders)
+		fx.svc.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the encoder never stopped")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	it, err := fx.svc.item(fx.root, fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := findRendition(it.tl, "240p")
+	for k := 0; k < it.tl.Segments(); k++ {
+		if got, want := fx.svc.cache.Has(fx.svc.key(it, r, k)), k <= 2; got != want {
+			t.Errorf("segment %d cached = %v, want %v", k, got, want)
+		}
+	}
+	if got := fx.encodes(); got != 3 {
+		t.Errorf("%d encodes, want 3", got)
+	}
+}
