@@ -37,43 +37,45 @@ type encoder struct {
 	r    Rendition
 	reqs chan request
 
-	tl      *Timeline // the source's timeline as this rendition cuts it
-	p       segmenter
-	file    *os.File // the source, open while p runs
-	waiters map[int][]chan error
-	target  int // encode up to this segment without being asked
+	tl       *Timeline // the source's timeline as this rendition cuts it
+	p        segmenter
+	file     *os.File // the source, open while p runs
+	waiters  map[int][]chan error
+	target   int           // encode up to this segment without being asked
+	furthest int           // the highest segment asked for
+	failed   map[int]error // segments of this source version that cannot be made
 }
 
 func (e *encoder) run(ctx context.Context) {
 	defer e.s.wg.Done()
 	defer e.closePipeline()
 	e.waiters = map[int][]chan error{}
-	e.target = -1
+	e.failed = map[int]error{}
+	e.target, e.furthest = -1, -1
 	idle := time.NewTimer(e.s.cfg.Idle)
 	defer idle.Stop()
 	for {
-		next, ok := e.plan()
-		if !ok {
-			e.closePipeline()
-			select {
-			case req := <-e.reqs:
-				e.accept(req)
-				idle.Reset(e.s.cfg.Idle)
-				continue
-			case <-idle.C:
-				if e.leave() {
-					return
-				}
-				idle.Reset(e.s.cfg.Idle)
-				continue
-			case <-ctx.Done():
+		if next, ok := e.plan(); ok {
+			e.encode(ctx, next)
+			e.drain()
+			if ctx.Err() != nil {
 				e.failAll(ctx.Err())
 				return
 			}
+			continue
 		}
-		e.encode(ctx, next)
-		e.drain()
-		if ctx.Err() != nil {
+		// Nothing to do: the pipeline stays open (a viewer playing on
+		// continues it without a seek) until nobody has asked for Idle.
+		idle.Reset(e.s.cfg.Idle)
+		select {
+		case req := <-e.reqs:
+			e.accept(req)
+		case <-idle.C:
+			e.closePipeline()
+			if e.leave() {
+				return
+			}
+		case <-ctx.Done():
 			e.failAll(ctx.Err())
 			return
 		}
@@ -103,14 +105,19 @@ func (e *encoder) drain() {
 }
 
 func (e *encoder) accept(req request) {
+	if req.k >= 0 {
+		e.furthest = max(e.furthest, req.k)
+		e.target = max(e.target, min(req.k+e.s.cfg.Lookahead, e.tl.Segments()-1))
+	}
 	if e.s.cache.Has(e.s.key(e.it, e.r, req.k)) {
 		req.reply <- nil
 		return
 	}
-	e.waiters[req.k] = append(e.waiters[req.k], req.reply)
-	if req.k >= 0 {
-		e.target = max(e.target, min(req.k+e.s.cfg.Lookahead, e.tl.Segments()-1))
+	if err, bad := e.failed[req.k]; bad {
+		req.reply <- err // a corrupt region fails the same way every time
+		return
 	}
+	e.waiters[req.k] = append(e.waiters[req.k], req.reply)
 }
 
 // plan picks the next segment to make: a waited-for one first (the
@@ -127,6 +134,13 @@ func (e *encoder) plan() (int, bool) {
 	}
 	if e.p != nil && e.p.nextIndex() <= e.target && !e.s.cache.Has(e.s.key(e.it, e.r, e.p.nextIndex())) {
 		return e.p.nextIndex(), true
+	}
+	// The lookahead beyond the furthest request, even when the viewer's
+	// own requests were all cache hits.
+	for k := max(e.furthest, 0); e.furthest >= 0 && k <= e.target; k++ {
+		if _, bad := e.failed[k]; !bad && !e.s.cache.Has(e.s.key(e.it, e.r, k)) {
+			return k, true
+		}
 	}
 	return 0, false
 }
@@ -152,6 +166,9 @@ func (e *encoder) encode(ctx context.Context, k int) {
 		e.s.m.seconds.Observe(time.Since(start).Seconds())
 	} else {
 		e.s.m.failures.WithLabelValues(reason(err)).Inc()
+		if segmentLocal(err) {
+			e.failed[k] = err
+		}
 		e.s.log.Warn("vod: segment failed", "source", e.it.path, "rendition", e.r.Name, "segment", k, "err", err)
 	}
 	for _, w := range e.waiters[k] {
@@ -218,6 +235,9 @@ func (e *encoder) makeSegment(k int) error {
 		// A segment on the way to k.
 		if err != nil {
 			e.s.m.failures.WithLabelValues(reason(err)).Inc()
+			if segmentLocal(err) {
+				e.failed[i] = err
+			}
 		} else {
 			e.s.m.encodes.WithLabelValues(e.r.Name).Inc()
 		}

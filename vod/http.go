@@ -167,7 +167,8 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	// version and the rendition): cacheable by a CDN node and browsers.
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	w.Header().Set("Content-Type", ctype)
-	_, _ = io.Copy(w, f)
+	http.ServeContent(w, r, "", time.Time{}, f) // ranges, for downloads and CDN nodes
+
 }
 
 // objectIndex parses "init.mp4" or "<k>.m4s" (k canonical decimal).

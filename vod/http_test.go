@@ -170,6 +170,7 @@ func TestCorruptRegionFailsOnlyItsSegments(t *testing.T) {
 	_, body = hf.fetch(media[len(media)-1])
 	objs, _ := uris(string(body))
 	var ok, bad int
+	var badURL string
 	for _, u := range objs {
 		resp, b := hf.fetch(u)
 		switch resp.StatusCode {
@@ -177,6 +178,7 @@ func TestCorruptRegionFailsOnlyItsSegments(t *testing.T) {
 			ok++
 		case http.StatusUnprocessableEntity:
 			bad++
+			badURL = u
 			var e map[string]string
 			if json.Unmarshal(b, &e) != nil || e["code"] != "bad_source" || e["message"] == "" {
 				t.Errorf("bad segment answer: %s", b)
@@ -189,8 +191,12 @@ func TestCorruptRegionFailsOnlyItsSegments(t *testing.T) {
 	if bad == 0 || ok < 3 {
 		t.Errorf("%d good and %d failed objects; want the corrupt region's segments to fail and the rest to play", ok, bad)
 	}
+	// Asked again, a failed segment answers the same without another try.
+	if resp, _ := hf.fetch(badURL); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("failed segment asked again: %d", resp.StatusCode)
+	}
 	if got := testutilCount(fx, "source"); got != float64(bad) {
-		t.Errorf("failure metric %v, want %d", got, bad)
+		t.Errorf("failure metric %v, want %d (each bad segment tried once)", got, bad)
 	}
 }
 
