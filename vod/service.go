@@ -73,6 +73,7 @@ type Service struct {
 }
 
 type timelineEntry struct {
+	path  string
 	ready chan struct{}
 	tl    *Timeline
 	err   error
@@ -132,7 +133,12 @@ func (s *Service) item(open Opener, path string) (*item, error) {
 	s.mu.Lock()
 	e, ok := s.timelines[id]
 	if !ok {
-		e = &timelineEntry{ready: make(chan struct{})}
+		for old, oe := range s.timelines {
+			if oe.path == src.Path {
+				delete(s.timelines, old) // an older version of the file
+			}
+		}
+		e = &timelineEntry{path: src.Path, ready: make(chan struct{})}
 		s.timelines[id] = e
 	}
 	s.mu.Unlock()
