@@ -10,13 +10,17 @@ import (
 // segments (§4.3.2.5 EXT-X-MAP, §4.3.3.5 EXT-X-PLAYLIST-TYPE).
 
 // codecs is the RFC 6381 CODECS value of a rendition: H.264 High at a
-// level that fits its size, AAC-LC.
-func codecs(r Rendition, audio bool) string {
+// level that fits its size (the remux rendition: the source's), AAC-LC.
+func codecs(tl *Timeline, r Rendition, audio bool) string {
 	level := map[int]string{1080: "28", 720: "1f", 480: "1e"}[r.Height]
 	if level == "" {
 		level = "15"
 	}
 	c := "avc1.6400" + level
+	if r.Remux && len(tl.remux.sps) >= 4 {
+		// The source's own profile, constraints and level (SPS bytes 1-3).
+		c = fmt.Sprintf("avc1.%02x%02x%02x", tl.remux.sps[1], tl.remux.sps[2], tl.remux.sps[3])
+	}
 	if audio {
 		c += ",mp4a.40.2"
 	}
@@ -41,7 +45,7 @@ func masterPlaylist(tl *Timeline, url func(r Rendition) string) string {
 			bw += r.AudioBitrate
 		}
 		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,RESOLUTION=%dx%d,CODECS=\"%s\"%s\n%s\n",
-			bw*6/5, w, h, codecs(r, tl.HasAudio), fps, url(r))
+			bw*6/5, w, h, codecs(tl, r, tl.HasAudio), fps, url(r))
 	}
 	return b.String()
 }
