@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/marquee-party/marquee/internal/testmedia"
 )
 
 // clip makes a short test file with the ffmpeg CLI: args go between the
@@ -276,8 +278,10 @@ func TestRemuxRendition(t *testing.T) {
 			t.Errorf("remux segment %d: sequential %v\nseek-started %v", k, a, b)
 		}
 	}
-	// Not browser-safe: HEVC is never remuxed.
-	if tl := scanFile(t, vfrClip(t), seg); Renditions(tl)[0].Remux {
-		t.Fatal("HEVC source offered as a remux rendition")
+	// Not browser-safe: HEVC, 10-bit H.264 and rotated video are never remuxed.
+	for _, p := range []string{vfrClip(t), testmedia.Generate(t, testmedia.H264TenBit), testmedia.Generate(t, testmedia.Rotated)} {
+		if tl := scanFile(t, p, seg); Renditions(tl)[0].Remux {
+			t.Errorf("%s offered as a remux rendition", filepath.Base(p))
+		}
 	}
 }

@@ -176,10 +176,15 @@ func displaySize(w, h int, sars ...astiav.Rational) (int, int) {
 }
 
 // remuxable returns what the remux rendition needs, or nil when the
-// source is not H.264 (avcC) with AAC or no audio, starting on a keyframe.
+// source is not 8-bit 4:2:0 H.264 (avcC, upright) with AAC or no audio,
+// starting on a keyframe.
 func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo {
 	cp := in.video.CodecParameters()
-	if cp.CodecID() != astiav.CodecIDH264 || len(t.Keyframe) == 0 || !t.Keyframe[0] {
+	if cp.CodecID() != astiav.CodecIDH264 || len(t.Keyframe) == 0 || !t.Keyframe[0] || t.Rotation != 0 {
+		return nil
+	}
+	// 8-bit 4:2:0 only: browsers do not decode 10-bit or 4:2:2 H.264.
+	if pf := cp.PixelFormat(); pf != astiav.PixelFormatYuv420P && pf != astiav.PixelFormatYuvj420P {
 		return nil
 	}
 	sps, pps, ok := parseAVCC(cp.ExtraData())
