@@ -41,7 +41,14 @@ type Handler struct {
 	resolve Resolver
 	now     func() time.Time
 	mux     *http.ServeMux
+	origin  func(*http.Request) bool
 }
+
+// AllowOrigin lets requests that check passes (a CDN node's bearer token
+// on a cache miss: nodes check the signature themselves and drop the
+// query) fetch init segments and segments without a signature. Playlists
+// always need one: the URLs in them are signed with its expiry.
+func (h *Handler) AllowOrigin(check func(*http.Request) bool) { h.origin = check }
 
 // NewHandler returns the handler; now may be nil (time.Now).
 func NewHandler(svc *Service, signer Signer, resolve Resolver, now func() time.Time) *Handler {
@@ -69,11 +76,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeErr(w, http.StatusInternalServerError, "internal", "internal error; try again")
 		}
 	}()
-	if err := h.signer.Verify(r, h.now()); err != nil {
+	if err := h.signer.Verify(r, h.now()); err != nil && !h.originObject(r) {
 		writeErr(w, http.StatusForbidden, "bad_signature", "this link is not valid or has expired ("+err.Error()+"); ask the API for a new playlist URL")
 		return
 	}
 	h.mux.ServeHTTP(w, r)
+}
+
+func (h *Handler) originObject(r *http.Request) bool {
+	if h.origin == nil || strings.HasSuffix(r.URL.Path, ".m3u8") {
+		return false
+	}
+	return h.origin(r)
 }
 
 // exp is the request's (verified) expiry, reused for the URLs it lists.
@@ -164,8 +178,9 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	}
 	defer f.Close()
 	// Segments never change under a URL (the URL names the source's
-	// version and the rendition): cacheable by a CDN node and browsers.
-	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	// version, the rendition and the settings' cache): cacheable by CDN
+	// nodes (issue #16) and browsers; the signed URL is the access check.
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("Content-Type", ctype)
 	http.ServeContent(w, r, "", time.Time{}, f) // ranges, for downloads and CDN nodes
 

@@ -117,6 +117,28 @@ func TestHLSOverHTTP(t *testing.T) {
 		}
 	}
 
+	// A CDN node's miss: no query, the origin bearer token. Objects only.
+	hf.h.AllowOrigin(func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer node-token" })
+	for _, c := range []struct {
+		url  string
+		want int
+	}{{objs[1], 200}, {media[0], http.StatusForbidden}} {
+		req, _ := http.NewRequest("GET", hf.srv.URL+strings.SplitN(c.url, "?", 2)[0], nil)
+		req.Header.Set("Authorization", "Bearer node-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("origin fetch of %s: %d, want %d", c.url, resp.StatusCode, c.want)
+		}
+	}
+	if resp, _ := hf.fetch(strings.SplitN(objs[1], "?", 2)[0]); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("unsigned segment without the token: %d, want 403", resp.StatusCode)
+	}
+	hf.h.AllowOrigin(nil)
+
 	// Refused: a URL past its expiry, one signed with another key, one
 	// without a signature, and paths that try to leave the tree.
 	hf.now = hf.now.Add(URLTTL + time.Hour)

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 
 	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/library"
@@ -49,5 +52,12 @@ func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, log *slog.Log
 		}
 		return root, it.Path, nil
 	}
-	return svc, vod.NewHandler(svc, signer, resolve, nil), nil
+	h := vod.NewHandler(svc, signer, resolve, nil)
+	if token := cfg.CDN.OriginToken; edge != nil && token != "" {
+		h.AllowOrigin(func(r *http.Request) bool {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+		})
+	}
+	return svc, h, nil
 }
