@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/asticode/go-astiav v0.16.0
+	github.com/bluenviron/mediacommon/v2 v2.7.1
 	github.com/chromedp/chromedp v0.22.1
 	github.com/coder/websocket v1.8.15
 	github.com/livekit/protocol v1.42.2-0.20251016024155-8cf58ff15ac6
@@ -22,7 +23,10 @@ require (
 	modernc.org/sqlite v1.61.1
 )
 
-require github.com/redis/go-redis/v9 v9.23.0 // indirect
+require (
+	github.com/abema/go-mp4 v1.4.1 // indirect
+	github.com/redis/go-redis/v9 v9.23.0 // indirect
+)
 
 require (
 	buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go v1.36.10-20250912141014-52f32327d4b0.1 // indirect

@@ -70,6 +70,8 @@ type Params struct {
 	// redirected to signed URLs under CDN.URL, and the nodes fetch misses
 	// from /api/posters/ with CDN.OriginToken.
 	CDN *CDNParams
+	// HLS, when set, signs on-demand HLS playlist URLs (vod.Handler).
+	HLS HLSSigner
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is

@@ -23,6 +23,7 @@ func (s *Server) addLibraryRoutes() {
 	s.add("GET", "/api/items/{itemId}", Member, s.getItem)
 	s.add("PATCH", "/api/items/{itemId}", Admin, s.editItem)
 	s.add("GET", "/api/items/{itemId}/poster", User, s.poster)
+	s.add("GET", "/api/items/{itemId}/hls", User, s.hlsURL)
 	s.add("GET", "/api/posters/{itemId}/{version}", Origin, s.posterOrigin)
 }
 

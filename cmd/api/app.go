@@ -22,6 +22,7 @@ import (
 	"github.com/marquee-party/marquee/internal/store"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
+	"github.com/marquee-party/marquee/vod"
 	"github.com/marquee-party/marquee/webapp"
 )
 
@@ -31,11 +32,15 @@ const FirstLoginTTL = 24 * time.Hour
 // app is the composed control plane.
 type app struct {
 	db      *sql.DB
+	vod     *vod.Service
 	scanner *library.Scanner
 	parts   []lifecycle.Part
 }
 
 func (a *app) close() {
+	if a.vod != nil {
+		a.vod.Close()
+	}
 	if a.scanner != nil {
 		_ = a.scanner.Close()
 	}
@@ -105,12 +110,22 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		}
 		edge = &api.CDNParams{URL: cfg.CDN.URL, Signer: signer, OriginToken: cfg.CDN.OriginToken}
 	}
+	var edgeSigner *cdn.Signer
+	if edge != nil {
+		edgeSigner = edge.Signer
+	}
+	vodSvc, hls, err := newVOD(cfg, lib, edgeSigner, log, reg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.vod = vodSvc
 	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge,
+	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
 		Log: log.With("component", "api"), Registerer: reg})
@@ -123,6 +138,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 	mux := http.NewServeMux()
 	obs.Mount(mux, reg, ready)
 	srv.Mount(mux)
+	mux.Handle(vod.Prefix, hls)
 	mux.Handle("/", webapp.New(webapp.Params{Logger: log}))
 	bot, err := newDiscord(cfg, discordDeps{parties: parties, lib: lib, accounts: accounts, posterURL: srv.ExternalPosterURL}, tr, log, reg)
 	if err != nil {

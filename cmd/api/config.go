@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/discord"
 	"github.com/marquee-party/marquee/internal/obs"
+	"github.com/marquee-party/marquee/vod"
 )
 
 // apiConfig is cmd/api's configuration; see --help for every key.
@@ -29,6 +31,7 @@ type apiConfig struct {
 	TMDB           tmdbConfig     `yaml:"tmdb"`
 	CDN            cdnConfig      `yaml:"cdn"`
 	Discord        discord.Config `yaml:"discord"`
+	VOD            vodConfig      `yaml:"vod"`
 	Log            obs.LogConfig  `yaml:"log"`
 }
 
@@ -76,6 +79,13 @@ type cdnConfig struct {
 	OriginToken string `yaml:"origin_token" usage:"bearer token CDN nodes send on cache misses, the nodes' cdn.origin_token"`
 }
 
+type vodConfig struct {
+	CacheDir       string `yaml:"cache_dir" usage:"directory of the on-demand HLS segment cache shared by every viewer (default: <data_dir>/vod-cache)"`
+	MaxBytes       int64  `yaml:"max_bytes" usage:"size bound of the segment cache in bytes; least recently used segments go first"`
+	SegmentSeconds int    `yaml:"segment_seconds" usage:"HLS segment duration in seconds; every rendition cuts at the same boundaries"`
+	Workers        int    `yaml:"workers" usage:"segments encoded at once across all viewers (each uses about one CPU core)"`
+}
+
 // devInviteSecret is the well-known development invite key: never use it
 // on a reachable server.
 const devInviteSecret = "marquee-dev-invite-secret"
@@ -90,6 +100,7 @@ func defaultConfig() apiConfig {
 		Invite:  inviteConfig{MaxTTL: 7 * 24 * time.Hour},
 		Session: sessionConfig{TTL: 30 * 24 * time.Hour},
 		Discord: discord.DefaultConfig(),
+		VOD:     vodConfig{MaxBytes: vod.DefaultConfig().MaxBytes, SegmentSeconds: vod.DefaultConfig().SegmentSeconds, Workers: vod.DefaultConfig().Workers},
 		Log:     obs.DefaultLogConfig(),
 	}
 }
@@ -172,6 +183,9 @@ func (c *apiConfig) Validate() error {
 	if err := c.Discord.Validate(); err != nil {
 		return err
 	}
+	if err := c.vodConfig().Validate(); err != nil {
+		return err
+	}
 	if c.Worker.CallbackURL == "" {
 		c.Worker.CallbackURL = "http://" + loopbackIfAny(c.Listen) + "/internal/worker/events"
 	}
@@ -185,4 +199,14 @@ func loopbackIfAny(addr string) string {
 		host = "127.0.0.1"
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// vodConfig is the vod service's configuration from the vod.* keys.
+func (c *apiConfig) vodConfig() vod.Config {
+	v := vod.DefaultConfig()
+	v.CacheDir, v.MaxBytes, v.SegmentSeconds, v.Workers = c.VOD.CacheDir, c.VOD.MaxBytes, c.VOD.SegmentSeconds, c.VOD.Workers
+	if v.CacheDir == "" {
+		v.CacheDir = filepath.Join(c.DataDir, "vod-cache")
+	}
+	return v
 }

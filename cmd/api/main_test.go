@@ -35,6 +35,9 @@ func TestConfigValidate(t *testing.T) {
 		{"cdn on with dev keys", func(c *apiConfig) { c.CDN.URL = "http://127.0.0.1:8081" }, ""},
 		{"cdn bad url", func(c *apiConfig) { c.CDN.URL = "127.0.0.1:8081" }, "cdn.url"},
 		{"cdn short secret", func(c *apiConfig) { c.CDN.URL = "http://cdn"; c.CDN.URLSecret = "x" }, "cdn.url_secret"},
+		{"vod segment too long", func(c *apiConfig) { c.VOD.SegmentSeconds = 60 }, "vod.segment_seconds"},
+		{"vod no workers", func(c *apiConfig) { c.VOD.Workers = 0 }, "vod.workers"},
+		{"vod tiny cache", func(c *apiConfig) { c.VOD.MaxBytes = 1000 }, "vod.max_bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

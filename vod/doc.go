@@ -1,0 +1,21 @@
+// Package vod is on-demand viewing: it turns a library file into HLS (RFC
+// 8216) — a master playlist, VOD media playlists and fMP4/CMAF segments
+// with their init segments — served under /api/hls/ from one segment cache
+// (package vod/segcache) that every viewer shares.
+//
+// Renditions are the remux rendition "src" when the source is already
+// browser-safe (H.264 + AAC: packets copied, cut at source keyframes), and
+// 1080p, 720p, 480p and 240p H.264 + AAC-LC stereo, never upscaled. Encoded
+// segments are a fixed duration D: segment k starts at the first source
+// frame at or after k*D, with a keyframe forced there, so every encoded
+// rendition cuts at the same frames and a run started by a seek makes the
+// same segments as one from the start. Playlists are computed from a
+// demux-only scan of the source's video timestamps, so each #EXTINF is its
+// segment's real duration (VFR and 23.976 fps included).
+//
+// One goroutine per (source, rendition) owns the libav pipeline: requests
+// for a cold segment queue on it and one encode answers them all; it
+// encodes a few segments beyond the furthest request and stops when
+// nobody asks. Every URL is signed (cdn.Signer) and expires; sources are
+// opened only through the library root that holds them.
+package vod

@@ -1,0 +1,45 @@
+package vod
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	encodes  *prometheus.CounterVec // segments (and init segments) encoded, by rendition
+	failures *prometheus.CounterVec // segments that failed, by reason
+	requests *prometheus.CounterVec // segment requests by cache result (hit, miss)
+	seconds  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		encodes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "segment_encodes_total",
+			Help: "Segments encoded into the shared cache, by rendition (init segments count as index -1).",
+		}, []string{"rendition"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "segment_failures_total",
+			Help: "Segments that could not be made, by reason (source, encode, unsupported).",
+		}, []string{"reason"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "segment_requests_total",
+			Help: "Segment requests by cache result (hit, miss).",
+		}, []string{"result"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "segment_encode_seconds",
+			Help:    "Time to encode one segment.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("vod: metrics: %w", err)
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,219 @@
+package vod
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+
+	"github.com/asticode/go-astiav"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+)
+
+// clock is the time base of everything vod computes: 90 kHz, the video
+// timescale of the segments.
+const clock = 90000
+
+// audioRate is the sample rate of every AAC rendition; audioFrame its
+// frame length in samples.
+const (
+	audioRate  = 48000
+	audioFrame = 1024
+)
+
+// Timeline is the source's real video timeline, from a demux-only scan
+// (no decoding): the presentation time of every video frame in 90 kHz
+// ticks from the first frame, and the segments cut from it.
+type Timeline struct {
+	Frames   []int64    // sorted presentation times, first is 0
+	End      int64      // end of the last frame
+	Starts   []int64    // segment start times: the first frame at or after k*D
+	Keyframe []bool     // per frame: a keyframe in the source
+	T0       int64      // source pts of the first frame, 90 kHz
+	remux    *remuxInfo // nil when the source is not browser-safe as is
+	HasAudio bool
+	Width    int // display width (sample aspect applied) and height, upright
+	Height   int
+	Rotation int
+	FPS      astiav.Rational // average frame rate, for the encoder's level
+	Codec    string          // source video and audio codec names
+	Audio    string
+}
+
+// Segments is the number of segments.
+func (t *Timeline) Segments() int { return len(t.Starts) }
+
+// SegmentEnd is where segment k ends.
+func (t *Timeline) SegmentEnd(k int) int64 {
+	if k+1 < len(t.Starts) {
+		return t.Starts[k+1]
+	}
+	return t.End
+}
+
+// Segment returns the segment holding time ts (90 kHz).
+func (t *Timeline) Segment(ts int64) int {
+	return sort.Search(len(t.Starts), func(i int) bool { return t.Starts[i] > ts }) - 1
+}
+
+// AudioStart is the first audio sample (48 kHz) of segment k: segment
+// starts rounded up to whole AAC frames, so every run, sequential or
+// started by a seek, cuts audio on the same grid.
+func (t *Timeline) AudioStart(k int) int64 {
+	if k >= len(t.Starts) {
+		return 1 << 62
+	}
+	s := (t.Starts[k]*audioRate + clock - 1) / clock
+	return (s + audioFrame - 1) / audioFrame * audioFrame
+}
+
+// scan opens f (already checked to be under the library root) and reads
+// its video packets' timestamps.
+func scan(f *os.File, segTicks int64) (*Timeline, error) {
+	in, err := openInput(f)
+	if err != nil {
+		return nil, err
+	}
+	defer in.close()
+	v := in.video
+	if v == nil {
+		return nil, fmt.Errorf("%w: no video stream", ErrUnsupported)
+	}
+	tb := v.TimeBase()
+	cp := v.CodecParameters()
+	t := &Timeline{HasAudio: in.audio != nil, Rotation: in.rotation, Codec: cp.CodecID().Name(), FPS: v.AvgFrameRate()}
+	if in.audio != nil {
+		t.Audio = in.audio.CodecParameters().CodecID().Name()
+	}
+	t.Width, t.Height = displaySize(cp.Width(), cp.Height(), v.SampleAspectRatio(), cp.SampleAspectRatio())
+	if in.rotation == 90 || in.rotation == 270 {
+		t.Width, t.Height = t.Height, t.Width
+	}
+	type fr struct {
+		pts int64
+		key bool
+	}
+	var frames []fr
+	var lastDur int64
+	minDTS := int64(math.MaxInt64)
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	for {
+		pkt.Unref()
+		if err := in.fc.ReadFrame(pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				break
+			}
+			return nil, fmt.Errorf("%w: scanning: %w", ErrSource, err)
+		}
+		if pkt.StreamIndex() != v.Index() {
+			continue
+		}
+		ts := pkt.Pts()
+		if ts == astiav.NoPtsValue {
+			ts = pkt.Dts()
+		}
+		if ts == astiav.NoPtsValue {
+			continue
+		}
+		frames = append(frames, fr{astiav.RescaleQ(ts, tb, astiav.NewRational(1, clock)), pkt.Flags().Has(astiav.PacketFlagKey)})
+		if pkt.Dts() != astiav.NoPtsValue {
+			minDTS = min(minDTS, astiav.RescaleQ(pkt.Dts(), tb, astiav.NewRational(1, clock)))
+		}
+		if d := pkt.Duration(); d > 0 {
+			lastDur = astiav.RescaleQ(d, tb, astiav.NewRational(1, clock))
+		}
+	}
+	if len(frames) == 0 {
+		return nil, fmt.Errorf("%w: no video frames", ErrSource)
+	}
+	sort.Slice(frames, func(i, j int) bool { return frames[i].pts < frames[j].pts })
+	t0 := frames[0].pts
+	t.T0 = t0
+	for i, f := range frames {
+		if i > 0 && f.pts == frames[i-1].pts {
+			continue
+		}
+		t.Frames = append(t.Frames, f.pts-t0)
+		t.Keyframe = append(t.Keyframe, f.key)
+	}
+	n := len(t.Frames)
+	if lastDur <= 0 {
+		lastDur = clock / 25
+		if n > 1 {
+			lastDur = t.Frames[n-1] / int64(n-1)
+		}
+	}
+	t.End = t.Frames[n-1] + lastDur
+	t.cut(segTicks)
+	t.remux = remuxable(in, t, minDTS, segTicks)
+	return t, nil
+}
+
+// cut recomputes Starts: segment k starts at the first frame at or after
+// k*D; multiples of D inside a gap with no frame start no segment.
+func (t *Timeline) cut(segTicks int64) *Timeline {
+	t.Starts = t.Starts[:0]
+	next := int64(0)
+	for _, ts := range t.Frames {
+		if ts >= next {
+			t.Starts = append(t.Starts, ts)
+			next = (ts/segTicks + 1) * segTicks
+		}
+	}
+	return t
+}
+
+func displaySize(w, h int, sars ...astiav.Rational) (int, int) {
+	for _, sar := range sars {
+		if sar.Num() > 0 && sar.Den() > 0 && sar.Num() != sar.Den() {
+			return int(float64(w)*sar.Float64() + 0.5), h
+		}
+	}
+	return w, h
+}
+
+// remuxable returns what the remux rendition needs, or nil when the
+// source is not 8-bit 4:2:0 H.264 (avcC, upright) with AAC or no audio,
+// starting on a keyframe.
+func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo {
+	cp := in.video.CodecParameters()
+	if cp.CodecID() != astiav.CodecIDH264 || len(t.Keyframe) == 0 || !t.Keyframe[0] || t.Rotation != 0 {
+		return nil
+	}
+	// 8-bit 4:2:0 only: browsers do not decode 10-bit or 4:2:2 H.264.
+	if pf := cp.PixelFormat(); pf != astiav.PixelFormatYuv420P && pf != astiav.PixelFormatYuvj420P {
+		return nil
+	}
+	sps, pps, ok := parseAVCC(cp.ExtraData())
+	if !ok {
+		return nil
+	}
+	ri := &remuxInfo{sps: bytes.Clone(sps), pps: bytes.Clone(pps), bitrate: int(in.fc.BitRate())}
+	if minDTS < t.T0 {
+		ri.dtsShift = t.T0 - minDTS
+	}
+	if in.audio != nil {
+		acp := in.audio.CodecParameters()
+		var asc mpeg4audio.AudioSpecificConfig
+		if acp.CodecID() != astiav.CodecIDAac || asc.Unmarshal(acp.ExtraData()) != nil || acp.SampleRate() <= 0 {
+			return nil
+		}
+		ri.asc, ri.audioRate = &asc, acp.SampleRate()
+	}
+	ri.starts = remuxCuts(t.Frames, t.Keyframe, segTicks)
+	return ri
+}
+
+// view is the timeline as rendition r cuts it: the remux rendition cuts
+// at source keyframes, the others at the first frame after each k*D.
+func (t *Timeline) view(r Rendition) *Timeline {
+	if !r.Remux || t.remux == nil {
+		return t
+	}
+	c := *t
+	c.Starts = t.remux.starts
+	return &c
+}
