@@ -1,6 +1,6 @@
 # Marquee's commands. `make run` and `make test` are the two in the README;
 # both install what they need first (apt packages, Go, npm packages).
-.PHONY: run test deps build lint bench-sfu bench-ingest bench-scan bench-cdn clean
+.PHONY: run test deps build lint bench-sfu bench-ingest bench-scan bench-cdn bench-vod clean
 
 run:
 	@bash scripts/run.sh
@@ -26,6 +26,12 @@ bench-scan: build
 
 bench-cdn: build
 	@. scripts/lib.sh && use_go && go run ./cmd/cdn bench
+
+# bench-vod: per rendition, the encode's real-time factor and the time to
+# the first segment, for a generated 10 s 1080p source (the full bench
+# command, with nginx beside it, is issue #14's).
+bench-vod: deps
+	@. scripts/lib.sh && use_go && go test -run '^$$' -bench Rendition -benchtime 1x ./vod/
 
 clean:
 	rm -rf bin e2e/artifacts
