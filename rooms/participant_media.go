@@ -11,12 +11,6 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// The participant attribute Marquee's ingest sets (see the shared brief).
-const (
-	ingestRoleKey = "marquee.role"
-	ingestRole    = "ingest"
-)
-
 // maxTracksPerParticipant bounds announced plus published tracks, so a
 // client cannot grow the server's state without end.
 const maxTracksPerParticipant = 16

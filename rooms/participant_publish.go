@@ -8,6 +8,8 @@ import (
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/marquee-party/marquee/internal/roomconv"
 )
 
 // A track is published (listed in the participant's info, offered to
@@ -44,7 +46,7 @@ func (p *participant) announce(cid string, info *livekit.TrackInfo, mid string, 
 	}
 	info.MimeType = codec.MimeType
 	streamID := p.sid + "|" + info.Sid
-	fwd := p.srv.newForwarder(info, kind, codec, p.pub.pc, streamID, p.info.Attributes[ingestRoleKey] == ingestRole,
+	fwd := p.srv.newForwarder(info, kind, codec, p.pub.pc, streamID, p.info.Attributes[roomconv.AttrRole] == roomconv.RoleIngest,
 		p.log.With("track", info.Sid))
 	pub := &publication{info: info, cid: cid, fwd: fwd, mid: mid}
 	p.published[info.Sid] = pub
