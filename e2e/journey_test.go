@@ -14,8 +14,9 @@ import (
 // link and sets a password, scans, starts a party on the album, queues a
 // film and an episode after it from the party page, invites a friend as
 // co-host through the Invite dialog, opens a second tab, and the co-host
-// queues from the search. The queue then plays through music → film →
-// episode on every page without a reload, and Stop offers "Start over".
+// queues from the search. The queue then plays music → film on every page
+// without a reload, Stop offers "Start over", which restarts the film for
+// everyone, and the episode follows.
 func TestWebappJourney(t *testing.T) {
 	st, loginLink := startStack(t)
 	b := StartChrome(t)
@@ -85,28 +86,40 @@ func TestWebappJourney(t *testing.T) {
 	}
 	host.Screenshot("journey-queue")
 
-	// The queue plays through music → film → episode on every page.
+	// The queue plays through music → film on every page.
 	people := []*Page{host, tab2, cleo}
-	steps := []queueStep{{title: "Dusk"}, {title: "Big Clock", colour: "red"}, {title: "Episode 1", colour: "blue"}}
-	for n, step := range steps {
+	steps := []queueStep{{title: "Dusk"}, {title: "Big Clock", colour: "red"}}
+	skipTo := func(n int, step queueStep) {
 		act(host, "skip to "+step.title, 5*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Skip to next in queue"]`)))
 		for _, p := range people {
-			checkStep(t, p, n+1, step)
+			checkStep(t, p, n, step)
 		}
 	}
+	for n, step := range steps {
+		skipTo(n+1, step)
+	}
 
-	// Stop, then start the episode over: everyone sees it from the start.
+	// Stop the film well into it, then start it over: every page plays it
+	// from the start, not from where it stopped (a resume would be at
+	// least 8 s ahead of the time since the click).
 	playing := `window.__marquee.session.state.get().playback?.state === "playing"`
-	waitFor(host, "3 s of the episode", playing+` && window.__marquee.session.partyPositionNow() > 3000`, 30*time.Second)
+	waitFor(host, "8 s of the film", playing+` && window.__marquee.session.partyPositionNow() > 8000`, 60*time.Second)
 	act(host, "stop", 5*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Stop"]`)))
 	waitFor(host, "Resume at and Start over", `!!document.querySelector("[data-testid=resume-choice]") && document.querySelector("[data-testid=resume-choice]").innerText.includes("Start over")`, 20*time.Second)
 	waitFor(host, "the stage saying it stopped, with no spinner", `(w => !!w && w.innerText.includes("Stopped") && !w.querySelector(".spinner"))(document.querySelector("[data-testid=stage-waiting]"))`, 10*time.Second)
 	host.Screenshot("journey-stopped")
+	var clickedMs float64
+	mustEval(host, `Date.now()`, &clickedMs)
 	act(host, "start over", 20*time.Second, chromedp.Click(chromedp.Search(`//button[contains(., "Start over")]`)))
 	for _, p := range people {
-		waitFor(p, "the episode from the start", playing+` && window.__marquee.session.partyPositionNow() < 3000`, 30*time.Second)
-		checkStep(t, p, len(steps)+1, queueStep{title: "Episode 1", colour: "blue"})
+		waitFor(p, "the film from the start", fmt.Sprintf(`%s && window.__marquee.session.partyPositionNow() < Date.now() - %f + 4000`, playing, clickedMs), 30*time.Second)
 	}
+	for _, p := range people {
+		checkStep(t, p, len(steps)+1, queueStep{title: "Big Clock", colour: "red"})
+	}
+
+	// And on to the episode the host queued.
+	skipTo(len(steps)+2, queueStep{title: "Episode 1", colour: "blue"})
 }
 
 // queueFromSearch types search into p's "Add from the library" box and adds

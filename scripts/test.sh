@@ -36,6 +36,6 @@ go test -race -timeout 20m $pkgs
 if [ -d e2e ] && ls e2e/*_test.go >/dev/null 2>&1; then
   echo "== go test -race ./e2e (headless Chromium)" >&2
   mkdir -p e2e/artifacts
-  go test -race -timeout 15m ./e2e/...
+  go test -race -timeout 30m ./e2e/...
   echo "e2e screenshots: $PWD/e2e/artifacts" >&2
 fi
