@@ -265,18 +265,7 @@ func (p *pipeline) filterVideo(f *astiav.Frame) error {
 }
 
 func (p *pipeline) encodeVideo(f *astiav.Frame) error {
-	enc, pkt := p.enc.video, p.enc.pkt
-	if err := enc.SendFrame(f); err != nil && !isAgainOrEOF(err) {
-		return fmt.Errorf("%w: libx264: %w", ErrEncode, err)
-	}
-	for {
-		pkt.Unref()
-		if err := enc.ReceivePacket(pkt); err != nil {
-			if isAgainOrEOF(err) {
-				return nil
-			}
-			return fmt.Errorf("%w: libx264: %w", ErrEncode, err)
-		}
+	return encode(p.enc.video, p.enc.pkt, f, "libx264", func(pkt *astiav.Packet) error {
 		avcc, err := toAVCC(pkt.Data())
 		if err != nil {
 			return err
@@ -285,5 +274,26 @@ func (p *pipeline) encodeVideo(f *astiav.Frame) error {
 		k := p.tl.Segment(t)
 		p.video[k] = append(p.video[k], videoSample{t: t, key: pkt.Flags().Has(astiav.PacketFlagKey), avcc: avcc})
 		p.vLast = max(p.vLast, t)
+		return nil
+	})
+}
+
+// encode sends f (nil flushes) to enc and hands each packet it has ready
+// to take, in order; name says which encoder failed.
+func encode(enc *astiav.CodecContext, pkt *astiav.Packet, f *astiav.Frame, name string, take func(*astiav.Packet) error) error {
+	if err := enc.SendFrame(f); err != nil && !isAgainOrEOF(err) {
+		return fmt.Errorf("%w: %s: %w", ErrEncode, name, err)
+	}
+	for {
+		pkt.Unref()
+		if err := enc.ReceivePacket(pkt); err != nil {
+			if isAgainOrEOF(err) {
+				return nil
+			}
+			return fmt.Errorf("%w: %s: %w", ErrEncode, name, err)
+		}
+		if err := take(pkt); err != nil {
+			return err
+		}
 	}
 }

@@ -93,18 +93,7 @@ func (p *pipeline) filterAudio(f *astiav.Frame) error {
 }
 
 func (p *pipeline) encodeAudio(f *astiav.Frame) error {
-	enc, pkt := p.enc.audio, p.enc.pkt
-	if err := enc.SendFrame(f); err != nil && !isAgainOrEOF(err) {
-		return fmt.Errorf("%w: aac: %w", ErrEncode, err)
-	}
-	for {
-		pkt.Unref()
-		if err := enc.ReceivePacket(pkt); err != nil {
-			if isAgainOrEOF(err) {
-				return nil
-			}
-			return fmt.Errorf("%w: aac: %w", ErrEncode, err)
-		}
+	return encode(p.enc.audio, p.enc.pkt, f, "aac", func(pkt *astiav.Packet) error {
 		// Packets follow each other without gaps from aBase; the
 		// encoder's priming delay (1024 samples) is carried, not cut.
 		dur := pkt.Duration()
@@ -115,5 +104,6 @@ func (p *pipeline) encodeAudio(f *astiav.Frame) error {
 		k := p.audioSegment(pts)
 		p.audio[k] = append(p.audio[k], audioSample{pts: pts, dur: dur, data: append([]byte(nil), pkt.Data()...)})
 		p.aEnd = pts + dur
-	}
+		return nil
+	})
 }
