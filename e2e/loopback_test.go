@@ -35,15 +35,7 @@ func TestLoopbackOnlyParty(t *testing.T) {
 		loopbackPartyInside(t, ns)
 		return
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TestLoopbackOnlyParty creates a network namespace and needs root; CI runs the suite as root")
-		}
-		t.Skip("needs root to create a network namespace (runs in CI, which is root)")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Fatalf("ip(8) is missing (%v): install iproute2 (scripts/deps.sh does)", err)
-	}
+	needRootForNetns(t)
 	if _, err := os.Stat(filepath.Join(Dir(), "..", "webapp", "dist", "index.html")); err != nil {
 		t.Fatalf("the web app is not built (%v): run make test, or npm ci --prefix webapp && npm run --prefix webapp build", err)
 	}
@@ -55,7 +47,32 @@ func TestLoopbackOnlyParty(t *testing.T) {
 	}
 	partyLibrary(t)
 
-	ns := fmt.Sprintf("mq-lo-%d-%d", os.Getpid(), time.Now().UnixNano()%100000)
+	runInLoopbackNetns(t, "mq-lo", "TestLoopbackOnlyParty", "4m", netnsEnv, prebuiltEnv+"="+bin)
+}
+
+// needRootForNetns skips a test that builds a network namespace when it
+// is not root, except in CI (CI=true), where it fails instead: CI runs the
+// suite as root.
+func needRootForNetns(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s creates a network namespace and needs root; CI runs the suite as root", t.Name())
+		}
+		t.Skip("needs root to create a network namespace (runs in CI, which is root)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Fatalf("ip(8) is missing (%v): install iproute2 (scripts/deps.sh does)", err)
+	}
+}
+
+// runInLoopbackNetns runs test again, in a copy of this test binary inside
+// a fresh network namespace whose only interface is lo, with nsEnv set to
+// the namespace's name (the inner half checks it) and env added. It fails
+// t unless the inner run passed, and logs the inner MEASURE lines.
+func runInLoopbackNetns(t *testing.T, prefix, test, timeout, nsEnv string, env ...string) {
+	t.Helper()
+	ns := fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), time.Now().UnixNano()%100000)
 	ipCmd(t, "netns", "add", ns)
 	t.Cleanup(func() {
 		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
@@ -63,16 +80,12 @@ func TestLoopbackOnlyParty(t *testing.T) {
 		}
 	})
 	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
-
-	// The same test binary, inside the namespace, runs the inner half.
-	args := []string{"netns", "exec", ns, os.Args[0], "-test.run", "^TestLoopbackOnlyParty$", "-test.v", "-test.timeout", "4m"}
-	cmd := exec.Command("ip", args...)
-	cmd.Env = append(os.Environ(), netnsEnv+"="+ns, prebuiltEnv+"="+bin)
+	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run", "^"+test+"$", "-test.v", "-test.timeout", timeout)
+	cmd.Env = append(append(os.Environ(), nsEnv+"="+ns), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err := cmd.Run()
-	if err != nil || !strings.Contains(out.String(), "--- PASS: TestLoopbackOnlyParty") {
-		t.Fatalf("the party did not play in a loopback-only namespace (%v); inside %s:\n%s", err, ns, tail(out.String(), 20000))
+	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "--- PASS: "+test) {
+		t.Fatalf("%s in a loopback-only namespace (%v); inside %s:\n%s", test, err, ns, tail(out.String(), 20000))
 	}
 	for _, line := range strings.Split(out.String(), "\n") {
 		if strings.Contains(line, "MEASURE") {

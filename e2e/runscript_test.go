@@ -36,32 +36,8 @@ func TestRunScriptLoopbackOnly(t *testing.T) {
 		runScriptInside(t)
 		return
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("TestRunScriptLoopbackOnly creates a network namespace and needs root; CI runs the suite as root")
-		}
-		t.Skip("needs root to create a network namespace (runs in CI, which is root)")
-	}
-	ns := fmt.Sprintf("mq-run-%d-%d", os.Getpid(), time.Now().UnixNano()%100000)
-	ipCmd(t, "netns", "add", ns)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", ns, err, out)
-		}
-	})
-	ipCmd(t, "-n", ns, "link", "set", "lo", "up")
-	cmd := exec.Command("ip", "netns", "exec", ns, os.Args[0], "-test.run", "^TestRunScriptLoopbackOnly$", "-test.v", "-test.timeout", "8m")
-	cmd.Env = append(os.Environ(), runScriptEnv+"="+ns)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil || !strings.Contains(out.String(), "--- PASS: TestRunScriptLoopbackOnly") {
-		t.Fatalf("run.sh in a loopback-only namespace (%v); inside %s:\n%s", err, ns, tail(out.String(), 20000))
-	}
-	for _, line := range strings.Split(out.String(), "\n") {
-		if strings.Contains(line, "MEASURE") {
-			t.Log(strings.TrimSpace(line))
-		}
-	}
+	needRootForNetns(t)
+	runInLoopbackNetns(t, "mq-run", "TestRunScriptLoopbackOnly", "8m", runScriptEnv)
 }
 
 // lines collects a process's output lines as they come.
