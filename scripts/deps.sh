@@ -23,6 +23,7 @@ if [ "$profile" != build ]; then
     sqlite3                   # inspecting ./data/marquee.db by hand
     iproute2                  # ip netns: the loopback-only end-to-end test
     nftables                  # scripts/audioloss.sh: random loss between network namespaces
+    nginx-light               # side-by-side baseline in make bench-vod and bench-downloads
   )
 fi
 
