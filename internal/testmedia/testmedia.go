@@ -6,7 +6,7 @@
 // each kind is encoded once per machine rather than once per test; files are
 // written to a temporary name and renamed into place, so test binaries that
 // run in parallel never see a half-written file. Clips are short (4 s, low
-// resolution) except Bench1080p.
+// resolution) except Bench1080p and Tracks.
 package testmedia
 
 import (
@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -66,8 +67,27 @@ const (
 	UnsupportedCodec Kind = "unsupported-codec.mkv"
 	// Bench1080p is a 10 s 1920x1080 30 fps H.264 + AAC MP4 with some film
 	// grain, for benchmarks.
-	Bench1080p Kind = "bench-1080p.mp4"
+	Bench1080p Kind = "bench-1080p.mp4" // Tracks is a 36 s 320x240 25 fps H.264 Matroska film with two AAC
+	// stereo audio streams, English (a 440 Hz tone, the first) and French
+	// (1320 Hz), and an English SubRip stream holding TracksSRT.
+	Tracks Kind = "tracks-film.mkv"
+	// ImageSubtitles is a 4 s 64x48 H.264 Matroska file with two image
+	// subtitle streams, hdmv_pgs_subtitle (English) and dvb_subtitle
+	// (French). FFmpeg cannot encode text into picture subtitles, so they
+	// are SubRip streams whose Matroska CodecID is rewritten: they demux
+	// as PGS and DVB but their packets are not valid pictures.
+	ImageSubtitles Kind = "image-subtitles.mkv"
 )
+
+// TracksSRT is the SubRip text of the Tracks film's subtitle stream: six
+// cues, "Embedded line n" from 6n+1 s to 6n+4 s.
+func TracksSRT() string {
+	var b strings.Builder
+	for n := 0; n < 6; n++ {
+		fmt.Fprintf(&b, "%d\n00:00:%02d,000 --> 00:00:%02d,000\nEmbedded line %d\n\n", n+1, 6*n+1, 6*n+4, n)
+	}
+	return b.String()
+}
 
 // cacheVersion changes whenever a recipe changes, so stale files are not reused.
 const cacheVersion = "v2"
@@ -77,6 +97,9 @@ const Duration = 4
 
 // ErrUnknownKind is returned by Path for a kind Generate cannot make.
 var ErrUnknownKind = errors.New("testmedia: unknown kind")
+
+// srtInput in a recipe stands for a file holding TracksSRT, written by build.
+const srtInput = "{srt}"
 
 // recipe returns the ffmpeg arguments, inputs first, that make kind.
 func recipe(kind Kind) ([]string, error) {
@@ -132,6 +155,17 @@ func recipe(kind Kind) ([]string, error) {
 		a := append(video("1920x1080", 30), tone...)
 		return append(a, "-t", "10", "-vf", "noise=alls=6:allf=t", "-c:v", "libx264", "-preset", "veryfast",
 			"-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart"), nil
+	case Tracks:
+		a := append(video("320x240", 25), tone...)
+		a = append(a, "-f", "lavfi", "-i", "sine=frequency=1320:sample_rate=48000,aformat=channel_layouts=stereo", "-i", srtInput)
+		return append(a, "-t", "36", "-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-c:v", "libx264",
+			"-preset", "veryfast", "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k", "-c:s", "srt",
+			"-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-metadata:s:s:0", "language=eng",
+			"-f", "matroska"), nil
+	case ImageSubtitles:
+		a := append(video("64x48", 5), "-i", srtInput, "-i", srtInput)
+		return append(a, "-t", "4", "-map", "0:v", "-map", "1:s", "-map", "2:s", "-c:v", "libx264", "-c:s", "srt",
+			"-metadata:s:s:0", "language=eng", "-metadata:s:s:1", "language=fra", "-f", "matroska"), nil
 	case NotMedia, Empty:
 		return nil, nil
 	}
@@ -187,6 +221,16 @@ func build(kind Kind, args []string, tmp string) error {
 	case NotMedia:
 		return os.WriteFile(tmp, bytes.Repeat([]byte("this is not a media file\n"), 200), 0o644)
 	}
+	for i, a := range args {
+		if a == srtInput {
+			srt := tmp + ".srt"
+			if err := os.WriteFile(srt, []byte(TracksSRT()), 0o644); err != nil {
+				return err
+			}
+			defer func() { _ = os.Remove(srt) }()
+			args[i] = srt
+		}
+	}
 	if err := ffmpeg(append([]string{"-hide_banner", "-loglevel", "error", "-y"}, append(args, tmp)...)); err != nil {
 		return fmt.Errorf("testmedia: generating %s: %w", kind, err)
 	}
@@ -206,6 +250,19 @@ func build(kind Kind, args []string, tmp string) error {
 			return err
 		}
 		return os.WriteFile(tmp, b[:len(b)*4/10], 0o644)
+	case ImageSubtitles:
+		b, err := os.ReadFile(tmp)
+		if err != nil {
+			return err
+		}
+		// Same length, NUL-padded (EBML strings may be, RFC 8794 §7.4),
+		// so no element size changes (Matroska CodecID, RFC 9559).
+		old := []byte("S_TEXT/UTF8")
+		if bytes.Count(b, old) != 2 {
+			return fmt.Errorf("testmedia: subtitle codec ids not found twice in %s", kind)
+		}
+		b = bytes.Replace(b, old, []byte("S_HDMV/PGS\x00"), 1)
+		return os.WriteFile(tmp, bytes.Replace(b, old, []byte("S_DVBSUB\x00\x00\x00"), 1), 0o644)
 	case UnsupportedCodec:
 		b, err := os.ReadFile(tmp)
 		if err != nil {

@@ -25,6 +25,8 @@ func TestGenerate(t *testing.T) {
 		{FLAC, "flac"},
 		{MP3Cover, "mp3,mjpeg"},
 		{UnsupportedCodec, "unknown"},
+		{Tracks, "h264,aac,subrip"},
+		{ImageSubtitles, "h264,hdmv_pgs_subtitle,dvb_subtitle"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
