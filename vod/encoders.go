@@ -7,7 +7,6 @@ import (
 
 	"github.com/asticode/go-astiav"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
@@ -30,8 +29,16 @@ type encoders struct {
 	pkt   *astiav.Packet
 }
 
+// newEncoders opens r's encoder: H.264 for a video rendition, AAC-LC for
+// an alternate audio rendition.
 func newEncoders(tl *Timeline, r Rendition, segTicks int64) (*encoders, error) {
 	e := &encoders{pkt: astiav.AllocPacket()}
+	if r.Audio {
+		if err := e.openAudio(r); err != nil {
+			return nil, err
+		}
+		return e, nil
+	}
 	codec := astiav.FindEncoderByName("libx264")
 	if codec == nil {
 		e.free()
@@ -67,13 +74,15 @@ func newEncoders(tl *Timeline, r Rendition, segTicks int64) (*encoders, error) {
 		e.free()
 		return nil, fmt.Errorf("%w: opening libx264 %dx%d: %w", ErrEncode, w, h, err)
 	}
-	if !tl.HasAudio {
-		return e, nil
-	}
+	return e, nil
+}
+
+// openAudio opens the AAC-LC stereo 48 kHz encoder; on failure e is freed.
+func (e *encoders) openAudio(r Rendition) error {
 	ac := astiav.FindEncoderByName("aac")
 	if ac == nil {
 		e.free()
-		return nil, fmt.Errorf("%w: aac encoder not available", ErrEncode)
+		return fmt.Errorf("%w: aac encoder not available", ErrEncode)
 	}
 	e.audio = astiav.AllocCodecContext(ac)
 	e.audio.SetSampleRate(audioRate)
@@ -85,9 +94,9 @@ func newEncoders(tl *Timeline, r Rendition, segTicks int64) (*encoders, error) {
 	e.audio.SetThreadCount(1)
 	if err := e.audio.Open(ac, nil); err != nil {
 		e.free()
-		return nil, fmt.Errorf("%w: opening aac: %w", ErrEncode, err)
+		return fmt.Errorf("%w: opening aac: %w", ErrEncode, err)
 	}
-	return e, nil
+	return nil
 }
 
 func (e *encoders) free() {
@@ -102,8 +111,11 @@ func (e *encoders) free() {
 	}
 }
 
-// initSegment is the fMP4 init segment (ftyp + moov) for e's streams.
+// initSegment is the fMP4 init segment (ftyp + moov) for e's stream.
 func (e *encoders) initSegment() ([]byte, error) {
+	if e.video == nil {
+		return e.audioInit()
+	}
 	var ab h264.AnnexB
 	if err := ab.Unmarshal(e.video.ExtraData()); err != nil {
 		return nil, fmt.Errorf("%w: H.264 extradata: %w", ErrEncode, err)
@@ -121,13 +133,6 @@ func (e *encoders) initSegment() ([]byte, error) {
 		return nil, fmt.Errorf("%w: H.264 extradata without SPS and PPS", ErrEncode)
 	}
 	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoTrack, TimeScale: clock, Codec: &mp4codecs.H264{SPS: sps, PPS: pps}}}}
-	if e.audio != nil {
-		var conf mpeg4audio.AudioSpecificConfig
-		if err := conf.Unmarshal(e.audio.ExtraData()); err != nil {
-			return nil, fmt.Errorf("%w: AAC extradata: %w", ErrEncode, err)
-		}
-		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioTrack, TimeScale: audioRate, Codec: &mp4codecs.MPEG4Audio{Config: conf}})
-	}
 	var buf seekablebuffer.Buffer
 	if err := init.Marshal(&buf); err != nil {
 		return nil, fmt.Errorf("%w: init segment: %w", ErrEncode, err)

@@ -59,6 +59,7 @@ func NewHandler(svc *Service, signer Signer, resolve Resolver, now func() time.T
 	h.mux.HandleFunc("GET "+Prefix+"{item}/master.m3u8", h.master)
 	h.mux.HandleFunc("GET "+Prefix+"{item}/{ver}/{rend}/index.m3u8", h.media)
 	h.mux.HandleFunc("GET "+Prefix+"{item}/{ver}/{rend}/{obj}", h.object)
+	h.routeTracks() // http_tracks.go: subtitles, tracks.json
 	return h
 }
 
@@ -123,7 +124,7 @@ func (h *Handler) master(w http.ResponseWriter, r *http.Request) {
 	e := exp(r)
 	body := masterPlaylist(it.tl, func(rd Rendition) string {
 		return h.signer.Sign(fmt.Sprintf("%s%d/%s/%s/index.m3u8", Prefix, id, it.src.ID(), rd.Name), e)
-	})
+	}, h.altGroups(id, it, e))
 	writePlaylist(w, body)
 }
 

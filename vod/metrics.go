@@ -11,6 +11,9 @@ type metrics struct {
 	failures *prometheus.CounterVec // segments that failed, by reason
 	requests *prometheus.CounterVec // segment requests by cache result (hit, miss)
 	seconds  prometheus.Histogram
+	// subtitle streams listed but not offered (image subtitles), by codec,
+	// counted once per scanned source version
+	unsupportedSubs *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,11 +35,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to encode one segment.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 		}),
+		unsupportedSubs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "subtitles_unsupported_total",
+			Help: "Embedded subtitle streams that are listed but not offered (image subtitles: PGS, DVB, DVD), by codec.",
+		}, []string{"codec"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds} {
+	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds, m.unsupportedSubs} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("vod: metrics: %w", err)
 		}

@@ -61,15 +61,16 @@ func newPipeline(f *os.File, tl *Timeline, r Rendition, segTicks int64, k int) (
 			return nil, fmt.Errorf("%w: seek to segment %d: %w", ErrSource, k, err)
 		}
 	}
-	if p.vdec, err = newDecoder(in.video); err != nil {
+	// A video rendition decodes the video only; an alternate audio
+	// rendition (audio.go) its one audio stream.
+	if r.Audio {
+		p.adec, err = audioDecoder(in, r.Stream)
+	} else {
+		p.vdec, err = newDecoder(in.video)
+	}
+	if err != nil {
 		p.close()
 		return nil, err
-	}
-	if in.audio != nil && tl.HasAudio {
-		if p.adec, err = newDecoder(in.audio); err != nil {
-			p.close()
-			return nil, err
-		}
 	}
 	if p.enc, err = newEncoders(tl, r, segTicks); err != nil {
 		p.close()
@@ -119,8 +120,12 @@ func (p *pipeline) nextSegment() (int, []byte, error) {
 		delete(p.failed, k)
 		return k, nil, err
 	}
+	if p.r.Audio {
+		b, err := audioSegmentBytes(k, a)
+		return k, b, err
+	}
 	sort.Slice(v, func(i, j int) bool { return v[i].t < v[j].t })
-	b, err := segmentBytes(p.tl, k, v, a)
+	b, err := segmentBytes(p.tl, k, v, nil)
 	return k, b, err
 }
 
@@ -128,10 +133,10 @@ func (p *pipeline) complete(k int) bool {
 	if p.eof {
 		return true
 	}
-	if p.vLast < p.tl.SegmentEnd(k) {
-		return false
+	if p.vdec != nil {
+		return p.vLast >= p.tl.SegmentEnd(k)
 	}
-	return p.adec == nil || p.aEnd >= p.tl.AudioStart(k+1)
+	return p.aEnd >= p.tl.AudioStart(k+1)
 }
 
 // step reads one packet and runs it through; at the end of input it
@@ -146,7 +151,7 @@ func (p *pipeline) step() error {
 		return p.flush()
 	}
 	switch {
-	case p.pkt.StreamIndex() == p.in.video.Index():
+	case p.vdec != nil && p.pkt.StreamIndex() == p.in.video.Index():
 		return p.decodeVideo(p.pkt)
 	case p.adec != nil && p.pkt.StreamIndex() == p.adec.st.Index():
 		return p.decodeAudio(p.pkt)
@@ -156,19 +161,8 @@ func (p *pipeline) step() error {
 
 func (p *pipeline) flush() error {
 	p.eof = true
-	if err := p.decodeVideo(nil); err != nil {
-		return err
-	}
-	if p.vgraph != nil {
-		if err := p.filterVideo(nil); err != nil {
-			return err
-		}
-	}
-	if err := p.encodeVideo(nil); err != nil {
-		return err
-	}
-	if p.adec == nil {
-		return nil
+	if p.vdec != nil {
+		return p.flushVideo()
 	}
 	if err := p.decodeAudio(nil); err != nil {
 		return err
@@ -179,6 +173,18 @@ func (p *pipeline) flush() error {
 		}
 	}
 	return p.encodeAudio(nil)
+}
+
+func (p *pipeline) flushVideo() error {
+	if err := p.decodeVideo(nil); err != nil {
+		return err
+	}
+	if p.vgraph != nil {
+		if err := p.filterVideo(nil); err != nil {
+			return err
+		}
+	}
+	return p.encodeVideo(nil)
 }
 
 // fail marks segment k as failed by err (the first error wins).

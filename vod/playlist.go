@@ -27,10 +27,12 @@ func codecs(tl *Timeline, r Rendition, audio bool) string {
 	return c
 }
 
-// masterPlaylist lists the renditions; url gives each media playlist's URL.
-func masterPlaylist(tl *Timeline, url func(r Rendition) string) string {
+// masterPlaylist lists the renditions; url gives each media playlist's
+// URL; alt is the alternate audio and subtitle renditions (tracks.go).
+func masterPlaylist(tl *Timeline, url func(r Rendition) string, alt mediaGroups) string {
 	var b strings.Builder
 	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	b.WriteString(alt.tags)
 	fps := ""
 	if tl.FPS.Num() > 0 && tl.FPS.Den() > 0 {
 		fps = fmt.Sprintf(",FRAME-RATE=%.3f", tl.FPS.Float64())
@@ -40,12 +42,9 @@ func masterPlaylist(tl *Timeline, url func(r Rendition) string) string {
 		if r.Remux {
 			w, h = tl.Width, tl.Height
 		}
-		bw := r.VideoBitrate
-		if tl.HasAudio {
-			bw += r.AudioBitrate
-		}
-		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,RESOLUTION=%dx%d,CODECS=\"%s\"%s\n%s\n",
-			bw*6/5, w, h, codecs(tl, r, tl.HasAudio), fps, url(r))
+		bw := r.VideoBitrate + alt.audioBW
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,RESOLUTION=%dx%d,CODECS=\"%s\"%s%s\n%s\n",
+			bw*6/5, w, h, codecs(tl, r, alt.audioBW > 0), fps, alt.attrs, url(r))
 	}
 	return b.String()
 }
@@ -60,7 +59,9 @@ func mediaPlaylist(tl *Timeline, init string, seg func(k int) string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%d\n#EXT-X-MEDIA-SEQUENCE:0\n", target)
 	b.WriteString("#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n")
-	fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%s\"\n", init)
+	if init != "" { // WebVTT segments have none
+		fmt.Fprintf(&b, "#EXT-X-MAP:URI=\"%s\"\n", init)
+	}
 	for k := range tl.Starts {
 		fmt.Fprintf(&b, "#EXTINF:%.6f,\n%s\n", segSeconds(tl, k), seg(k))
 	}

@@ -6,25 +6,23 @@ import (
 	"os"
 
 	"github.com/asticode/go-astiav"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 	mp4codecs "github.com/bluenviron/mediacommon/v2/pkg/formats/mp4/codecs"
 )
 
-// remuxName is the rendition that serves a browser-safe source (H.264 in
-// avcC form, AAC or no audio) as it is: no encode, segments cut at the
-// source's keyframes.
+// remuxName is the rendition that serves a browser-safe source's video
+// (H.264 in avcC form) as it is: no encode, segments cut at the source's
+// keyframes. Its audio is the alternate audio renditions (audio.go), as
+// for every video rendition, so any audio codec goes.
 const remuxName = "src"
 
 // remuxInfo is what the remux rendition needs from the source, read at scan.
 type remuxInfo struct {
-	sps, pps  []byte
-	asc       *mpeg4audio.AudioSpecificConfig
-	audioRate int
-	dtsShift  int64 // 90 kHz added to decode times so the first is not negative (B-frame delay); presentation times keep the shared timeline through negative composition offsets
-	starts    []int64
-	bitrate   int
+	sps, pps []byte
+	dtsShift int64 // 90 kHz added to decode times so the first is not negative (B-frame delay); presentation times keep the shared timeline through negative composition offsets
+	starts   []int64
+	bitrate  int
 }
 
 // parseAVCC reads the SPS and PPS of an AVCDecoderConfigurationRecord
@@ -80,9 +78,6 @@ func remuxCuts(frames []int64, key []bool, segTicks int64) []int64 {
 // remuxInit is the remux rendition's init segment.
 func remuxInit(ri *remuxInfo) ([]byte, error) {
 	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoTrack, TimeScale: clock, Codec: &mp4codecs.H264{SPS: ri.sps, PPS: ri.pps}}}}
-	if ri.asc != nil {
-		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioTrack, TimeScale: uint32(ri.audioRate), Codec: &mp4codecs.MPEG4Audio{Config: *ri.asc}})
-	}
 	var buf seekablebuffer.Buffer
 	if err := init.Marshal(&buf); err != nil {
 		return nil, fmt.Errorf("%w: init segment: %w", ErrEncode, err)
@@ -105,8 +100,6 @@ type remuxer struct {
 	next    int
 	cur     int // segment the video packets read now belong to
 	video   map[int][]remuxSample
-	audio   map[int][]remuxSample
-	aDone   int64 // end time (audio rate) of the last audio packet read
 	eof     bool
 	started bool
 }
@@ -116,7 +109,7 @@ func newRemuxer(f *os.File, tl *Timeline, k int) (*remuxer, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &remuxer{tl: tl, in: in, pkt: astiav.AllocPacket(), next: k, cur: k, video: map[int][]remuxSample{}, audio: map[int][]remuxSample{}}
+	m := &remuxer{tl: tl, in: in, pkt: astiav.AllocPacket(), next: k, cur: k, video: map[int][]remuxSample{}}
 	if k > 0 {
 		ts := astiav.RescaleQ(tl.Starts[k]+tl.T0, astiav.NewRational(1, clock), astiav.TimeBaseQ)
 		if err := in.fc.SeekFrame(-1, ts, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
@@ -136,16 +129,14 @@ func (m *remuxer) nextIndex() int { return m.next }
 
 func (m *remuxer) nextSegment() (int, []byte, error) {
 	k := m.next
-	ri := m.tl.remux
-	for !m.eof && (m.cur <= k || ri.asc != nil && m.aDone < m.audioTime(m.tl.SegmentEnd(k))) {
+	for !m.eof && m.cur <= k {
 		if err := m.step(); err != nil {
 			return k, nil, err
 		}
 	}
 	m.next++
-	v, a := m.video[k], m.audio[k]
+	v := m.video[k]
 	delete(m.video, k)
-	delete(m.audio, k)
 	if len(v) == 0 || !v[0].key {
 		return k, nil, fmt.Errorf("%w: segment %d has no keyframe in the source", errEmptySegment, k)
 	}
@@ -160,22 +151,12 @@ func (m *remuxer) nextSegment() (int, []byte, error) {
 		vt.Samples = append(vt.Samples, &fmp4.Sample{Duration: uint32(max(s.dur, 1)), PTSOffset: int32(s.pts - s.dts), IsNonSyncSample: !s.key, Payload: s.data})
 	}
 	part := fmp4.Part{SequenceNumber: uint32(k + 1), Tracks: []*fmp4.PartTrack{vt}}
-	if len(a) > 0 {
-		at := &fmp4.PartTrack{ID: audioTrack, BaseTime: uint64(a[0].pts)}
-		for _, s := range a {
-			at.Samples = append(at.Samples, &fmp4.Sample{Duration: uint32(s.dur), Payload: s.data})
-		}
-		part.Tracks = append(part.Tracks, at)
-	}
 	var buf seekablebuffer.Buffer
 	if err := part.Marshal(&buf); err != nil {
 		return k, nil, fmt.Errorf("%w: segment %d: %w", ErrEncode, k, err)
 	}
 	return k, buf.Bytes(), nil
 }
-
-// audioTime converts 90 kHz to the audio track's rate.
-func (m *remuxer) audioTime(t int64) int64 { return t * int64(m.tl.remux.audioRate) / clock }
 
 func (m *remuxer) step() error {
 	m.pkt.Unref()
@@ -188,51 +169,27 @@ func (m *remuxer) step() error {
 	}
 	p := m.pkt
 	ninety := astiav.NewRational(1, clock)
-	switch {
-	case p.StreamIndex() == m.in.video.Index():
-		if p.Pts() == astiav.NoPtsValue {
-			return nil
-		}
-		pts := astiav.RescaleQ(p.Pts(), m.in.video.TimeBase(), ninety) - m.tl.T0
-		dts := pts
-		if p.Dts() != astiav.NoPtsValue {
-			dts = astiav.RescaleQ(p.Dts(), m.in.video.TimeBase(), ninety) - m.tl.T0
-		}
-		key := p.Flags().Has(astiav.PacketFlagKey)
-		// Decode order: a keyframe at a cut opens the next segment.
-		if key {
-			if s := m.tl.Segment(pts); s >= 0 && m.tl.Starts[s] == pts {
-				m.cur = s
-				m.started = true
-			}
-		}
-		if !m.started {
-			return nil // before the run's first keyframe
-		}
-		dur := astiav.RescaleQ(p.Duration(), m.in.video.TimeBase(), ninety)
-		m.video[m.cur] = append(m.video[m.cur], remuxSample{dts: dts + m.tl.remux.dtsShift, pts: pts,
-			dur: dur, key: key, data: append([]byte(nil), p.Data()...)})
-	case m.tl.remux.asc != nil && m.in.audio != nil && p.StreamIndex() == m.in.audio.Index():
-		if p.Pts() == astiav.NoPtsValue {
-			return nil
-		}
-		rate := astiav.NewRational(1, m.tl.remux.audioRate)
-		t := astiav.RescaleQ(p.Pts(), m.in.audio.TimeBase(), rate) - m.audioTime(m.tl.T0)
-		dur := astiav.RescaleQ(p.Duration(), m.in.audio.TimeBase(), rate)
-		if dur <= 0 {
-			dur = audioFrame
-		}
-		m.aDone = t + dur
-		s := m.audioSegment(t)
-		if s < m.next || t < 0 {
-			return nil
-		}
-		m.audio[s] = append(m.audio[s], remuxSample{pts: t, dur: dur, data: append([]byte(nil), p.Data()...)})
+	if p.StreamIndex() != m.in.video.Index() || p.Pts() == astiav.NoPtsValue {
+		return nil // audio is in the alternate audio renditions
 	}
+	pts := astiav.RescaleQ(p.Pts(), m.in.video.TimeBase(), ninety) - m.tl.T0
+	dts := pts
+	if p.Dts() != astiav.NoPtsValue {
+		dts = astiav.RescaleQ(p.Dts(), m.in.video.TimeBase(), ninety) - m.tl.T0
+	}
+	key := p.Flags().Has(astiav.PacketFlagKey)
+	// Decode order: a keyframe at a cut opens the next segment.
+	if key {
+		if s := m.tl.Segment(pts); s >= 0 && m.tl.Starts[s] == pts {
+			m.cur = s
+			m.started = true
+		}
+	}
+	if !m.started {
+		return nil // before the run's first keyframe
+	}
+	dur := astiav.RescaleQ(p.Duration(), m.in.video.TimeBase(), ninety)
+	m.video[m.cur] = append(m.video[m.cur], remuxSample{dts: dts + m.tl.remux.dtsShift, pts: pts,
+		dur: dur, key: key, data: append([]byte(nil), p.Data()...)})
 	return nil
-}
-
-// audioSegment is the segment whose time span holds audio time t.
-func (m *remuxer) audioSegment(t int64) int {
-	return m.tl.Segment((t*clock + int64(m.tl.remux.audioRate) - 1) / int64(m.tl.remux.audioRate))
 }

@@ -13,6 +13,8 @@ type Rendition struct {
 	VideoBitrate int // bits per second
 	AudioBitrate int
 	Remux        bool // served as the source is, without encoding
+	Audio        bool // an alternate audio rendition (audio.go) of source stream Stream
+	Stream       int
 }
 
 // ladder is the transcoded renditions, highest first.
@@ -45,9 +47,10 @@ func Renditions(tl *Timeline) []Rendition {
 	return out
 }
 
-// findRendition returns the named rendition of a source.
+// findRendition returns the named rendition of a source, video or
+// alternate audio.
 func findRendition(tl *Timeline, name string) (Rendition, bool) {
-	for _, r := range Renditions(tl) {
+	for _, r := range append(Renditions(tl), AudioRenditions(tl)...) {
 		if r.Name == name {
 			return r, true
 		}
@@ -56,17 +59,22 @@ func findRendition(tl *Timeline, name string) (Rendition, bool) {
 }
 
 // encoderVersion changes whenever encoding changes in a way that makes
-// old segments unfit to mix with new ones.
-const encoderVersion = "v1"
+// old segments unfit to mix with new ones. v2: video segments carry no
+// audio (it is in the alternate audio renditions).
+const encoderVersion = "v2"
 
 // settingsHash names the encoder settings of r at segment length segTicks:
 // cached segments of other settings are never mixed in.
 func settingsHash(r Rendition, segTicks int64) string {
+	if r.Audio {
+		h := sha256.Sum256([]byte(fmt.Sprintf("%s|audio|%d|%d|%d|aac-lc-48k-2ch", encoderVersion, r.Stream, r.AudioBitrate, segTicks)))
+		return hex.EncodeToString(h[:8])
+	}
 	if r.Remux {
 		h := sha256.Sum256([]byte(fmt.Sprintf("remux|%s|%d", encoderVersion, segTicks)))
 		return hex.EncodeToString(h[:8])
 	}
-	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%d|%d|%d|x264-veryfast-high|aac-lc-48k-2ch", encoderVersion, r.Name, r.Height, r.VideoBitrate, r.AudioBitrate, segTicks)))
+	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%s|%d|%d|%d|%d|x264-veryfast-high", encoderVersion, r.Name, r.Height, r.VideoBitrate, r.AudioBitrate, segTicks)))
 	return hex.EncodeToString(h[:8])
 }
 

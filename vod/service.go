@@ -145,6 +145,9 @@ func (s *Service) item(open Opener, path string) (*item, error) {
 	if !ok {
 		s.cache.Invalidate(src) // the file changed: older versions go
 		e.tl, e.err = scan(f, s.segTicks)
+		if e.err == nil {
+			s.noteUnsupported(src.Path, e.tl)
+		}
 		close(e.ready)
 		if e.err != nil {
 			s.mu.Lock()
@@ -210,5 +213,16 @@ func (s *Service) send(ctx context.Context, it *item, r Rendition, req request) 
 		return nil
 	default:
 		return fmt.Errorf("%w: %d requests already wait for %s", ErrBusy, cap(e.reqs), r.Name)
+	}
+}
+
+// noteUnsupported counts and logs the subtitle streams of a newly scanned
+// source that cannot be offered.
+func (s *Service) noteUnsupported(path string, tl *Timeline) {
+	for _, st := range tl.Subtitles {
+		if !st.Supported {
+			s.m.unsupportedSubs.WithLabelValues(st.Codec).Inc()
+			s.log.Info("vod: subtitle stream not offered", "source", path, "stream", st.Stream, "codec", st.Codec, "reason", st.Reason)
+		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"sort"
 
 	"github.com/asticode/go-astiav"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
 // clock is the time base of everything vod computes: 90 kHz, the video
@@ -40,6 +39,10 @@ type Timeline struct {
 	FPS      astiav.Rational // average frame rate, for the encoder's level
 	Codec    string          // source video and audio codec names
 	Audio    string
+
+	AudioTracks []AudioTrack    // every decodable audio stream: the alternate audio renditions
+	Subtitles   []SubtitleTrack // embedded subtitle streams, text ones with their cues
+	FileStart   int64           // the container's start time, 90 kHz: sidecar cue times count from it
 }
 
 // Segments is the number of segments.
@@ -87,6 +90,8 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	if in.audio != nil {
 		t.Audio = in.audio.CodecParameters().CodecID().Name()
 	}
+	t.AudioTracks, t.Subtitles = listTracks(in)
+	subCues := map[int][]cue{}
 	t.Width, t.Height = displaySize(cp.Width(), cp.Height(), v.SampleAspectRatio(), cp.SampleAspectRatio())
 	if in.rotation == 90 || in.rotation == 270 {
 		t.Width, t.Height = t.Height, t.Width
@@ -109,6 +114,7 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 			return nil, fmt.Errorf("%w: scanning: %w", ErrSource, err)
 		}
 		if pkt.StreamIndex() != v.Index() {
+			collectCue(in, pkt, subCues)
 			continue
 		}
 		ts := pkt.Pts()
@@ -147,6 +153,10 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 		}
 	}
 	t.End = t.Frames[n-1] + lastDur
+	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
+		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
+	}
+	t.setCues(subCues)
 	t.cut(segTicks)
 	t.remux = remuxable(in, t, minDTS, segTicks)
 	return t, nil
@@ -176,8 +186,8 @@ func displaySize(w, h int, sars ...astiav.Rational) (int, int) {
 }
 
 // remuxable returns what the remux rendition needs, or nil when the
-// source is not 8-bit 4:2:0 H.264 (avcC, upright) with AAC or no audio,
-// starting on a keyframe.
+// source is not 8-bit 4:2:0 H.264 (avcC, upright) starting on a
+// keyframe. Its audio, whatever the codec, is the alternate audio.
 func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo {
 	cp := in.video.CodecParameters()
 	if cp.CodecID() != astiav.CodecIDH264 || len(t.Keyframe) == 0 || !t.Keyframe[0] || t.Rotation != 0 {
@@ -195,21 +205,23 @@ func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo 
 	if minDTS < t.T0 {
 		ri.dtsShift = t.T0 - minDTS
 	}
-	if in.audio != nil {
-		acp := in.audio.CodecParameters()
-		var asc mpeg4audio.AudioSpecificConfig
-		if acp.CodecID() != astiav.CodecIDAac || asc.Unmarshal(acp.ExtraData()) != nil || acp.SampleRate() <= 0 {
-			return nil
-		}
-		ri.asc, ri.audioRate = &asc, acp.SampleRate()
-	}
 	ri.starts = remuxCuts(t.Frames, t.Keyframe, segTicks)
 	return ri
 }
 
 // view is the timeline as rendition r cuts it: the remux rendition cuts
-// at source keyframes, the others at the first frame after each k*D.
+// at source keyframes, an alternate audio rendition at AudioStart(k) (on
+// the 90 kHz clock exactly: 1024 samples at 48 kHz are 1920 ticks), the
+// others at the first frame after each k*D.
 func (t *Timeline) view(r Rendition) *Timeline {
+	if r.Audio {
+		c := *t
+		c.Starts = make([]int64, len(t.Starts))
+		for k := range t.Starts {
+			c.Starts[k] = min(t.AudioStart(k)*clock/audioRate, t.End)
+		}
+		return &c
+	}
 	if !r.Remux || t.remux == nil {
 		return t
 	}
