@@ -64,14 +64,3 @@ func audioSegmentBytes(k int, a []audioSample) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// audioSegSeconds is the duration of audio segment k: from its first
-// sample on the grid to the next segment's, the last one to the end of
-// the video.
-func audioSegSeconds(tl *Timeline, k int) float64 {
-	start := float64(tl.AudioStart(k)) / audioRate
-	if k+1 < tl.Segments() {
-		return float64(tl.AudioStart(k+1))/audioRate - start
-	}
-	return float64(tl.End)/clock - start
-}

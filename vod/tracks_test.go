@@ -421,3 +421,17 @@ func (hf *httpFixture) sign(p string) string {
 	}
 	return s.Sign(p, time.Now().Add(time.Hour))
 }
+
+// TestRemuxWhateverTheAudio: the remux rendition carries video only, so
+// an H.264 source with Opus audio is remuxed too; its audio is the
+// alternate AAC rendition.
+func TestRemuxWhateverTheAudio(t *testing.T) {
+	path := clip(t, "opus.mkv", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i",
+		"sine=frequency=440:sample_rate=48000", "-t", "3", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+		"-c:a", "libopus", "-metadata:s:a:0", "language=jpn")
+	tl := scanFile(t, path, 2*clock)
+	rs, as := Renditions(tl), AudioRenditions(tl)
+	if !rs[0].Remux || len(as) != 1 || as[0].Name != "a1" || tl.AudioTracks[0].Language != "ja" || tl.AudioTracks[0].Name != "Japanese" {
+		t.Fatalf("renditions %+v, audio %+v %+v: want the remux rendition and one Japanese AAC rendition", rs, as, tl.AudioTracks)
+	}
+}
