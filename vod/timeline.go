@@ -96,11 +96,7 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	if in.rotation == 90 || in.rotation == 270 {
 		t.Width, t.Height = t.Height, t.Width
 	}
-	type fr struct {
-		pts int64
-		key bool
-	}
-	var frames []fr
+	var frames []scannedFrame
 	var lastDur int64
 	minDTS := int64(math.MaxInt64)
 	pkt := astiav.AllocPacket()
@@ -124,7 +120,7 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 		if ts == astiav.NoPtsValue {
 			continue
 		}
-		frames = append(frames, fr{astiav.RescaleQ(ts, tb, astiav.NewRational(1, clock)), pkt.Flags().Has(astiav.PacketFlagKey)})
+		frames = append(frames, scannedFrame{astiav.RescaleQ(ts, tb, astiav.NewRational(1, clock)), pkt.Flags().Has(astiav.PacketFlagKey)})
 		if pkt.Dts() != astiav.NoPtsValue {
 			minDTS = min(minDTS, astiav.RescaleQ(pkt.Dts(), tb, astiav.NewRational(1, clock)))
 		}
@@ -135,6 +131,27 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	if len(frames) == 0 {
 		return nil, fmt.Errorf("%w: no video frames", ErrSource)
 	}
+	t.setFrames(frames, lastDur)
+	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
+		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
+	}
+	t.setCues(subCues)
+	t.cut(segTicks)
+	t.remux = remuxable(in, t, minDTS, segTicks)
+	return t, nil
+}
+
+// scannedFrame is one video packet's presentation time (90 kHz) and
+// keyframe flag, in decode order.
+type scannedFrame struct {
+	pts int64
+	key bool
+}
+
+// setFrames sets T0, Frames, Keyframe and End from the scanned frames
+// (duplicate times dropped); lastDur is the last packet's duration, 0
+// when the container gives none.
+func (t *Timeline) setFrames(frames []scannedFrame, lastDur int64) {
 	sort.Slice(frames, func(i, j int) bool { return frames[i].pts < frames[j].pts })
 	t0 := frames[0].pts
 	t.T0 = t0
@@ -153,13 +170,6 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 		}
 	}
 	t.End = t.Frames[n-1] + lastDur
-	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
-		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
-	}
-	t.setCues(subCues)
-	t.cut(segTicks)
-	t.remux = remuxable(in, t, minDTS, segTicks)
-	return t, nil
 }
 
 // cut recomputes Starts: segment k starts at the first frame at or after
