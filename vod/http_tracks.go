@@ -34,18 +34,18 @@ func (h *Handler) tracks(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(itemTracks(it))
+	_ = json.NewEncoder(w).Encode(h.svc.tracks(it))
 }
 
-// itemTracks is the audio tracks and the subtitle tracks of an item: the
-// embedded ones first, then the sidecar files (read now: they may come
+// tracks is the audio tracks and the subtitle tracks of an item: the
+// embedded ones first, then the sidecar files (listed now: they may come
 // and go without the source changing).
-func itemTracks(it *item) Tracks {
+func (s *Service) tracks(it *item) Tracks {
 	tr := Tracks{Audio: it.tl.AudioTracks, Subtitles: append([]SubtitleTrack(nil), it.tl.Subtitles...)}
 	if tr.Audio == nil {
 		tr.Audio = []AudioTrack{}
 	}
-	tr.Subtitles = append(tr.Subtitles, sidecars(it.open, it.path)...)
+	tr.Subtitles = append(tr.Subtitles, s.sidecars.sidecars(it.open, it.path)...)
 	if tr.Subtitles == nil {
 		tr.Subtitles = []SubtitleTrack{}
 	}
@@ -56,7 +56,7 @@ func itemTracks(it *item) Tracks {
 // URLs signed with expiry e.
 func (h *Handler) altGroups(id int64, it *item, e time.Time) mediaGroups {
 	base := fmt.Sprintf("%s%d/%s/", Prefix, id, it.src.ID())
-	return mediaTags(itemTracks(it),
+	return mediaTags(h.svc.tracks(it),
 		func(a AudioTrack) string { return h.signer.Sign(base+a.ID+"/index.m3u8", e) },
 		func(s SubtitleTrack) string { return h.signer.Sign(base+"subs/"+s.ID+"/index.m3u8", e) })
 }
@@ -72,7 +72,7 @@ func (h *Handler) subtitleTrack(w http.ResponseWriter, r *http.Request) (int64, 
 		writeErr(w, http.StatusGone, "source_changed", "the file changed since this playlist was made; reload the master playlist")
 		return 0, nil, SubtitleTrack{}, false
 	}
-	for _, s := range itemTracks(it).Subtitles {
+	for _, s := range h.svc.tracks(it).Subtitles {
 		if s.Supported && s.ID == r.PathValue("track") {
 			return id, it, s, true
 		}
@@ -113,7 +113,9 @@ func (h *Handler) subtitleSegment(w http.ResponseWriter, r *http.Request) {
 		cues = shiftCues(cues, max(it.tl.FileStart, 0)-it.tl.T0)
 	}
 	w.Header().Set("Content-Type", "text/vtt; charset=utf-8")
-	w.Header().Set("Cache-Control", "public, max-age=300")
+	// The URL names the source's version and the track's (a sidecar's ID
+	// changes with its file), so a day's caching is safe.
+	w.Header().Set("Cache-Control", "public, max-age=86400")
 	_, _ = w.Write(vttSegment(cues, it.tl.Starts[k], it.tl.SegmentEnd(k)))
 }
 

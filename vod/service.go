@@ -66,6 +66,7 @@ type Service struct {
 	ctx      context.Context
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
+	sidecars sidecarCache // parsed subtitle files (sidecar.go); its own lock
 
 	mu        sync.Mutex
 	timelines map[string]*timelineEntry // by source ID

@@ -3,12 +3,14 @@ package vod
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // sidecarExts are the subtitle files looked for next to a source.
@@ -27,7 +29,7 @@ type dirOpener interface{ Dir() string }
 // listed, but every file is opened only through open (the library root),
 // so a link leading out of the library is refused, not read. Files that
 // cannot be opened or parsed are listed as unsupported with the reason.
-func sidecars(open Opener, path string) []SubtitleTrack {
+func (c *sidecarCache) sidecars(open Opener, path string) []SubtitleTrack {
 	dir := filepath.Dir(path)
 	if d, ok := open.(dirOpener); ok && !filepath.IsAbs(dir) {
 		dir = filepath.Join(d.Dir(), dir)
@@ -49,7 +51,7 @@ func sidecars(open Opener, path string) []SubtitleTrack {
 		t := SubtitleTrack{Source: "sidecar", Stream: -1, File: name, Codec: codec,
 			path: filepath.Join(filepath.Dir(path), name)}
 		t.Language, t.Name = sidecarLanguage(strings.TrimPrefix(mid, "."), len(out)+1)
-		if id, cues, err := loadSidecar(open, t.path); err != nil {
+		if id, cues, err := c.load(open, t.path); err != nil {
 			t.Reason = err.Error()
 		} else {
 			t.ID, t.Supported, t.cues = id, true, cues
@@ -82,30 +84,70 @@ func sidecarLanguage(mid string, n int) (tag, name string) {
 	return tag, name
 }
 
-// loadSidecar opens a sidecar through the library root and parses it. Its
-// ID names its content's version (name, size, modification time), so a
-// changed file gets new URLs.
-func loadSidecar(open Opener, path string) (string, []cue, error) {
+// sidecarCache keeps parsed sidecar files by path, size and modification
+// time: every subtitle segment request lists an item's sidecars.
+type sidecarCache struct {
+	mu sync.Mutex
+	m  map[string]sidecarEntry
+}
+
+type sidecarEntry struct {
+	id   string
+	cues []cue
+	err  error
+}
+
+// maxSidecarEntries bounds the cache; past it, it starts over.
+const maxSidecarEntries = 512
+
+// load opens a sidecar through the library root and parses it, or takes
+// it from the cache. Its ID names its content's version (name, size,
+// modification time), so a changed file gets new URLs.
+func (c *sidecarCache) load(open Opener, path string) (string, []cue, error) {
 	f, err := open.Open(path)
 	if err != nil {
-		return "", nil, fmt.Errorf("cannot be opened inside the library folder (a link that leads out of it, or unreadable)")
+		return "", nil, errors.New("cannot be opened inside the library folder (a link that leads out of it, or unreadable)")
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
 		return "", nil, fmt.Errorf("cannot be read: %v", err)
 	}
+	key := fmt.Sprintf("%s|%d|%d", path, fi.Size(), fi.ModTime().UnixNano())
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if !ok {
+		var keep bool
+		e.id, e.cues, keep, e.err = parseSidecarFile(f, fi)
+		if !keep {
+			return "", nil, e.err // a read error: tried again next time
+		}
+		c.mu.Lock()
+		if c.m == nil || len(c.m) >= maxSidecarEntries {
+			c.m = map[string]sidecarEntry{}
+		}
+		c.m[key] = e
+		c.mu.Unlock()
+	}
+	return e.id, e.cues, e.err
+}
+
+// parseSidecarFile reads and parses an opened sidecar; keep is false
+// after a read error, which may pass.
+func parseSidecarFile(f *os.File, fi os.FileInfo) (id string, cues []cue, keep bool, err error) {
+	path := f.Name()
 	if fi.Size() > maxSidecarBytes {
-		return "", nil, fmt.Errorf("is %d bytes, more than the %d a subtitle file may have", fi.Size(), maxSidecarBytes)
+		return "", nil, true, fmt.Errorf("is %d bytes, more than the %d a subtitle file may have", fi.Size(), maxSidecarBytes)
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxSidecarBytes))
 	if err != nil {
-		return "", nil, fmt.Errorf("cannot be read: %v", err)
+		return "", nil, false, fmt.Errorf("cannot be read: %v", err)
 	}
-	cues, err := parseSidecar(strings.ToLower(filepath.Ext(path)), b)
+	cues, err = parseSidecar(strings.ToLower(filepath.Ext(path)), b)
 	if err != nil {
-		return "", nil, fmt.Errorf("cannot be read as subtitles: %v", err)
+		return "", nil, true, fmt.Errorf("cannot be read as subtitles: %v", err)
 	}
 	h := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%d", filepath.Base(path), fi.Size(), fi.ModTime().UnixNano())))
-	return "f" + hex.EncodeToString(h[:5]), cues, nil
+	return "f" + hex.EncodeToString(h[:5]), cues, true, nil
 }

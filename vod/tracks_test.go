@@ -435,3 +435,27 @@ func TestRemuxWhateverTheAudio(t *testing.T) {
 		t.Fatalf("renditions %+v, audio %+v %+v: want the remux rendition and one Japanese AAC rendition", rs, as, tl.AudioTracks)
 	}
 }
+
+// TestAudioSeekMatchesSequential: an alternate audio rendition's run
+// started by a seek makes the same frames at the same times as a run
+// from the start.
+func TestAudioSeekMatchesSequential(t *testing.T) {
+	path := film2397(t)
+	seg := int64(2 * clock)
+	tl := scanFile(t, path, seg)
+	as := AudioRenditions(tl)
+	if len(as) != 1 {
+		t.Fatalf("audio renditions %+v, want 1", as)
+	}
+	r := as[0]
+	v := tl.view(r)
+	init := initFor(t, v, r, seg)
+	all := encodeAll(t, path, v, r, seg, 0)
+	from3 := encodeAll(t, path, v, r, seg, 3)
+	for k := 3; k < v.Segments(); k++ {
+		a, b := times(probeSegment(t, init, all[k])), times(probeSegment(t, init, from3[k]))
+		if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
+			t.Errorf("audio segment %d: sequential %v\nseek-started %v", k, a, b)
+		}
+	}
+}
