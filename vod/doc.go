@@ -3,9 +3,14 @@
 // with their init segments — served under /api/hls/ from one segment cache
 // (package vod/segcache) that every viewer shares.
 //
-// Renditions are the remux rendition "src" when the source is already
-// browser-safe (H.264 + AAC: packets copied, cut at source keyframes), and
-// 1080p, 720p, 480p and 240p H.264 + AAC-LC stereo, never upscaled. Encoded
+// Renditions are the remux rendition "src" when the source's video is
+// already browser-safe (8-bit H.264: packets copied, cut at source
+// keyframes), and 1080p, 720p, 480p and 240p H.264, never upscaled. Audio
+// is alternate audio renditions, one per audio stream of the source with
+// its language, AAC-LC stereo, shared by every video rendition (audio.go);
+// text subtitles, embedded or in .srt/.vtt/.ass sidecar files, are WebVTT
+// subtitle renditions (subtitles.go, sidecar.go); image subtitles are
+// listed as not supported (tracks.json). Nothing is burnt in. Encoded
 // segments are a fixed duration D: segment k starts at the first source
 // frame at or after k*D, with a keyframe forced there, so every encoded
 // rendition cuts at the same frames and a run started by a seek makes the
