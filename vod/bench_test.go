@@ -9,7 +9,7 @@ import (
 )
 
 // BenchmarkRendition encodes the 10 s 1080p30 bench clip into each
-// rendition, one run from the start, and reports the real-time factor
+// rendition, the alternate audio one ("a1") included, one run from the start, and reports the real-time factor
 // (media seconds per wall second) and the time to the first segment.
 //
 //	go test -run '^$' -bench Rendition -benchtime 1x ./vod/
@@ -26,7 +26,7 @@ func BenchmarkRendition(b *testing.B) {
 		b.Fatal(err)
 	}
 	media := float64(tl.End) / clock
-	for _, r := range Renditions(tl) {
+	for _, r := range append(Renditions(tl), AudioRenditions(tl)...) {
 		b.Run(r.Name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
@@ -34,7 +34,7 @@ func BenchmarkRendition(b *testing.B) {
 				if r.Remux {
 					s, err = newRemuxer(f, tl.view(r), 0)
 				} else {
-					s, err = newPipeline(f, tl, r, seg, 0)
+					s, err = newPipeline(f, tl.view(r), r, seg, 0)
 				}
 				if err != nil {
 					b.Fatal(err)
