@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,7 +66,12 @@ hls.attachMedia(v);
 // 1320 Hz and playback goes on), and shows the embedded English and a
 // sidecar French subtitle cue at their times.
 func TestVODAudioAndSubtitleTracksInHLSJS(t *testing.T) {
-	srvURL := vodTracksServer(t)
+	src, err := os.ReadFile(testmedia.Generate(t, testmedia.Tracks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srt := "1\n00:00:02,500 --> 00:00:04,000\nBonjour\n\n2\n00:00:21,000 --> 00:00:23,250\nDeuxième ligne\nsur deux lignes\n"
+	srvURL := vodTracksServer(t, src, srt)
 	b := StartChrome(t)
 	p := b.NewPage(t, "vod-tracks", srvURL)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -129,21 +135,44 @@ func TestVODAudioAndSubtitleTracksInHLSJS(t *testing.T) {
 	}
 }
 
-// vodTracksServer serves the Tracks film, with a French SubRip sidecar
-// beside it, through vod's handler, plus hls.js and the test page.
-func vodTracksServer(t *testing.T) string {
-	lib := t.TempDir()
-	src, err := os.ReadFile(testmedia.Generate(t, testmedia.Tracks))
+// TestVODEncodedAudioInHLSJS: a film whose audio is Opus gets an encoded
+// AAC alternate audio rendition, which hls.js plays (an 880 Hz tone).
+func TestVODEncodedAudioInHLSJS(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "opus.mkv")
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+		"-f", "lavfi", "-i", "sine=frequency=880:sample_rate=48000", "-t", "12", "-c:v", "libx264", "-preset", "veryfast",
+		"-pix_fmt", "yuv420p", "-c:a", "libopus", "-ac", "2", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, b)
+	}
+	src, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p := StartChrome(t).NewPage(t, "vod-opus", vodTracksServer(t, src, ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p.WaitTrue(ctx, `window.fatal || (v.currentTime > 3 && !v.paused && Math.abs(window.dominant() - 880) < 15)`)
+	var st string
+	if err := p.Eval(`JSON.stringify([window.fatal, hls.audioTracks.length, hls.audioTracks[0].url.includes("/a1/")])`, &st); err != nil || st != `[null,1,true]` {
+		t.Fatalf("state %s (%v), want no fatal error and one audio track", st, err)
+	}
+	p.Screenshot("vod-tracks-encoded-audio")
+}
+
+// vodTracksServer serves film (Matroska bytes), with srt beside it as a
+// French SubRip sidecar unless empty, through vod's handler, plus hls.js
+// and the test page.
+func vodTracksServer(t *testing.T, src []byte, srt string) string {
+	lib := t.TempDir()
 	film := filepath.Join(lib, "Film (2026).mkv")
-	srt := "1\n00:00:02,500 --> 00:00:04,000\nBonjour\n\n2\n00:00:21,000 --> 00:00:23,250\nDeuxième ligne\nsur deux lignes\n"
 	if err := os.WriteFile(film, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(strings.TrimSuffix(film, ".mkv")+".fr.srt", []byte(srt), 0o644); err != nil {
-		t.Fatal(err)
+	if srt != "" {
+		if err := os.WriteFile(strings.TrimSuffix(film, ".mkv")+".fr.srt", []byte(srt), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	root, err := library.NewRoot(lib)
 	if err != nil {

@@ -30,12 +30,7 @@ func BenchmarkRendition(b *testing.B) {
 		b.Run(r.Name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				var s segmenter
-				if r.Remux {
-					s, err = newRemuxer(f, tl.view(r), 0)
-				} else {
-					s, err = newPipeline(f, tl.view(r), r, seg, 0)
-				}
+				s, err := newSegmenter(f, tl.view(r), r, seg, 0)
 				if err != nil {
 					b.Fatal(err)
 				}

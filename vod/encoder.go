@@ -18,6 +18,18 @@ type segmenter interface {
 	close()
 }
 
+// newSegmenter starts the segmenter of rendition r at segment k: the
+// audio copier, the remuxer or the encoding pipeline.
+func newSegmenter(f *os.File, tl *Timeline, r Rendition, segTicks int64, k int) (segmenter, error) {
+	if ac := tl.audioCopy(r.Stream); r.Audio && ac != nil {
+		return newAudioCopier(f, tl, ac, r.Stream, k)
+	}
+	if r.Remux {
+		return newRemuxer(f, tl, k)
+	}
+	return newPipeline(f, tl, r, segTicks, k)
+}
+
 // request asks an encoder for segment k (or the init segment); reply gets
 // nil once it is in the cache.
 type request struct {
@@ -180,7 +192,9 @@ func (e *encoder) encode(ctx context.Context, k int) {
 func (e *encoder) makeInit() error {
 	var b []byte
 	var err error
-	if e.r.Remux {
+	if ac := e.tl.audioCopy(e.r.Stream); e.r.Audio && ac != nil {
+		b, err = copyInit(ac)
+	} else if e.r.Remux {
 		b, err = remuxInit(e.tl.remux)
 	} else {
 		var enc *encoders
@@ -209,12 +223,7 @@ func (e *encoder) makeSegment(k int) error {
 			f.Close()
 			return fmt.Errorf("%w: %s changed while streaming; reload the playlist", ErrSource, e.it.path)
 		}
-		var p segmenter
-		if e.r.Remux {
-			p, err = newRemuxer(f, e.tl, k)
-		} else {
-			p, err = newPipeline(f, e.tl, e.r, e.s.segTicks, k)
-		}
+		p, err := newSegmenter(f, e.tl, e.r, e.s.segTicks, k)
 		if err != nil {
 			f.Close()
 			return err

@@ -13,7 +13,7 @@ type Rendition struct {
 	VideoBitrate int // bits per second
 	AudioBitrate int
 	Remux        bool // served as the source is, without encoding
-	Audio        bool // an alternate audio rendition (audio.go) of source stream Stream
+	Audio        bool // an alternate audio rendition (audio.go) of source stream Stream; with Remux, copied (audio_copy.go)
 	Stream       int
 }
 
@@ -66,6 +66,10 @@ const encoderVersion = "v2"
 // settingsHash names the encoder settings of r at segment length segTicks:
 // cached segments of other settings are never mixed in.
 func settingsHash(r Rendition, segTicks int64) string {
+	if r.Audio && r.Remux {
+		h := sha256.Sum256([]byte(fmt.Sprintf("%s|audio-copy|%d|%d", encoderVersion, r.Stream, segTicks)))
+		return hex.EncodeToString(h[:8])
+	}
 	if r.Audio {
 		h := sha256.Sum256([]byte(fmt.Sprintf("%s|audio|%d|%d|%d|aac-lc-48k-2ch", encoderVersion, r.Stream, r.AudioBitrate, segTicks)))
 		return hex.EncodeToString(h[:8])

@@ -91,7 +91,7 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 		t.Audio = in.audio.CodecParameters().CodecID().Name()
 	}
 	t.AudioTracks, t.Subtitles = listTracks(in)
-	subCues := map[int][]cue{}
+	tracks := newTrackScan(in, t.AudioTracks)
 	t.Width, t.Height = displaySize(cp.Width(), cp.Height(), v.SampleAspectRatio(), cp.SampleAspectRatio())
 	if in.rotation == 90 || in.rotation == 270 {
 		t.Width, t.Height = t.Height, t.Width
@@ -110,7 +110,7 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 			return nil, fmt.Errorf("%w: scanning: %w", ErrSource, err)
 		}
 		if pkt.StreamIndex() != v.Index() {
-			collectCue(in, pkt, subCues)
+			tracks.add(in, pkt)
 			continue
 		}
 		ts := pkt.Pts()
@@ -135,8 +135,8 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
 		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
 	}
-	t.setCues(subCues)
 	t.cut(segTicks)
+	tracks.finish(t)
 	t.remux = remuxable(in, t, minDTS, segTicks)
 	return t, nil
 }
@@ -225,6 +225,9 @@ func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo 
 // others at the first frame after each k*D.
 func (t *Timeline) view(r Rendition) *Timeline {
 	if r.Audio {
+		if ac := t.audioCopy(r.Stream); ac != nil {
+			return t.copyView(ac)
+		}
 		c := *t
 		c.Starts = make([]int64, len(t.Starts))
 		for k := range t.Starts {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/asticode/go-astiav"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
 // AudioTrack is one audio stream of the source: an alternate audio
@@ -16,6 +17,10 @@ type AudioTrack struct {
 	Language string `json:"language,omitempty"`
 	Name     string `json:"name"`
 	Default  bool   `json:"default"`
+	Copied   bool   `json:"copied"`  // served as it is (AAC-LC stereo), not encoded
+	Bitrate  int    `json:"bitrate"` // bits per second, for BANDWIDTH
+
+	copy *audioCopy // nil: encoded to AAC-LC stereo
 }
 
 // SubtitleTrack is an embedded subtitle stream or a sidecar file. Text
@@ -50,7 +55,7 @@ const audioBitrate = 128_000
 func AudioRenditions(tl *Timeline) []Rendition {
 	out := make([]Rendition, 0, len(tl.AudioTracks))
 	for _, a := range tl.AudioTracks {
-		out = append(out, Rendition{Name: a.ID, Audio: true, Stream: a.Stream, AudioBitrate: audioBitrate})
+		out = append(out, Rendition{Name: a.ID, Audio: true, Remux: a.copy != nil, Stream: a.Stream, AudioBitrate: a.Bitrate})
 	}
 	return out
 }
@@ -79,7 +84,7 @@ func listTracks(in *input) ([]AudioTrack, []SubtitleTrack) {
 			// go-astiav v0.16.0 has no AVStream.disposition: the first
 			// audio stream is the default one.
 			audio = append(audio, AudioTrack{ID: fmt.Sprintf("a%d", st.Index()), Stream: st.Index(), Codec: cp.CodecID().Name(),
-				Language: tag, Name: trackName(title, tag, "Audio", len(audio)+1), Default: len(audio) == 0})
+				Language: tag, Name: trackName(title, tag, "Audio", len(audio)+1), Default: len(audio) == 0, Bitrate: audioBitrate})
 		case astiav.MediaTypeSubtitle:
 			tag := languageTag(lang)
 			s := SubtitleTrack{Source: "embedded", Stream: st.Index(), Codec: cp.CodecID().Name(), Language: tag,
@@ -180,31 +185,84 @@ func uniqueNames(names []string) []string {
 	return out
 }
 
-// collectCue keeps pkt's cue when it belongs to an embedded text subtitle
-// stream (the scan reads every packet anyway), in source 90 kHz time.
-func collectCue(in *input, pkt *astiav.Packet, into map[int][]cue) {
+// trackScan is what the timeline scan, which reads every packet anyway,
+// gathers for the tracks: embedded text subtitles' cues (source 90 kHz
+// time) and the frame times of AAC-LC stereo streams that can be copied
+// (source samples).
+type trackScan struct {
+	cues   map[int][]cue
+	copies map[int]*copyScan
+}
+
+type copyScan struct {
+	asc         mpeg4audio.AudioSpecificConfig
+	times, durs []int64
+	bytes       int64
+}
+
+func newTrackScan(in *input, audio []AudioTrack) *trackScan {
+	ts := &trackScan{cues: map[int][]cue{}, copies: map[int]*copyScan{}}
+	for _, a := range audio {
+		if asc, ok := copyable(in.fc.Streams()[a.Stream].CodecParameters()); ok {
+			ts.copies[a.Stream] = &copyScan{asc: asc}
+		}
+	}
+	return ts
+}
+
+// add takes a packet that is not video.
+func (ts *trackScan) add(in *input, pkt *astiav.Packet) {
 	st := in.fc.Streams()[pkt.StreamIndex()]
+	if pkt.Pts() == astiav.NoPtsValue {
+		return
+	}
+	if c := ts.copies[st.Index()]; c != nil {
+		rate := astiav.NewRational(1, c.asc.SampleRate)
+		c.times = append(c.times, astiav.RescaleQ(pkt.Pts(), st.TimeBase(), rate))
+		c.durs = append(c.durs, max(astiav.RescaleQ(pkt.Duration(), st.TimeBase(), rate), 1))
+		c.bytes += int64(pkt.Size())
+		return
+	}
 	id := st.CodecParameters().CodecID()
-	if st.CodecParameters().MediaType() != astiav.MediaTypeSubtitle || !textSubtitleCodecs[id] || pkt.Pts() == astiav.NoPtsValue {
+	if st.CodecParameters().MediaType() != astiav.MediaTypeSubtitle || !textSubtitleCodecs[id] {
 		return
 	}
 	ninety := astiav.NewRational(1, clock)
 	start := astiav.RescaleQ(pkt.Pts(), st.TimeBase(), ninety)
 	if c, ok := packetCue(id, pkt.Data(), start, astiav.RescaleQ(max(pkt.Duration(), 0), st.TimeBase(), ninety)); ok {
-		into[pkt.StreamIndex()] = append(into[pkt.StreamIndex()], c)
+		ts.cues[st.Index()] = append(ts.cues[st.Index()], c)
 	}
 }
 
-// setCues moves the collected cues onto the item's timeline (0 at the
-// first video frame) and into their tracks.
-func (t *Timeline) setCues(byStream map[int][]cue) {
+// finish moves the cues onto the item's timeline (0 at the first video
+// frame) and into their tracks, and cuts the copied audio streams at the
+// segment starts t already has.
+func (ts *trackScan) finish(t *Timeline) {
 	for i := range t.Subtitles {
-		cs := byStream[t.Subtitles[i].Stream]
+		cs := ts.cues[t.Subtitles[i].Stream]
 		for j := range cs {
 			cs[j].start -= t.T0
 			cs[j].end -= t.T0
 		}
 		t.Subtitles[i].cues = finishCues(cs)
+	}
+	for i, a := range t.AudioTracks {
+		c := ts.copies[a.Stream]
+		if c == nil || len(c.times) == 0 {
+			continue
+		}
+		rate := c.asc.SampleRate
+		for j := range c.times {
+			c.times[j] -= t.T0 * int64(rate) / clock
+		}
+		cuts, end := audioCuts(c.times, c.durs, rate, t.Starts)
+		if len(cuts) == 0 {
+			continue
+		}
+		t.AudioTracks[i].copy = &audioCopy{asc: c.asc, rate: rate, cuts: cuts, end: end}
+		t.AudioTracks[i].Copied = true
+		// Its average bitrate: BANDWIDTH adds a fifth on top.
+		t.AudioTracks[i].Bitrate = int(c.bytes * 8 * int64(rate) / max(end-cuts[0], 1))
 	}
 }
 
@@ -239,7 +297,9 @@ func mediaTags(tr Tracks, audioURL func(AudioTrack) string, subURL func(Subtitle
 	}
 	if len(tr.Audio) > 0 {
 		g.attrs += ",AUDIO=\"" + audioGroup + "\""
-		g.audioBW = audioBitrate
+	}
+	for _, a := range tr.Audio {
+		g.audioBW = max(g.audioBW, a.Bitrate) // the group's highest (RFC 8216 §4.3.4.2)
 	}
 	var subs []SubtitleTrack
 	names = names[:0]

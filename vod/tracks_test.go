@@ -135,8 +135,9 @@ func TestAlternateAudioAndSubtitleRenditions(t *testing.T) {
 }
 
 // checkAudioRendition fetches an audio media playlist and every segment:
-// each starts at its AudioStart on the grid, and the durations add up to
-// the film's.
+// each starts where the rendition's timeline says (the shared grid when
+// encoded, source frames when copied) and ends where the next starts, and
+// the durations add up to the film's.
 func checkAudioRendition(t *testing.T, hf *httpFixture, url string) {
 	t.Helper()
 	resp, body := hf.fetch(url)
@@ -148,32 +149,67 @@ func checkAudioRendition(t *testing.T, hf *httpFixture, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	name := strings.Split(strings.SplitN(url, "?", 2)[0], "/")[5]
+	r, ok := findRendition(it.tl, name)
+	if !ok || !r.Audio {
+		t.Fatalf("%s: no audio rendition %q", url, name)
+	}
+	v, rate := it.tl.view(r), audioRate
+	if ac := it.tl.audioCopy(r.Stream); ac != nil {
+		rate = ac.rate
+	}
 	var sum float64
 	for _, d := range durs {
 		sum += d
 	}
-	if want := mediaDuration(t, hf.path); math.Abs(sum-want) > 0.04+1e-3 {
-		t.Errorf("audio #EXTINF add up to %.4f s, the film is %.4f s", sum, want)
+	if want := mediaDuration(t, hf.path); math.Abs(sum-want) > float64(audioFrame)/float64(rate)+1e-3 {
+		t.Errorf("%s: audio #EXTINF add up to %.4f s, the film is %.4f s", name, sum, want)
 	}
 	_, init := hf.fetch(objs[0])
 	for k, u := range objs[1:] {
 		resp, seg := hf.fetch(u)
 		if resp.StatusCode != 200 {
-			t.Fatalf("audio segment %d: %d %s", k, resp.StatusCode, seg)
+			t.Fatalf("%s segment %d: %d %s", name, k, resp.StatusCode, seg)
 		}
 		p := probeSegment(t, init, seg)
 		if len(p.Frames) == 0 || p.Frames[0].MediaType != "audio" {
-			t.Fatalf("audio segment %d has no audio frames", k)
+			t.Fatalf("%s segment %d has no audio frames", name, k)
 		}
 		first, _ := strconv.ParseFloat(p.Frames[0].PtsTime, 64)
-		if want := float64(it.tl.AudioStart(k)) / audioRate; math.Abs(first-want) > 1e-3 {
-			t.Errorf("audio segment %d starts at %.4f, want %.4f", k, first, want)
+		if want := float64(v.Starts[k]) / clock; math.Abs(first-want) > 1e-3 {
+			t.Errorf("%s segment %d starts at %.4f, want %.4f", name, k, first, want)
 		}
-		if k+1 < len(durs) {
-			if n := len(p.Frames) * audioFrame; math.Abs(float64(n)/audioRate-durs[k]) > 1e-3 {
-				t.Errorf("audio segment %d holds %d samples, #EXTINF says %.4f s", k, n, durs[k])
-			}
+		if end := first + float64(len(p.Frames)*audioFrame)/float64(rate); k+1 < len(durs) && math.Abs(end-float64(v.Starts[k+1])/clock) > 1e-3 {
+			t.Errorf("%s segment %d ends at %.4f, the next starts at %.4f", name, k, end, float64(v.Starts[k+1])/clock)
 		}
+	}
+}
+
+// TestEncodedAudioRendition: an AC-3 5.1 stream is encoded to AAC-LC
+// stereo on the shared grid.
+func TestEncodedAudioRendition(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(testmedia.Generate(t, testmedia.HEVCAC351))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := &fixture{t: t, path: filepath.Join(dir, "ac3.mkv"), cache: t.TempDir()}
+	if err := os.WriteFile(fx.path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if fx.root, err = library.NewRoot(dir); err != nil {
+		t.Fatal(err)
+	}
+	fx.start(0)
+	hf := newHTTPFixture(t, fx)
+	m := mediaTag.FindStringSubmatch(string(mustMaster(t, hf)))
+	if m == nil || m[1] != "AUDIO" {
+		t.Fatalf("no audio rendition: %q", m)
+	}
+	checkAudioRendition(t, hf, m[6])
+	it, _ := hf.svc.item(hf.root, hf.path)
+	if it.tl.AudioTracks[0].Copied {
+		t.Errorf("AC-3 copied: %+v", it.tl.AudioTracks[0])
 	}
 }
 
@@ -438,24 +474,66 @@ func TestRemuxWhateverTheAudio(t *testing.T) {
 
 // TestAudioSeekMatchesSequential: an alternate audio rendition's run
 // started by a seek makes the same frames at the same times as a run
-// from the start.
+// from the start, copied (AAC-LC stereo) or encoded (Opus).
 func TestAudioSeekMatchesSequential(t *testing.T) {
-	path := film2397(t)
-	seg := int64(2 * clock)
-	tl := scanFile(t, path, seg)
-	as := AudioRenditions(tl)
-	if len(as) != 1 {
-		t.Fatalf("audio renditions %+v, want 1", as)
-	}
-	r := as[0]
-	v := tl.view(r)
-	init := initFor(t, v, r, seg)
-	all := encodeAll(t, path, v, r, seg, 0)
-	from3 := encodeAll(t, path, v, r, seg, 3)
-	for k := 3; k < v.Segments(); k++ {
-		a, b := times(probeSegment(t, init, all[k])), times(probeSegment(t, init, from3[k]))
-		if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
-			t.Errorf("audio segment %d: sequential %v\nseek-started %v", k, a, b)
+	opus := clip(t, "opus.mkv", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-f", "lavfi", "-i",
+		"sine=frequency=440:sample_rate=48000", "-t", "9", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+		"-c:a", "libopus")
+	for _, c := range []struct {
+		path   string
+		copied bool
+	}{{film2397(t), true}, {opus, false}} {
+		seg := int64(2 * clock)
+		tl := scanFile(t, c.path, seg)
+		as := AudioRenditions(tl)
+		if len(as) != 1 || as[0].Remux != c.copied {
+			t.Fatalf("%s: audio renditions %+v, want 1, copied %v", c.path, as, c.copied)
+		}
+		r := as[0]
+		v := tl.view(r)
+		init := audioInitFor(t, v, r, seg)
+		all := segmentAll(t, c.path, v, r, seg, 0)
+		from3 := segmentAll(t, c.path, v, r, seg, 3)
+		for k := 3; k < v.Segments(); k++ {
+			a, b := times(probeSegment(t, init, all[k])), times(probeSegment(t, init, from3[k]))
+			if len(a) == 0 || fmt.Sprint(a) != fmt.Sprint(b) {
+				t.Errorf("%s audio segment %d: sequential %v\nseek-started %v", filepath.Base(c.path), k, a, b)
+			}
 		}
 	}
+}
+
+func audioInitFor(t *testing.T, tl *Timeline, r Rendition, seg int64) []byte {
+	if ac := tl.audioCopy(r.Stream); ac != nil {
+		b, err := copyInit(ac)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	return initFor(t, tl, r, seg)
+}
+
+// segmentAll runs r's segmenter from segment k to the end.
+func segmentAll(t *testing.T, path string, tl *Timeline, r Rendition, seg int64, k int) map[int][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s, err := newSegmenter(f, tl, r, seg, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	out := map[int][]byte{}
+	for s.nextIndex() < tl.Segments() {
+		i, b, err := s.nextSegment()
+		if err != nil {
+			t.Fatalf("segment %d: %v", i, err)
+		}
+		out[i] = b
+	}
+	return out
 }
