@@ -204,11 +204,18 @@ export function ItemPage({ id }: { id: number }) {
           )}
           <p class="facts">{facts.join(" · ")}</p>
           {item.summary && <p class="summary">{item.summary}</p>}
-          {START_LABEL[item.kind] && (PLAYABLE.has(item.kind) || children.length > 0) && (
-            <button type="button" class="btn primary big" onClick={start} disabled={starting}>
-              <Icon name="play" /> {starting ? "Starting…" : START_LABEL[item.kind]}
-            </button>
-          )}
+          <div class="detail-actions">
+            {PLAYABLE.has(item.kind) && !item.probeError && (
+              <a class="btn primary big" href={`/watch/${item.id}`} aria-label={`Play ${item.title}`}>
+                <Icon name="play" /> Play
+              </a>
+            )}
+            {START_LABEL[item.kind] && (PLAYABLE.has(item.kind) || children.length > 0) && (
+              <button type="button" class={`btn big${PLAYABLE.has(item.kind) && !item.probeError ? "" : " primary"}`} onClick={start} disabled={starting}>
+                <Icon name={PLAYABLE.has(item.kind) ? "user" : "play"} /> {starting ? "Starting…" : START_LABEL[item.kind]}
+              </button>
+            )}
+          </div>
           {error && <ErrorNote>{error}</ErrorNote>}
           {item.probeError && <ErrorNote>This file could not be read: {item.probeError}</ErrorNote>}
           <div class="detail-cols">
