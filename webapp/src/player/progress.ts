@@ -34,7 +34,9 @@ export function watchProgress(video: HTMLVideoElement, fallbackDurationMs: numbe
   };
   const exit = () => {
     const p = point();
-    if (p && Math.abs(p[0] - last) >= 500) sink.exit(p[0], p[1]);
+    if (!p || Math.abs(p[0] - last) < 500) return;
+    last = p[0];
+    sink.exit(p[0], p[1]);
   };
   const onPlaying = () => {
     armed = true;
