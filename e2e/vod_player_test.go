@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
 
@@ -133,4 +134,53 @@ func TestWebappPlayer(t *testing.T) {
 		t.Fatalf("resumed at %.1f s, left at %.1f s", s.Time, left)
 	}
 	host.Screenshot("webapp-player-resumed")
+	checkPlayerRetry(t, st, host, id)
+	checkUnplayable(t, st, host)
+}
+
+// checkPlayerRetry: when the media playlists cannot load, hls.js gives up
+// and the player says so with a Retry button (not a black box); once the
+// network is back, Retry plays.
+func checkPlayerRetry(t *testing.T, st *stack, p *Page, id int64) {
+	t.Helper()
+	block := func(patterns ...string) {
+		var bp []*network.BlockPattern
+		for _, u := range patterns {
+			bp = append(bp, &network.BlockPattern{URLPattern: u, Block: true})
+		}
+		if _, err := chromedp.Call(p.ctx, network.Enable, network.EnableParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chromedp.Call(p.ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{URLPatterns: bp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block("*://*:*/api/hls/*/index.m3u8*")
+	act(p, "open the player with media playlists blocked", 20*time.Second, chromedp.Navigate(fmt.Sprintf("%s/watch/%d", st.APIURL, id)))
+	waitFor(p, "the fatal error and Retry", `(() => { const f = document.querySelector(".player-fatal");
+		return f && /connection|Retry/.test(f.textContent) && [...f.querySelectorAll("button")].some(b => b.textContent === "Retry"); })()`, 90*time.Second)
+	p.Screenshot("webapp-player-fatal-retry")
+	block()
+	act(p, "press Retry", 10*time.Second, chromedp.Click(chromedp.CSS(".player-fatal button")))
+	waitFor(p, "playback after Retry", `(() => { const v = document.querySelector(".player video");
+		return !document.querySelector(".player-fatal") && v && !v.paused && v.getVideoPlaybackQuality().totalVideoFrames > 0; })()`, 60*time.Second)
+}
+
+// checkUnplayable: a file on-demand viewing cannot stream (a music track
+// has no video) shows the server's reason on the player page, or plays if
+// the server learned to stream it; never an endless spinner or a black box.
+func checkUnplayable(t *testing.T, st *stack, p *Page) {
+	t.Helper()
+	var track int64
+	mustEval(p, `fetch("/api/items?kind=track&limit=1").then(r => r.json()).then(j => j.items.length ? j.items[0].id : 0)`, &track)
+	if track == 0 {
+		t.Fatal("no music track in the sample library")
+	}
+	act(p, "open a music track in the player", 20*time.Second, chromedp.Navigate(fmt.Sprintf("%s/watch/%d", st.APIURL, track)))
+	waitFor(p, "a reason or playback", `(() => { const e = document.querySelector(".player-error-page .error-note"), v = document.querySelector(".player video");
+		return (e && /cannot be played: .+/.test(e.textContent)) || (v && v.currentTime > 1); })()`, 60*time.Second)
+	var msg string
+	mustEval(p, `document.querySelector(".player-error-page")?.textContent ?? "(plays)"`, &msg)
+	t.Logf("music track in the player: %s", msg)
+	p.Screenshot("webapp-player-unplayable")
 }

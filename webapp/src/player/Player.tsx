@@ -202,7 +202,7 @@ function Player({ setup }: { setup: Setup }) {
       onPointerDown={poke}
     >
       <video ref={videoRef} class="player-video" playsInline onClick={toggle} onDblClick={toggleFullscreen} aria-label={`Video: ${setup.item.title}`} />
-      {resumed > 0 && (
+      {resumed > 0 && !fatal && (
         <div class="player-resume" role="status">
           Resumed at {formatTime(resumed)}
           <button
@@ -232,7 +232,7 @@ function Player({ setup }: { setup: Setup }) {
           </button>
         </div>
       )}
-      {video && (
+      {video && !fatal && (
         <ControlBar
           video={video}
           state={state}
