@@ -82,6 +82,7 @@ function Player({ setup }: { setup: Setup }) {
   const [state, setState] = useState<EngineState>(NO_STATE);
   const [fatal, setFatal] = useState("");
   const [attempt, setAttempt] = useState(0);
+  const [url, setUrl] = useState(setup.url);
   const [menu, setMenu] = useState("");
   const [resumed, setResumed] = useState(setup.startAt);
   const [fullscreen, setFullscreen] = useState(false);
@@ -93,7 +94,7 @@ function Player({ setup }: { setup: Setup }) {
     setVideo(v);
     let live = true;
     setFatal("");
-    attach(v, setup.url, retryAt.current, { onState: (s) => live && setState(s), onFatal: (m) => live && setFatal(m) }).then(
+    attach(v, url, retryAt.current, { onState: (s) => live && setState(s), onFatal: (m) => live && setFatal(m) }).then(
       (e) => {
         if (!live) return e.destroy();
         engine.current = e;
@@ -106,7 +107,7 @@ function Player({ setup }: { setup: Setup }) {
       engine.current?.destroy();
       engine.current = null;
     };
-  }, [setup.url, attempt]);
+  }, [url, attempt]);
 
   useEffect(() => {
     const v = videoRef.current!;
@@ -223,8 +224,11 @@ function Player({ setup }: { setup: Setup }) {
           <button
             type="button"
             class="btn primary"
-            onClick={() => {
+            onClick={async () => {
               retryAt.current = videoRef.current?.currentTime || retryAt.current;
+              // A fresh signed URL: the old one may have expired.
+              const fresh = await playerApi.hlsUrl(setup.item.id).catch(() => url);
+              setUrl(fresh);
               setAttempt((n) => n + 1);
             }}
           >

@@ -113,6 +113,7 @@ function fatalMessage(d: ErrorData): string {
   const code = d.response?.code;
   if (d.type === "networkError") {
     if (code === 403) return "The video link expired. Retry to get a fresh one.";
+    if (code === 410) return "The file changed on the server since playback started. Retry to load it again.";
     if (code === 422 || code === 415) return "This part of the file cannot be played (it may be damaged). Retry, or skip ahead.";
     return `The video stopped loading (${code ? `HTTP ${code}` : "no connection"}). Check your connection, then Retry.`;
   }
