@@ -170,6 +170,10 @@ function Player({ setup }: { setup: Setup }) {
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement;
+      if (e.key === "Escape" && menu) {
+        setMenu("");
+        return;
+      }
       if (t.closest("input:not([type=range]), textarea, select, [contenteditable]")) return;
       if (t.closest("[role=menu]") || (t.tagName === "BUTTON" && e.key === "Enter")) return;
       if (t.closest("input[type=range]") && e.key.startsWith("Arrow")) return;
@@ -200,7 +204,10 @@ function Player({ setup }: { setup: Setup }) {
       data-level={state.level}
       data-chosen={state.chosen}
       onPointerMove={poke}
-      onPointerDown={poke}
+      onPointerDown={(e) => {
+        poke();
+        if (menu && !(e.target as HTMLElement).closest(".player-menu")) setMenu(""); // a click elsewhere closes the menu
+      }}
     >
       <video ref={videoRef} class="player-video" playsInline onClick={toggle} onDblClick={toggleFullscreen} aria-label={`Video: ${setup.item.title}`} />
       {resumed > 0 && !fatal && (
