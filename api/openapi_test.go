@@ -30,6 +30,8 @@ func TestOpenAPISchemasMatchJSON(t *testing.T) {
 		{"Entry", party.Entry{}},
 		{"WorkerState", party.WorkerState{}},
 		{"Item", library.Item{}},
+		{"WatchProgress", library.WatchProgress{}},
+		{"InProgress", library.InProgress{}},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			props := doc.Components.Schemas[tc.schema].Properties

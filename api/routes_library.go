@@ -25,6 +25,7 @@ func (s *Server) addLibraryRoutes() {
 	s.add("GET", "/api/items/{itemId}/poster", User, s.poster)
 	s.add("GET", "/api/items/{itemId}/hls", User, s.hlsURL)
 	s.add("GET", "/api/posters/{itemId}/{version}", Origin, s.posterOrigin)
+	s.addProgressRoutes()
 }
 
 // visibleLibraries returns the ids of the libraries c may browse.

@@ -1,6 +1,8 @@
 // build.mjs bundles the web app into dist/ with esbuild: one hashed JS
 // bundle, one hashed CSS file and an index.html that names them, so the Go
-// server can cache assets forever and index.html never.
+// server can cache assets forever and index.html never. Modules loaded with
+// a dynamic import() (hls.js, for the on-demand player) become hashed chunks
+// of their own, fetched only when a page needs them.
 //
 //   node build.mjs          production build into dist/
 //   node build.mjs --test   bundle src/**/*.test.ts into dist-test/ for node --test
@@ -29,11 +31,13 @@ async function buildApp() {
     minify: true,
     sourcemap: "linked",
     format: "esm",
+    splitting: true,
     target: ["chrome100", "firefox100", "safari15"],
     jsx: "automatic",
     jsxImportSource: "preact",
     outdir: path.join(dist, "assets"),
     entryNames: "[name]-[hash]",
+    chunkNames: "chunk-[hash]",
     assetNames: "[name]-[hash]",
     loader: { ".svg": "file", ".woff2": "file" },
     metafile: true,
@@ -41,7 +45,8 @@ async function buildApp() {
     logLevel: "warning",
   });
   const outputs = Object.keys(result.metafile.outputs).map((p) => path.relative(dist, path.join(root, p)));
-  const js = outputs.find((p) => p.endsWith(".js"));
+  const entry = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === "src/main.tsx")?.[0];
+  const js = entry && path.relative(dist, path.join(root, entry));
   const css = outputs.find((p) => p.endsWith(".css"));
   if (!js || !css) throw new Error(`build: missing bundle in ${outputs.join(", ")}`);
   let html = await readFile(path.join(root, "src", "index.html"), "utf8");
@@ -49,7 +54,7 @@ async function buildApp() {
   await writeFile(path.join(dist, "index.html"), html);
   await writeFile(path.join(dist, "favicon.svg"), await readFile(path.join(root, "src", "favicon.svg")));
   // Pre-compressed copies: the Go server sends them to clients that accept gzip.
-  for (const p of [js, css]) {
+  for (const p of outputs.filter((o) => o.endsWith(".js") || o.endsWith(".css"))) {
     const full = path.join(dist, p);
     await writeFile(full + ".gz", gzipSync(await readFile(full), { level: zlib.Z_BEST_COMPRESSION }));
   }

@@ -7,6 +7,7 @@ import { Header } from "./pages/Header";
 import { SignIn } from "./pages/SignIn";
 import { LibraryPage } from "./pages/Library";
 import { ItemPage } from "./pages/ItemDetail";
+import { WatchPage } from "./player/Player";
 import { JoinPage } from "./pages/Join";
 import { PartyPage } from "./pages/Party";
 import { PasswordPrompt } from "./pages/Password";
@@ -25,7 +26,7 @@ function App() {
     });
   }, []);
 
-  const needsUser = route.name === "library" || route.name === "item";
+  const needsUser = route.name === "library" || route.name === "item" || route.name === "watch";
   useEffect(() => {
     if (user === null && needsUser) {
       navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
@@ -57,6 +58,9 @@ function App() {
       break;
     case "item":
       page = user ? <ItemPage id={Number(route.params.id)} /> : null;
+      break;
+    case "watch":
+      page = user ? <WatchPage id={Number(route.params.id)} /> : null;
       break;
     case "party":
       page = <PartyPage partyId={route.params.id} user={user} />;

@@ -9,6 +9,8 @@ test("match", async (t) => {
     ["/signin", "signin", {}],
     ["/items/42", "item", { id: "42" }],
     ["/items/abc", "notfound", {}],
+    ["/watch/42", "watch", { id: "42" }],
+    ["/watch/x", "notfound", {}],
     ["/party/7", "party", { id: "7" }],
     ["/join/AbC-_.x%2Fy", "join", { token: "AbC-_.x/y" }],
     ["/join/", "notfound", {}],

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 
 /** Route is the matched page and its parameters. */
 export interface Route {
-  name: "signin" | "library" | "item" | "party" | "join" | "notfound";
+  name: "signin" | "library" | "item" | "watch" | "party" | "join" | "notfound";
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -13,6 +13,7 @@ const patterns: [Route["name"], RegExp][] = [
   ["signin", /^\/signin\/?$/],
   ["library", /^\/(library\/?)?$/],
   ["item", /^\/items\/(?<id>\d+)\/?$/],
+  ["watch", /^\/watch\/(?<id>\d+)\/?$/],
   ["party", /^\/party\/(?<id>[^/]+)\/?$/],
   ["join", /^\/join\/(?<token>[^/]+)\/?$/],
 ];

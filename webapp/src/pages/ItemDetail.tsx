@@ -204,11 +204,19 @@ export function ItemPage({ id }: { id: number }) {
           )}
           <p class="facts">{facts.join(" · ")}</p>
           {item.summary && <p class="summary">{item.summary}</p>}
-          {START_LABEL[item.kind] && (PLAYABLE.has(item.kind) || children.length > 0) && (
-            <button type="button" class="btn primary big" onClick={start} disabled={starting}>
-              <Icon name="play" /> {starting ? "Starting…" : START_LABEL[item.kind]}
-            </button>
-          )}
+          <div class="detail-actions">
+            {START_LABEL[item.kind] && (PLAYABLE.has(item.kind) || children.length > 0) && (
+              <button type="button" class="btn primary big" onClick={start} disabled={starting}>
+                <Icon name="play" /> {starting ? "Starting…" : START_LABEL[item.kind]}
+              </button>
+            )}
+            {/* Play watches alone, on demand (HLS), resuming where this user stopped. */}
+            {PLAYABLE.has(item.kind) && !item.probeError && (
+              <a class="btn big" href={`/watch/${item.id}`} aria-label={`Play ${item.title} on your own`}>
+                <Icon name="play" /> Play
+              </a>
+            )}
+          </div>
           {error && <ErrorNote>{error}</ErrorNote>}
           {item.probeError && <ErrorNote>This file could not be read: {item.probeError}</ErrorNote>}
           <div class="detail-cols">

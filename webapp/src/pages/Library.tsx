@@ -1,6 +1,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, type Item, type Library, type Party, type ScanProgress, type User } from "../api";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
+import { ContinueRow } from "../player/ContinueRow";
 
 /** Filters are the type chips above the grid; kinds are the library's item kinds. */
 const FILTERS: { id: string; label: string; kinds: string[] }[] = [
@@ -121,6 +122,7 @@ export function LibraryPage({ user }: { user: User }) {
           </ul>
         </section>
       )}
+      {!search && filter === "all" && <ContinueRow />}
       {error && <ErrorNote>{error}</ErrorNote>}
       {items === null ? (
         <Spinner />
