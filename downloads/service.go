@@ -70,7 +70,7 @@ type Params struct {
 // memory; SQLite writes and file I/O happen outside it.
 type Service struct {
 	p    Params
-	st   store
+	st   records
 	m    *metrics
 	log  *slog.Logger
 	ctx  context.Context
@@ -143,7 +143,7 @@ func New(p Params) (*Service, error) {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Service{p: p, st: store{p.DB}, m: m, log: p.Log, ctx: ctx, stop: stop, wake: make(chan struct{}, 1),
+	s := &Service{p: p, st: records{p.DB}, m: m, log: p.Log, ctx: ctx, stop: stop, wake: make(chan struct{}, 1),
 		jobs: map[string]*job{}, devices: map[string]*device{}, subs: map[int64]map[*sub]struct{}{}}
 	if err := s.load(ctx); err != nil {
 		stop()
