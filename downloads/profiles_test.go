@@ -1,13 +1,12 @@
 package downloads
 
 import (
-	"sort"
 	"context"
 	"math"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"testing"
-
 )
 
 // encodes is vod's encode counter for a rendition.
