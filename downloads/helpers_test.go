@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/goleak"
 
 	"github.com/marquee-party/marquee/cdn"
@@ -229,3 +230,5 @@ func probe(t *testing.T, path string, args ...string) map[string]any {
 	}
 	return m
 }
+
+func testutilValue(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
