@@ -41,7 +41,7 @@ const (
 // two 4 s episodes and a film, the VOD segment cache (2 s segments) and
 // the files handler over HTTP.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	db      string
 	dir     string
 	lib     *library.Service
@@ -71,7 +71,7 @@ func (r *rig) advance(d time.Duration) {
 	r.mu.Unlock()
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -161,7 +161,7 @@ func (r *rig) scanLibraries(base string) {
 	}
 }
 
-func copyFile(t *testing.T, src, dst string) {
+func copyFile(t testing.TB, src, dst string) {
 	t.Helper()
 	b, err := os.ReadFile(src)
 	if err != nil {
