@@ -41,6 +41,8 @@ func TestRules(t *testing.T) {
 			profile: "original", used: "720p"},
 		{name: "original allowed", rules: Rules{MayDownload: true, OriginalAllowed: true, MaxProfile: "original", MaxDevices: 5, MaxConcurrentJobs: 2},
 			profile: "original", used: "original"},
+		{name: "original allowed beside a transcode cap", rules: Rules{MayDownload: true, OriginalAllowed: true, MaxProfile: "480p", MaxDevices: 5, MaxConcurrentJobs: 2},
+			profile: "original", used: "original"},
 		{name: "device over limit", rules: Rules{MayDownload: true, MaxProfile: "1080p", MaxDevices: 1, MaxConcurrentJobs: 2},
 			profile: "480p", devices: 1, status: 409, code: CodeDeviceLimit, rule: "max_devices"},
 		{name: "too many jobs", rules: Rules{MayDownload: true, MaxProfile: "1080p", MaxDevices: 5, MaxConcurrentJobs: 0},
