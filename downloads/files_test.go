@@ -128,3 +128,20 @@ func TestFilePathTraversal(t *testing.T) {
 		}
 	}
 }
+
+// TestSidecarSubtitles: an SRT beside the film becomes a WebVTT file beside
+// the download, under its own signed link.
+func TestSidecarSubtitles(t *testing.T) {
+	r := newRig(t)
+	j, _ := r.readyFilm(member, Profile480p)
+	subs := j.Items[0].Subtitles
+	if len(subs) != 1 || subs[0].Language != "en" {
+		t.Fatalf("subtitles = %+v", subs)
+	}
+	res, b := get(t, "GET", r.srv.URL+subs[0].URL)
+	want := "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.500\nIn space no one can hear you scream.\n"
+	if res.StatusCode != 200 || !strings.HasPrefix(string(b), want) || res.Header.Get("Content-Type") != "text/vtt; charset=utf-8" ||
+		!strings.Contains(res.Header.Get("Content-Disposition"), "Alien (1979).en.vtt") {
+		t.Fatalf("subtitle = %d %q %v", res.StatusCode, b, res.Header)
+	}
+}

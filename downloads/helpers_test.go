@@ -131,6 +131,10 @@ func (r *rig) scanLibraries(base string) {
 		copyFile(t, ep, filepath.Join(shows, rel))
 	}
 	copyFile(t, ep, filepath.Join(movies, "Alien (1979)", "Alien (1979).mp4"))
+	srt := "1\r\n00:00:01,000 --> 00:00:02,500\r\nIn space no one can hear you scream.\r\n\r\n"
+	if err := os.WriteFile(filepath.Join(movies, "Alien (1979)", "Alien (1979).en.srt"), []byte(srt), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	sc := library.NewScanner(library.ScannerParams{Service: r.lib, Workers: 1})
 	defer sc.Close()
 	for _, l := range []struct {

@@ -204,8 +204,10 @@ func (s *Service) DeleteJob(ctx context.Context, u User, id string) error {
 	}
 	var orphans []string
 	for _, it := range j.items {
-		if it.file != "" && !s.fileUsed(it.file) {
-			orphans = append(orphans, it.file)
+		for _, f := range it.files() {
+			if !s.fileUsed(f) {
+				orphans = append(orphans, f)
+			}
 		}
 	}
 	s.updateGauges()
@@ -222,12 +224,26 @@ func (s *Service) DeleteJob(ctx context.Context, u User, id string) error {
 func (s *Service) fileUsed(file string) bool {
 	for _, j := range s.jobs {
 		for _, it := range j.items {
-			if it.file == file {
-				return true
+			for _, f := range it.files() {
+				if f == file {
+					return true
+				}
 			}
 		}
 	}
 	return false
+}
+
+// files are the names under Dir of an item's file and subtitles.
+func (it *jitem) files() []string {
+	var out []string
+	if it.file != "" {
+		out = append(out, it.file)
+	}
+	for _, sf := range it.subs {
+		out = append(out, sf.File)
+	}
+	return out
 }
 
 // item finds an item of one of u's jobs; s.mu is held.
@@ -341,7 +357,10 @@ func (s *Service) wire(j *job) Job {
 			Progress: it.progress(), Error: it.err, DurationMs: it.durationMs, Subtitles: []Subtitle{}}
 		if it.state == ItemReady || it.state == ItemDownloaded {
 			w.Size = it.size
-			w.URL = s.fileURL(j, it, exp)
+			w.URL = s.fileURL(j, it, it.filename, exp)
+			for _, sf := range it.subs {
+				w.Subtitles = append(w.Subtitles, Subtitle{Language: sf.Language, URL: s.fileURL(j, it, sf.Name, exp)})
+			}
 			e := exp
 			w.ExpiresAt = &e
 		}
@@ -354,7 +373,7 @@ func (s *Service) wire(j *job) Job {
 // origin checks it is not revoked), the job and the file's version (so a
 // CDN node never serves an older file under it), expiring with the
 // device.
-func (s *Service) fileURL(j *job, it jitem, exp time.Time) string {
-	p := fmt.Sprintf("%s%s/%s/%d/%s/%s", FilesPrefix, j.deviceID, j.id, it.itemID, etagToken(it.etag), it.filename)
+func (s *Service) fileURL(j *job, it jitem, name string, exp time.Time) string {
+	p := fmt.Sprintf("%s%s/%s/%d/%s/%s", FilesPrefix, j.deviceID, j.id, it.itemID, etagToken(it.etag), name)
 	return s.p.PublicBase + s.p.Signer.Sign(p, exp)
 }

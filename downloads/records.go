@@ -3,6 +3,7 @@ package downloads
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -92,8 +93,9 @@ func (st records) insertJob(ctx context.Context, j *job) error {
 
 // saveItem records an item's state (a snapshot taken under the lock).
 func (st records) saveItem(ctx context.Context, jobID string, it jitem) error {
-	_, err := st.db.ExecContext(ctx, `UPDATE download_items SET state = ?, size = ?, file = ?, etag = ?, error = ?
-		WHERE job_id = ? AND item_id = ?`, it.state, it.size, it.file, it.etag, it.err, jobID, it.itemID)
+	subs, _ := json.Marshal(it.subs)
+	_, err := st.db.ExecContext(ctx, `UPDATE download_items SET state = ?, size = ?, file = ?, etag = ?, error = ?, subtitles = ?
+		WHERE job_id = ? AND item_id = ?`, it.state, it.size, it.file, it.etag, it.err, string(subs), jobID, it.itemID)
 	if err != nil {
 		return fmt.Errorf("downloads: save item: %w", err)
 	}
@@ -127,7 +129,7 @@ func (st records) jobs(ctx context.Context) ([]*job, error) {
 		byID[j.id] = j
 	}
 	rows.Close()
-	rows, err = st.db.QueryContext(ctx, `SELECT job_id, item_id, title, kind, filename, state, size, file, etag, error, duration_ms
+	rows, err = st.db.QueryContext(ctx, `SELECT job_id, item_id, title, kind, filename, state, size, file, etag, error, duration_ms, subtitles
 		FROM download_items ORDER BY job_id, position`)
 	if err != nil {
 		return nil, fmt.Errorf("downloads: load job items: %w", err)
@@ -136,9 +138,11 @@ func (st records) jobs(ctx context.Context) ([]*job, error) {
 	for rows.Next() {
 		var jid string
 		it := &jitem{}
-		if err := rows.Scan(&jid, &it.itemID, &it.title, &it.kind, &it.filename, &it.state, &it.size, &it.file, &it.etag, &it.err, &it.durationMs); err != nil {
+		var subs string
+		if err := rows.Scan(&jid, &it.itemID, &it.title, &it.kind, &it.filename, &it.state, &it.size, &it.file, &it.etag, &it.err, &it.durationMs, &subs); err != nil {
 			return nil, fmt.Errorf("downloads: load job items: %w", err)
 		}
+		_ = json.Unmarshal([]byte(subs), &it.subs)
 		if j := byID[jid]; j != nil {
 			j.items = append(j.items, it)
 		}

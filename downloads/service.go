@@ -112,6 +112,7 @@ type jitem struct {
 	size, durationMs             int64
 	file, etag, err              string
 	done, total                  int
+	subs                         []subFile
 }
 
 type task struct {
