@@ -172,6 +172,9 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	for _, j := range js {
 		j.ctx, j.cancel = context.WithCancel(s.ctx)
+		if d := s.devices[j.deviceID]; d == nil || d.Revoked {
+			j.cancel() // a revoked device's jobs stay cancelled
+		}
 		s.jobs[j.id] = j
 		s.order = append(s.order, j.id)
 		for _, it := range j.items {
