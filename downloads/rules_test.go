@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -224,5 +225,32 @@ func TestJobsSurviveRestart(t *testing.T) {
 	}
 	if res, _ := get(t, "GET", r.srv.URL+got.Items[0].URL); res.StatusCode != 200 {
 		t.Fatalf("link after restart = %d", res.StatusCode)
+	}
+}
+
+// TestDiskFullOnTmpfs is TestDiskFullWhilePreparing on a real full disk:
+// downloads.dir on a 64 KiB tmpfs (root only: mounting needs it).
+func TestDiskFullOnTmpfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root; TestDiskFullWhilePreparing covers this with an injected ENOSPC")
+	}
+	r := newRig(t)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", r.dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v: %s); TestDiskFullWhilePreparing covers this", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", r.dir).Run() })
+	ctx := context.Background()
+	d := r.device(member)
+	j, err := r.svc.CreateJob(ctx, member, JobRequest{DeviceID: d.ID, Profile: "480p", Target: Target{Kind: TargetItem, ID: r.film.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = r.wait(member, j.ID)
+	if j.State != JobFailed || !strings.Contains(j.Items[0].Error, "no space left in downloads.dir") {
+		t.Fatalf("job = %+v", j)
+	}
+	ents, err := os.ReadDir(r.dir)
+	if err != nil || len(ents) != 0 {
+		t.Fatalf("left on the full disk: %v %v", ents, err)
 	}
 }
