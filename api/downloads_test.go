@@ -105,6 +105,12 @@ func TestDownloadsOverHTTP(t *testing.T) {
 	if r := admin.do("PUT", rules, downloads.Rules{MaxProfile: "4k"}); r.status != 400 {
 		t.Errorf("bad rules = %d %s", r.status, r.body)
 	}
+	var theirs []downloads.Device
+	admin.must(200, "GET", fmt.Sprintf("/api/admin/users/%d/download-devices", mu.ID), nil, &theirs)
+	if len(theirs) != 1 || theirs[0].ID != md.ID {
+		t.Errorf("member's devices as the admin sees them = %+v", theirs)
+	}
+	admin.must(204, "DELETE", "/api/downloads/devices/"+md.ID, nil, nil) // an admin revokes anyone's
 	admin.must(204, "DELETE", "/api/downloads/devices/"+dev.ID, nil, nil)
 	if r := w.browser().do("GET", job.Items[0].URL, nil); r.status != 401 || !strings.Contains(string(r.body), "device_revoked") {
 		t.Errorf("revoked device's link = %d %s", r.status, r.body)
