@@ -193,11 +193,16 @@ func (s *Service) DeleteJob(ctx context.Context, u User, id string) error {
 	if err != nil {
 		return err
 	}
+	return s.remove(ctx, j)
+}
+
+// remove cancels and forgets j and deletes its files no other job uses.
+func (s *Service) remove(ctx context.Context, j *job) error {
 	j.cancel()
 	s.mu.Lock()
-	delete(s.jobs, id)
+	delete(s.jobs, j.id)
 	for i, o := range s.order {
-		if o == id {
+		if o == j.id {
 			s.order = append(s.order[:i:i], s.order[i+1:]...)
 			break
 		}
@@ -217,7 +222,50 @@ func (s *Service) DeleteJob(ctx context.Context, u User, id string) error {
 			s.log.Warn("downloads: remove file", "file", f, "err", err)
 		}
 	}
-	return s.st.deleteJob(ctx, id)
+	return s.st.deleteJob(ctx, j.id)
+}
+
+// PruneEvery is how often jobs of revoked or expired devices are removed.
+const PruneEvery = time.Hour
+
+// Prune removes the jobs (and files) of devices that were revoked or have
+// not checked in for downloads.ttl: their links no longer work, so their
+// files only take space. It returns how many jobs went.
+func (s *Service) Prune(ctx context.Context) (int, error) {
+	now := s.p.Now()
+	s.mu.Lock()
+	var dead []*job
+	for _, j := range s.jobs {
+		if d := s.devices[j.deviceID]; d == nil || d.Revoked || !d.ExpiresAt.After(now) {
+			dead = append(dead, j)
+		}
+	}
+	s.mu.Unlock()
+	for _, j := range dead {
+		if err := s.remove(ctx, j); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), nil
+}
+
+// pruneLoop prunes now and every PruneEvery until the service stops.
+func (s *Service) pruneLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(PruneEvery)
+	defer t.Stop()
+	for {
+		if n, err := s.Prune(s.ctx); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("downloads: prune", "err", err)
+		} else if n > 0 {
+			s.log.Info("downloads: pruned jobs of revoked or expired devices", "jobs", n)
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // fileUsed reports whether a job still refers to file; s.mu is held.

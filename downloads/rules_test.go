@@ -78,6 +78,13 @@ func TestRules(t *testing.T) {
 			if !errors.As(err, &e) || e.Status != tc.status || e.Code != tc.code || e.Rule != tc.rule {
 				t.Fatalf("err = %v, want %d %s rule %q", err, tc.status, tc.code, tc.rule)
 			}
+			label := tc.rule
+			if label == "" {
+				label = tc.code
+			}
+			if n := testutilValue(r.svc.m.refusals.WithLabelValues(label)); n < 1 {
+				t.Errorf("refusals{rule=%q} = %v", label, n)
+			}
 		})
 	}
 }
@@ -252,5 +259,33 @@ func TestDiskFullOnTmpfs(t *testing.T) {
 	ents, err := os.ReadDir(r.dir)
 	if err != nil || len(ents) != 0 {
 		t.Fatalf("left on the full disk: %v %v", ents, err)
+	}
+}
+
+// TestPrune: jobs of a revoked device and of one that did not check in
+// within downloads.ttl are removed with their files; a live device's stay.
+func TestPrune(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	live, _ := r.readyFilm(member, Profile480p)
+	revoked, _ := r.readyFilm(member, Profile720p)
+	if err := r.svc.RevokeDevice(ctx, member, revoked.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := r.svc.Prune(ctx); n != 1 || err != nil {
+		t.Fatalf("prune = %d, %v", n, err)
+	}
+	if _, err := r.svc.Job(member, revoked.ID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoked device's job: %v", err)
+	}
+	if _, err := r.svc.Job(member, live.ID); err != nil {
+		t.Fatal(err)
+	}
+	r.advance(DefaultTTL + time.Hour)
+	if n, err := r.svc.Prune(ctx); n != 1 || err != nil {
+		t.Fatalf("prune after the ttl = %d, %v", n, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(r.dir, "*")); len(left) != 0 {
+		t.Errorf("files left: %v", left)
 	}
 }

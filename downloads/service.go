@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -139,6 +140,12 @@ func New(p Params) (*Service, error) {
 	if err := os.MkdirAll(p.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("downloads.dir: %w", err)
 	}
+	// Temp files of preparations cut short by a crash are never finished.
+	if left, err := filepath.Glob(filepath.Join(p.Dir, ".prep-*")); err == nil {
+		for _, f := range left {
+			_ = os.Remove(f)
+		}
+	}
 	m, err := newMetrics(p.Registerer)
 	if err != nil {
 		return nil, err
@@ -154,6 +161,8 @@ func New(p Params) (*Service, error) {
 		s.wg.Add(1)
 		go s.worker()
 	}
+	s.wg.Add(1)
+	go s.pruneLoop()
 	return s, nil
 }
 
