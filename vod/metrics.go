@@ -11,6 +11,7 @@ type metrics struct {
 	failures *prometheus.CounterVec // segments that failed, by reason
 	requests *prometheus.CounterVec // segment requests by cache result (hit, miss)
 	seconds  prometheus.Histogram
+	waiting  prometheus.Gauge // encodes waiting for a vod.workers slot
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -32,11 +33,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time to encode one segment.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 		}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "encodes_waiting",
+			Help: "Encodes waiting for one of the vod.workers slots (the CPU budget is saturated while above 0).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds} {
+	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds, m.waiting} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("vod: metrics: %w", err)
 		}
