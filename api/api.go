@@ -72,6 +72,8 @@ type Params struct {
 	CDN *CDNParams
 	// HLS, when set, signs on-demand HLS playlist URLs (vod.Handler).
 	HLS HLSSigner
+	// VODJobs, when set, runs pre-encoding jobs for admins (vod.Jobs).
+	VODJobs VODJobs
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -136,6 +138,7 @@ func New(p Params) (*Server, error) {
 	s.addInviteRoutes()
 	if p.Library != nil {
 		s.addLibraryRoutes()
+		s.addVODJobRoutes()
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marquee-party/marquee/internal/vodjobs"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
 )
@@ -30,6 +31,8 @@ func TestOpenAPISchemasMatchJSON(t *testing.T) {
 		{"Entry", party.Entry{}},
 		{"WorkerState", party.WorkerState{}},
 		{"Item", library.Item{}},
+		{"VODJob", vodjobs.Job{}},
+		{"VODJobItem", vodjobs.Item{}},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			props := doc.Components.Schemas[tc.schema].Properties
