@@ -33,11 +33,15 @@ const FirstLoginTTL = 24 * time.Hour
 type app struct {
 	db      *sql.DB
 	vod     *vod.Service
+	vodJobs *vod.Jobs
 	scanner *library.Scanner
 	parts   []lifecycle.Part
 }
 
 func (a *app) close() {
+	if a.vodJobs != nil {
+		a.vodJobs.Close() // before the service whose encoders the jobs use
+	}
 	if a.vod != nil {
 		a.vod.Close()
 	}
@@ -120,12 +124,16 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		return nil, err
 	}
 	a.vod = vodSvc
+	if a.vodJobs, err = vod.NewJobs(vodSvc, reg, log.With("component", "vodjobs")); err != nil {
+		a.close()
+		return nil, err
+	}
 	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls,
+	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls, VODJobs: a.vodJobs,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
 		Log: log.With("component", "api"), Registerer: reg})
