@@ -171,7 +171,8 @@ export interface PartyEvent {
   payload?: Record<string, unknown>;
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** request calls the API and decodes its JSON answer; errors become ApiError. */
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await fetch(path, {
     method,
     credentials: "same-origin",

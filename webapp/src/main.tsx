@@ -10,6 +10,7 @@ import { ItemPage } from "./pages/ItemDetail";
 import { JoinPage } from "./pages/Join";
 import { PartyPage } from "./pages/Party";
 import { PasswordPrompt } from "./pages/Password";
+import { OptimizePage } from "./pages/Optimize";
 import { Spinner } from "./ui";
 import "./styles.css";
 
@@ -25,7 +26,7 @@ function App() {
     });
   }, []);
 
-  const needsUser = route.name === "library" || route.name === "item";
+  const needsUser = route.name === "library" || route.name === "item" || route.name === "optimize";
   useEffect(() => {
     if (user === null && needsUser) {
       navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
@@ -57,6 +58,9 @@ function App() {
       break;
     case "item":
       page = user ? <ItemPage id={Number(route.params.id)} /> : null;
+      break;
+    case "optimize":
+      page = user ? <OptimizePage query={route.query} /> : null;
       break;
     case "party":
       page = <PartyPage partyId={route.params.id} user={user} />;
