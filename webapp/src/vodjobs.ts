@@ -41,12 +41,12 @@ export interface VODJob extends Progress {
 }
 
 /** RENDITIONS are the renditions a job may ask for, highest first; "src" is the remux of a browser-safe source. */
-export const RENDITIONS: { name: string; label: string }[] = [
+export const RENDITIONS: { name: string; label: string; title?: string }[] = [
   { name: "1080p", label: "1080p" },
   { name: "720p", label: "720p" },
   { name: "480p", label: "480p" },
   { name: "240p", label: "240p" },
-  { name: "src", label: "Original (remux, H.264 + AAC sources only)" },
+  { name: "src", label: "Original (remux)", title: "The file as it is, repackaged: only for H.264 + AAC files; costs no encode" },
 ];
 
 /** JobTarget is what a job encodes: some items or a whole library. */

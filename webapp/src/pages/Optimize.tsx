@@ -193,7 +193,7 @@ export function OptimizePage({ query }: { query: URLSearchParams }) {
         <fieldset>
           <legend>Renditions</legend>
           {RENDITIONS.map((r) => (
-            <label key={r.name} class="check">
+            <label key={r.name} class="check" title={r.title}>
               <input type="checkbox" name="rendition" value={r.name} checked={chosen.includes(r.name)} onChange={(e) => toggle(r.name, e.currentTarget.checked)} />{" "}
               {r.label}
             </label>
