@@ -283,3 +283,38 @@ func TestJobCorruptItemFailsAlone(t *testing.T) {
 		t.Fatalf("job of one bad item: %+v", st)
 	}
 }
+
+// TestJobsRunOneAtATime: a second job waits, queued, while the first
+// runs; cancelling it there ends it at once and leaves the first alone.
+func TestJobsRunOneAtATime(t *testing.T) {
+	fx := newFixture(t, 0)
+	js := fx.jobs()
+	release := hold(fx.svc)
+	a, err := js.Start([]vodjobs.Target{fx.target()}, []string{"240p"}, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := js.Start([]vodjobs.Target{fx.target()}, []string{"src"}, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitJob(t, js, a.ID, func(st vodjobs.Job) bool { return st.State == vodjobs.Running })
+	waiting(t, fx.svc, 1) // a's first segment waits for the slot
+	if st, _ := js.Get(b.ID); st.State != vodjobs.Queued || st.Started != nil {
+		t.Fatalf("second job %+v while the first runs, want queued", st)
+	}
+	if got := testutil.ToFloat64(js.state.WithLabelValues("queued")); got != 1 {
+		t.Fatalf("jobs{state=queued} = %v, want 1", got)
+	}
+	b, err = js.Cancel(context.Background(), b.ID)
+	if err != nil || b.State != vodjobs.Cancelled || b.Items[0].State != vodjobs.Cancelled {
+		t.Fatalf("cancel queued job: %+v, %v", b, err)
+	}
+	release()
+	if a = waitJob(t, js, a.ID, final); a.State != vodjobs.Done || a.Encoded != 6 {
+		t.Fatalf("first job %+v, want done with 6 encodes", a)
+	}
+	if l := js.List(); len(l) != 2 || l[0].ID != b.ID {
+		t.Fatalf("List %+v, want both jobs, newest first", l)
+	}
+}
