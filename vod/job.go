@@ -12,7 +12,7 @@ import (
 )
 
 // job is one pre-encoding job. Its goroutine (run) owns it: it waits for
-// its turn, reads the items' timelines, then has up to vod.workers units
+// its turn (the job started before it lets go of its own), reads the items' timelines, then has up to vod.workers units
 // (an item's rendition) made at once, segment by segment. Its status, st,
 // is guarded by Jobs.mu so the API can read it at any time.
 type job struct {
@@ -20,7 +20,9 @@ type job struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	targets []vodjobs.Target
-	ended   chan struct{} // closed when run returns
+	ended   chan struct{}   // closed when the job has stopped
+	prev    <-chan struct{} // closed when the job before lets go of its turn
+	free    chan struct{}   // closed when this job lets go of its turn
 
 	st vodjobs.Job // guarded by js.mu
 }
@@ -35,15 +37,16 @@ type unit struct {
 
 func (j *job) run() {
 	defer j.js.wg.Done()
-	defer close(j.ended)
+	defer close(j.free)
 	defer j.cancel()
 	select {
-	case j.js.turn <- struct{}{}:
+	case <-j.prev:
 	case <-j.ctx.Done():
-		j.finish()
+		j.finish() // cancelled while queued
+		close(j.ended)
+		<-j.prev // the job after this one still waits for the one before
 		return
 	}
-	defer func() { <-j.js.turn }()
 	j.update(func(st *vodjobs.Job) {
 		t := j.js.now()
 		st.Started = &t
@@ -70,6 +73,7 @@ func (j *job) run() {
 	close(work)
 	wg.Wait()
 	j.finish()
+	close(j.ended)
 }
 
 // prepare reads each item's timeline and lists its units. An item that

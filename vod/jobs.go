@@ -26,7 +26,8 @@ const KeepJobs = 50
 // A job asks the same per-(source, rendition) encoder goroutines that
 // viewers use, so a job and a viewer never encode a segment twice, and
 // segments already cached cost nothing. It works within the CPU budget:
-// one job runs at a time (the others wait, queued), with at most
+// one job runs at a time, in the order they were started (the others
+// wait, queued), with at most
 // vod.workers segments asked for at once, and every encode takes one of
 // the service's vod.workers slots. Viewers go first in two ways: a job's
 // requests are background requests, which an encoder serves only after
@@ -38,7 +39,6 @@ type Jobs struct {
 	svc   *Service
 	log   *slog.Logger
 	now   func() time.Time
-	turn  chan struct{} // held by the running job
 	ctx   context.Context
 	stop  context.CancelFunc
 	wg    sync.WaitGroup
@@ -46,6 +46,7 @@ type Jobs struct {
 	segs  prometheus.Counter
 
 	mu     sync.Mutex
+	last   <-chan struct{} // closed when the newest job has let go of its turn
 	nextID int64
 	jobs   map[int64]*job
 	order  []int64 // ids, oldest first
@@ -59,7 +60,9 @@ func NewJobs(svc *Service, reg prometheus.Registerer, log *slog.Logger) (*Jobs, 
 		log = svc.log
 	}
 	ctx, stop := context.WithCancel(svc.ctx)
-	js := &Jobs{svc: svc, log: log, now: time.Now, turn: make(chan struct{}, 1), ctx: ctx, stop: stop,
+	free := make(chan struct{})
+	close(free)
+	js := &Jobs{svc: svc, log: log, now: time.Now, last: free, ctx: ctx, stop: stop,
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: "marquee", Subsystem: "vod", Name: "jobs",
 			Help: "Pre-encoding jobs kept in memory, by state (queued, running, done, failed, cancelled).",
@@ -109,7 +112,7 @@ func (js *Jobs) Start(targets []vodjobs.Target, renditions []string, by string) 
 		return vodjobs.Job{}, fmt.Errorf("%w: no items to encode: name items or a library that has playable items", vodjobs.ErrInvalid)
 	}
 	ctx, cancel := context.WithCancel(js.ctx)
-	j := &job{js: js, ctx: ctx, cancel: cancel, targets: targets, ended: make(chan struct{})}
+	j := &job{js: js, ctx: ctx, cancel: cancel, targets: targets, ended: make(chan struct{}), free: make(chan struct{})}
 	js.mu.Lock()
 	if js.ctx.Err() != nil {
 		js.mu.Unlock()
@@ -117,6 +120,7 @@ func (js *Jobs) Start(targets []vodjobs.Target, renditions []string, by string) 
 		return vodjobs.Job{}, fmt.Errorf("vod: jobs: %w", js.ctx.Err())
 	}
 	js.nextID++
+	j.prev, js.last = js.last, j.free
 	j.st = vodjobs.Job{ID: js.nextID, State: vodjobs.Queued, Renditions: names, CreatedBy: by, Created: js.now(),
 		Items: make([]vodjobs.Item, len(targets))}
 	for i, t := range targets {
