@@ -75,6 +75,8 @@ type Params struct {
 	HLS HLSSigner
 	// Downloads, when set, serves the offline downloads API (issue #15).
 	Downloads *downloads.Service
+	// VODJobs, when set, runs pre-encoding jobs for admins (vod.Jobs).
+	VODJobs VODJobs
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -139,6 +141,7 @@ func New(p Params) (*Server, error) {
 	s.addInviteRoutes()
 	if p.Library != nil {
 		s.addLibraryRoutes()
+		s.addVODJobRoutes()
 	}
 	if p.Downloads != nil {
 		s.addDownloadRoutes()

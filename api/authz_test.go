@@ -72,7 +72,7 @@ func TestAuthorizationTable(t *testing.T) {
 			for _, rt := range routes {
 				tok := validInvite(t, w, pv.ID) // so the public invite routes answer on their merits
 				path := strings.NewReplacer("{id}", fmt.Sprint(pv.ID), "{entryId}", "999999", "{userId}", "999999",
-					"{tokenId}", "999999", "{libraryId}", "999999", "{itemId}", fmt.Sprint(item), "{token}", tok, "{version}", "v1").Replace(rt.Pattern)
+					"{tokenId}", "999999", "{jobId}", "999999", "{libraryId}", "999999", "{itemId}", fmt.Sprint(item), "{token}", tok, "{version}", "v1").Replace(rt.Pattern)
 				status := c.probe(rt.Method, path)
 				ok := false
 				for _, r := range allowed[rt.Access] {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/marquee-party/marquee/downloads"
+	"github.com/marquee-party/marquee/internal/vodjobs"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
 )
@@ -38,6 +39,8 @@ func TestOpenAPISchemasMatchJSON(t *testing.T) {
 		{"DownloadDevice", downloads.Device{}},
 		{"DownloadProfile", downloads.ProfileInfo{}},
 		{"DownloadRules", downloads.Rules{}},
+		{"VODJob", vodjobs.Job{}},
+		{"VODJobItem", vodjobs.Item{}},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			props := doc.Components.Schemas[tc.schema].Properties

@@ -31,10 +31,13 @@ func newSegmenter(f *os.File, tl *Timeline, r Rendition, segTicks int64, k int) 
 }
 
 // request asks an encoder for segment k (or the init segment); reply gets
-// nil once it is in the cache.
+// nil once it is in the cache. A background request (a pre-encoding job,
+// see jobs.go) yields to viewers: it neither moves the lookahead nor goes
+// before a segment a viewer waits for.
 type request struct {
-	k     int
-	reply chan error
+	k          int
+	reply      chan error
+	background bool
 }
 
 // encoder is the one goroutine that makes the segments of one (source,
@@ -53,6 +56,7 @@ type encoder struct {
 	p        segmenter
 	file     *os.File // the source, open while p runs
 	waiters  map[int][]chan error
+	viewers  map[int]bool  // segments of waiters that a viewer (not only a job) waits for
 	target   int           // encode up to this segment without being asked
 	furthest int           // the highest segment asked for
 	failed   map[int]error // segments of this source version that cannot be made
@@ -62,6 +66,7 @@ func (e *encoder) run(ctx context.Context) {
 	defer e.s.wg.Done()
 	defer e.closePipeline()
 	e.waiters = map[int][]chan error{}
+	e.viewers = map[int]bool{}
 	e.failed = map[int]error{}
 	e.target, e.furthest = -1, -1
 	idle := time.NewTimer(e.s.cfg.Idle)
@@ -117,7 +122,7 @@ func (e *encoder) drain() {
 }
 
 func (e *encoder) accept(req request) {
-	if req.k >= 0 {
+	if req.k >= 0 && !req.background {
 		e.furthest = max(e.furthest, req.k)
 		e.target = max(e.target, min(req.k+e.s.cfg.Lookahead, e.tl.Segments()-1))
 	}
@@ -130,18 +135,37 @@ func (e *encoder) accept(req request) {
 		return
 	}
 	e.waiters[req.k] = append(e.waiters[req.k], req.reply)
+	if !req.background {
+		e.viewers[req.k] = true
+	}
 }
 
-// plan picks the next segment to make: a waited-for one first (the
-// lowest), else the running pipeline's next within the lookahead.
-func (e *encoder) plan() (int, bool) {
+// answer replies to everyone waiting for segment k.
+func (e *encoder) answer(k int, err error) {
+	for _, w := range e.waiters[k] {
+		w <- err
+	}
+	delete(e.waiters, k)
+	delete(e.viewers, k)
+}
+
+// lowest is the lowest key of m, or -2 when m is empty.
+func lowest[V any](m map[int]V) int {
 	want := -2
-	for k := range e.waiters {
+	for k := range m {
 		if want == -2 || k < want {
 			want = k
 		}
 	}
-	if want != -2 {
+	return want
+}
+
+// plan picks the next segment to make: one a viewer waits for first (the
+// lowest), else the running pipeline's next within the lookahead, else the
+// lookahead beyond the furthest viewer, and only then one that only a
+// background job waits for.
+func (e *encoder) plan() (int, bool) {
+	if want := lowest(e.viewers); want != -2 {
 		return want, true
 	}
 	if e.p != nil && e.p.nextIndex() <= e.target && !e.s.cache.Has(e.s.key(e.it, e.r, e.p.nextIndex())) {
@@ -154,15 +178,21 @@ func (e *encoder) plan() (int, bool) {
 			return k, true
 		}
 	}
+	if want := lowest(e.waiters); want != -2 {
+		return want, true
+	}
 	return 0, false
 }
 
 // encode makes segment k, re-using the pipeline when it is already there
 // or close behind (within the lookahead), and answers its waiters.
 func (e *encoder) encode(ctx context.Context, k int) {
+	e.s.m.waiting.Inc()
 	select {
 	case e.s.workers <- struct{}{}:
+		e.s.m.waiting.Dec()
 	case <-ctx.Done():
+		e.s.m.waiting.Dec()
 		return
 	}
 	start := time.Now()
@@ -183,10 +213,7 @@ func (e *encoder) encode(ctx context.Context, k int) {
 		}
 		e.s.log.Warn("vod: segment failed", "source", e.it.path, "rendition", e.r.Name, "segment", k, "err", err)
 	}
-	for _, w := range e.waiters[k] {
-		w <- err
-	}
-	delete(e.waiters, k)
+	e.answer(k, err)
 }
 
 func (e *encoder) makeInit() error {
@@ -250,10 +277,7 @@ func (e *encoder) makeSegment(k int) error {
 		} else {
 			e.s.m.encodes.WithLabelValues(e.r.Name).Inc()
 		}
-		for _, w := range e.waiters[i] {
-			w <- err
-		}
-		delete(e.waiters, i)
+		e.answer(i, err)
 		if e.p == nil {
 			return err
 		}
@@ -280,11 +304,8 @@ func (e *encoder) closePipeline() {
 }
 
 func (e *encoder) failAll(err error) {
-	for k, ws := range e.waiters {
-		for _, w := range ws {
-			w <- err
-		}
-		delete(e.waiters, k)
+	for k := range e.waiters {
+		e.answer(k, err)
 	}
 }
 

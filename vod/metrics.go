@@ -14,6 +14,7 @@ type metrics struct {
 	// subtitle streams listed but not offered (image subtitles), by codec,
 	// counted once per scanned source version
 	unsupportedSubs *prometheus.CounterVec
+	waiting         prometheus.Gauge // encodes waiting for a vod.workers slot
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -39,11 +40,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "marquee", Subsystem: "vod", Name: "subtitles_unsupported_total",
 			Help: "Embedded subtitle streams that are listed but not offered (image subtitles: PGS, DVB, DVD), by codec.",
 		}, []string{"codec"}),
+		waiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "encodes_waiting",
+			Help: "Encodes waiting for one of the vod.workers slots (the CPU budget is saturated while above 0).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds, m.unsupportedSubs} {
+	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds, m.unsupportedSubs, m.waiting} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("vod: metrics: %w", err)
 		}

@@ -34,6 +34,7 @@ const FirstLoginTTL = 24 * time.Hour
 type app struct {
 	db        *sql.DB
 	vod       *vod.Service
+	vodJobs   *vod.Jobs
 	downloads *downloads.Service
 	scanner   *library.Scanner
 	parts     []lifecycle.Part
@@ -42,6 +43,9 @@ type app struct {
 func (a *app) close() {
 	if a.downloads != nil {
 		a.downloads.Close()
+	}
+	if a.vodJobs != nil {
+		a.vodJobs.Close() // before the service whose encoders the jobs use
 	}
 	if a.vod != nil {
 		a.vod.Close()
@@ -125,6 +129,10 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		return nil, err
 	}
 	a.vod = vodSvc
+	if a.vodJobs, err = vod.NewJobs(vodSvc, reg, log.With("component", "vodjobs")); err != nil {
+		a.close()
+		return nil, err
+	}
 	dl, err := newDownloads(cfg, db, lib, vodSvc, edgeSigner, log, reg)
 	if err != nil {
 		a.close()
@@ -136,7 +144,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls, Downloads: dl,
+	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls, Downloads: dl, VODJobs: a.vodJobs,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
 		Log: log.With("component", "api"), Registerer: reg})

@@ -85,7 +85,7 @@ type vodConfig struct {
 	CacheDir       string `yaml:"cache_dir" usage:"directory of the on-demand HLS segment cache shared by every viewer (default: <data_dir>/vod-cache)"`
 	MaxBytes       int64  `yaml:"max_bytes" usage:"size bound of the segment cache in bytes; least recently used segments go first"`
 	SegmentSeconds int    `yaml:"segment_seconds" usage:"HLS segment duration in seconds; every rendition cuts at the same boundaries"`
-	Workers        int    `yaml:"workers" usage:"segments encoded at once across all viewers (each uses about one CPU core)"`
+	Workers        int    `yaml:"workers" usage:"segments encoded at once across all viewers and pre-encoding jobs (each uses about one CPU core; viewers go first)"`
 }
 
 type dlConfig struct {

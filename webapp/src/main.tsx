@@ -11,6 +11,7 @@ import { WatchPage } from "./player/Player";
 import { JoinPage } from "./pages/Join";
 import { PartyPage } from "./pages/Party";
 import { PasswordPrompt } from "./pages/Password";
+import { OptimizePage } from "./pages/Optimize";
 import { Spinner } from "./ui";
 import "./styles.css";
 
@@ -26,7 +27,7 @@ function App() {
     });
   }, []);
 
-  const needsUser = route.name === "library" || route.name === "item" || route.name === "watch";
+  const needsUser = route.name === "library" || route.name === "item" || route.name === "watch" || route.name === "optimize";
   useEffect(() => {
     if (user === null && needsUser) {
       navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
@@ -61,6 +62,9 @@ function App() {
       break;
     case "watch":
       page = user ? <WatchPage id={Number(route.params.id)} /> : null;
+      break;
+    case "optimize":
+      page = user ? <OptimizePage query={route.query} /> : null;
       break;
     case "party":
       page = <PartyPage partyId={route.params.id} user={user} />;

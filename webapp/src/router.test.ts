@@ -15,6 +15,7 @@ test("match", async (t) => {
     ["/join/AbC-_.x%2Fy", "join", { token: "AbC-_.x/y" }],
     ["/join/", "notfound", {}],
     ["/nope", "notfound", {}],
+    ["/admin/optimize", "optimize", {}],
   ];
   for (const [path, name, params] of cases) {
     await t.test(path, () => {

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 
 /** Route is the matched page and its parameters. */
 export interface Route {
-  name: "signin" | "library" | "item" | "watch" | "party" | "join" | "notfound";
+  name: "signin" | "library" | "item" | "watch" | "party" | "join" | "optimize" | "notfound";
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -16,6 +16,7 @@ const patterns: [Route["name"], RegExp][] = [
   ["watch", /^\/watch\/(?<id>\d+)\/?$/],
   ["party", /^\/party\/(?<id>[^/]+)\/?$/],
   ["join", /^\/join\/(?<token>[^/]+)\/?$/],
+  ["optimize", /^\/admin\/optimize\/?$/],
 ];
 
 /** match maps a path to a route. */

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type AudioStream, type Item, type SubtitleStream } from "../api";
 import { navigate } from "../router";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
+import { OptimizeLink } from "./Optimize";
 
 const PLAYABLE = new Set(["movie", "episode", "track"]);
 
@@ -216,6 +217,7 @@ export function ItemPage({ id }: { id: number }) {
                 <Icon name="play" /> Play
               </a>
             )}
+            {(item.kind === "movie" || item.kind === "episode") && <OptimizeLink target={{ itemIds: [item.id] }} />}
           </div>
           {error && <ErrorNote>{error}</ErrorNote>}
           {item.probeError && <ErrorNote>This file could not be read: {item.probeError}</ErrorNote>}

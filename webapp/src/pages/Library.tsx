@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, type Item, type Library, type Party, type ScanProgress, type User } from "../api";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
 import { ContinueRow } from "../player/ContinueRow";
+import { OptimizeLink } from "./Optimize";
 
 /** Filters are the type chips above the grid; kinds are the library's item kinds. */
 const FILTERS: { id: string; label: string; kinds: string[] }[] = [
@@ -103,6 +104,11 @@ export function LibraryPage({ user }: { user: User }) {
                 <Icon name="refresh" size={16} /> {scanning === l.id ? `Scanning ${l.name}… ${percent}%` : `Scan ${l.name}`}
               </button>
             ))}
+            {libraries
+              .filter((l) => l.kind !== "music")
+              .map((l) => (
+                <OptimizeLink key={`o${l.id}`} user={user} target={{ libraryId: l.id }} label={`Optimize ${l.name}…`} />
+              ))}
           </div>
         )}
       </div>
