@@ -10,6 +10,7 @@ type metrics struct {
 	encodes  *prometheus.CounterVec // segments (and init segments) encoded, by rendition
 	failures *prometheus.CounterVec // segments that failed, by reason
 	requests *prometheus.CounterVec // segment requests by cache result (hit, miss)
+	served   *prometheus.CounterVec // body bytes sent, by kind (playlist, init, segment)
 	seconds  prometheus.Histogram
 }
 
@@ -27,6 +28,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "marquee", Subsystem: "vod", Name: "segment_requests_total",
 			Help: "Segment requests by cache result (hit, miss).",
 		}, []string{"result"}),
+		served: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "served_bytes_total",
+			Help: "Body bytes sent to viewers and CDN nodes, by kind (playlist, init, segment).",
+		}, []string{"kind"}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "marquee", Subsystem: "vod", Name: "segment_encode_seconds",
 			Help:    "Time to encode one segment.",
@@ -36,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds} {
+	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.served, m.seconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("vod: metrics: %w", err)
 		}
