@@ -57,7 +57,7 @@ func findRendition(tl *Timeline, name string) (Rendition, bool) {
 
 // encoderVersion changes whenever encoding changes in a way that makes
 // old segments unfit to mix with new ones.
-const encoderVersion = "v1"
+const encoderVersion = "v2" // v2: threaded x264
 
 // settingsHash names the encoder settings of r at segment length segTicks:
 // cached segments of other settings are never mixed in.
