@@ -322,4 +322,3 @@ func medianLoad(ls []load) load {
 	}
 	return load{mbps: float64(median(m)) / 1e6, cpu: float64(median(c)) / 1e6}
 }
-
