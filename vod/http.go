@@ -1,6 +1,7 @@
 package vod
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -185,12 +186,17 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, http.StatusNotFound, "not_found", "no such segment")
 		return
 	}
+	var body io.ReadSeeker
 	f, err := h.svc.object(r.Context(), it, rd.Name, k)
-	if err != nil {
+	if data, ok := uncached(err); ok {
+		body = bytes.NewReader(data) // made, but the cache would not keep it
+	} else if err != nil {
 		h.fail(w, err)
 		return
+	} else {
+		defer f.Close()
+		body = f
 	}
-	defer f.Close()
 	// Segments never change under a URL (the URL names the source's
 	// version, the rendition and the settings' cache): cacheable by CDN
 	// nodes (issue #16) and browsers; the signed URL is the access check.
@@ -200,7 +206,7 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	// Ranges and If-None-Match, for downloads, browsers and CDN nodes;
 	// the body goes out with sendfile(2) (see countingWriter).
 	cw := &countingWriter{ResponseWriter: w}
-	http.ServeContent(cw, r, "", time.Time{}, f)
+	http.ServeContent(cw, r, "", time.Time{}, body)
 	h.svc.m.served.WithLabelValues(objectKind(k)).Add(float64(cw.n))
 }
 

@@ -11,6 +11,8 @@ type metrics struct {
 	failures *prometheus.CounterVec // segments that failed, by reason
 	requests *prometheus.CounterVec // segment requests by cache result (hit, miss)
 	served   *prometheus.CounterVec // body bytes sent, by kind (playlist, init, segment)
+	// cacheWrites counts segments made but not stored (full disk, too big).
+	cacheWrites prometheus.Counter
 	seconds  prometheus.Histogram
 }
 
@@ -32,6 +34,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "marquee", Subsystem: "vod", Name: "served_bytes_total",
 			Help: "Body bytes sent to viewers and CDN nodes, by kind (playlist, init, segment).",
 		}, []string{"kind"}),
+		cacheWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "cache_write_failures_total",
+			Help: "Segments made but not stored in the cache (disk full or failing, or bigger than vod.max_bytes); they were served from memory.",
+		}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "marquee", Subsystem: "vod", Name: "segment_encode_seconds",
 			Help:    "Time to encode one segment.",
@@ -41,7 +47,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.served, m.seconds} {
+	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.served, m.cacheWrites, m.seconds} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("vod: metrics: %w", err)
 		}
