@@ -13,7 +13,7 @@ type metrics struct {
 	served   *prometheus.CounterVec // body bytes sent, by kind (playlist, init, segment)
 	// cacheWrites counts segments made but not stored (full disk, too big).
 	cacheWrites prometheus.Counter
-	seconds  prometheus.Histogram
+	seconds     prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
