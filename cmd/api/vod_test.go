@@ -388,3 +388,49 @@ func dirBytes(t *testing.T, dir string) int64 {
 func execCommand(name string, args ...string) ([]byte, error) {
 	return exec.Command(name, args...).CombinedOutput()
 }
+
+// TestVODPlaylistsPointAtTheCDN: with cdn.url set, the API serves the
+// playlists (no-store) and lists segments on the node, signed with the
+// shared secret; the node's origin fetch (bearer token, no query) works
+// for segments only.
+func TestVODPlaylistsPointAtTheCDN(t *testing.T) {
+	const node = "http://cdn.example.test:8081"
+	va := startVODApp(t, func(c *apiConfig) { c.CDN.URL = node })
+	var hls struct{ URL string }
+	_, _, b := va.get(va.admin, fmt.Sprintf("/api/items/%d/hls", va.itemID()))
+	if err := json.Unmarshal(b, &hls); err != nil || !strings.HasPrefix(hls.URL, "/api/hls/") {
+		t.Fatalf("hls url %q: the master playlist must come from the API", b)
+	}
+	_, _, master := va.get(va.admin, hls.URL)
+	media := playlistURIs(master)[0]
+	code, h, pl := va.get(va.admin, media)
+	if code != 200 || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("media playlist: %d %q", code, h.Get("Cache-Control"))
+	}
+	objs := playlistURIs(pl)
+	signer, _ := cdn.NewSigner([]byte(va.cfg.CDN.URLSecret))
+	for _, o := range objs {
+		u, err := url.Parse(o)
+		if err != nil || !strings.HasPrefix(o, node+"/api/hls/") {
+			t.Fatalf("object %q is not on the CDN node %s", o, node)
+		}
+		req := &http.Request{URL: u}
+		if err := signer.Verify(req, time.Now()); err != nil {
+			t.Fatalf("%s: the node would refuse it: %v", o, err)
+		}
+	}
+	seg, _ := url.Parse(objs[1])
+	for _, c := range []struct {
+		path, token string
+		want        int
+	}{
+		{seg.Path, va.cfg.CDN.OriginToken, 200},
+		{seg.Path, "wrong-token", http.StatusForbidden},
+		{strings.TrimPrefix(media, va.base), va.cfg.CDN.OriginToken, http.StatusForbidden}, // playlists need a signature
+	} {
+		p, _, _ := strings.Cut(c.path, "?")
+		req, _ := http.NewRequest("GET", va.base+p, nil)
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		va.do(http.DefaultClient, req, c.want)
+	}
+}
