@@ -85,7 +85,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if err := h.signer.Verify(r, h.now()); err != nil && !h.originObject(r) {
-		writeErr(w, http.StatusForbidden, "bad_signature", "this link is not valid or has expired ("+err.Error()+"); ask the API for a new playlist URL")
+		refuseSignature(w, err)
 		return
 	}
 	h.mux.ServeHTTP(w, r)

@@ -295,8 +295,11 @@ func TestVODThroughTheApp(t *testing.T) {
 			t.Errorf("%s: %d %q %s, want 403 with a JSON error", u, code, h.Get("Content-Type"), b)
 		}
 	}
-	if _, _, b := va.get(http.DefaultClient, expired); !strings.Contains(string(b), "expired") {
-		t.Errorf("expired URL's error does not say it expired: %s", b)
+	if _, _, b := va.get(http.DefaultClient, expired); !strings.Contains(string(b), `"code":"`+cdn.CodeSignatureExpired+`"`) {
+		t.Errorf("expired URL's error is not %s: %s", cdn.CodeSignatureExpired, b)
+	}
+	if _, _, b := va.get(http.DefaultClient, foreign.Sign(seg.Path, time.Now().Add(time.Hour))); !strings.Contains(string(b), `"code":"`+cdn.CodeSignatureInvalid+`"`) {
+		t.Errorf("forged URL's error is not %s: %s", cdn.CodeSignatureInvalid, b)
 	}
 }
 
