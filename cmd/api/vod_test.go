@@ -17,12 +17,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/internal/obs"
 	"github.com/marquee-party/marquee/internal/testmedia"
+	"github.com/marquee-party/marquee/party/workertest"
 )
 
 // vodApp is the real cmd/api app serving HTTP on loopback, with a scanned
@@ -69,8 +71,14 @@ func startVODApp(t *testing.T, mutate func(*apiConfig)) *vodApp {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: a.handler}
-	go func() { _ = srv.Serve(ln) }() // the HTTP server alone: no SFU or worker here
-	t.Cleanup(func() { _ = srv.Close(); a.close() })
+	go func() { _ = srv.Serve(ln) }() // on the test's listener
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, part := range a.parts[1:] { // the party service's loop and the pruner
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = part(ctx) }()
+	}
+	t.Cleanup(func() { _ = srv.Close(); cancel(); wg.Wait(); a.close() })
 	va := &vodApp{t: t, base: cfg.PublicURL, dir: dir, film: film, cfg: cfg}
 	va.admin = va.client()
 	link := regexpLink(stdout.String())
@@ -137,18 +145,25 @@ func (va *vodApp) get(c *http.Client, path string) (int, http.Header, []byte) {
 }
 
 // itemID waits for the scan to list the film and returns its id.
-func (va *vodApp) itemID() int64 {
+func (va *vodApp) itemID() int64 { return va.itemIDs(1)[0] }
+
+// itemIDs waits for the scan to list n items and returns their ids.
+func (va *vodApp) itemIDs(n int) []int64 {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		var out struct{ Items []struct{ ID int64 } }
 		_, _, b := va.get(va.admin, "/api/items")
-		if json.Unmarshal(b, &out) == nil && len(out.Items) > 0 {
-			return out.Items[0].ID
+		if json.Unmarshal(b, &out) == nil && len(out.Items) >= n {
+			var ids []int64
+			for _, it := range out.Items {
+				ids = append(ids, it.ID)
+			}
+			return ids
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	va.t.Fatal("the scan did not list the film within 60 s")
-	return 0
+	va.t.Fatalf("the scan did not list %d items within 60 s", n)
+	return nil
 }
 
 // playlistURIs returns a playlist's URIs (EXT-X-MAP first).
@@ -435,5 +450,54 @@ func TestVODPlaylistsPointAtTheCDN(t *testing.T) {
 		req, _ := http.NewRequest("GET", va.base+p, nil)
 		req.Header.Set("Authorization", "Bearer "+c.token)
 		va.do(http.DefaultClient, req, c.want)
+	}
+}
+
+// TestVODPartyGuest: a party guest (no library access) gets the HLS URL of
+// the item their party plays now, and of nothing else; the URL then plays.
+func TestVODPartyGuest(t *testing.T) {
+	dev := defaultConfig()
+	applyDev(&dev)
+	worker, err := workertest.Start("127.0.0.1:0", dev.Worker.Secret, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(worker.Kill)
+	va := startVODApp(t, func(c *apiConfig) {
+		// A second film, and the fake worker speaking the worker contract.
+		other := filepath.Join(c.Library.Roots[0], "movies", "Other (2021)", "Other (2021).mp4")
+		if err := os.MkdirAll(filepath.Dir(other), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Link(filepath.Join(c.Library.Roots[0], "movies", "Film (2020)", "Film (2020).mp4"), other); err != nil {
+			t.Fatal(err)
+		}
+		c.Worker.URL, c.Worker.Heartbeat = worker.URL(), time.Second
+	})
+	ids := va.itemIDs(2)
+	var pv struct{ ID int64 }
+	_ = json.Unmarshal(va.post(va.admin, "/api/parties", map[string]any{"itemId": ids[0]}, 201), &pv)
+	var inv struct{ Token string }
+	_ = json.Unmarshal(va.post(va.admin, fmt.Sprintf("/api/parties/%d/invites", pv.ID), map[string]any{"expiresInSeconds": 3600}, 201), &inv)
+	guest := va.client()
+	va.post(guest, "/api/join", map[string]string{"token": inv.Token, "displayName": "Gus"}, 200)
+	hls := func(id int64) int {
+		code, _, _ := va.get(guest, fmt.Sprintf("/api/items/%d/hls", id))
+		return code
+	}
+	if code := hls(ids[0]); code != http.StatusNotFound {
+		t.Errorf("guest before the party plays: %d, want 404", code)
+	}
+	va.post(va.admin, fmt.Sprintf("/api/parties/%d/control", pv.ID), map[string]string{"action": "play"}, 200)
+	var url0 struct{ URL string }
+	code, _, b := va.get(guest, fmt.Sprintf("/api/items/%d/hls", ids[0]))
+	if code != 200 || json.Unmarshal(b, &url0) != nil {
+		t.Fatalf("guest, the party's current item: %d %s", code, b)
+	}
+	if code := hls(ids[1]); code != http.StatusNotFound {
+		t.Errorf("guest, another item: %d, want 404", code)
+	}
+	if code, _, b := va.get(http.DefaultClient, url0.URL); code != 200 || !bytes.Contains(b, []byte("#EXTM3U")) {
+		t.Errorf("the guest's master URL: %d %s", code, b)
 	}
 }
