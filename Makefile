@@ -27,11 +27,12 @@ bench-scan: build
 bench-cdn: build
 	@. scripts/lib.sh && use_go && go run ./cmd/cdn bench
 
-# bench-vod: per rendition, the encode's real-time factor and the time to
-# the first segment, for a generated 10 s 1080p source (the full bench
-# command, with nginx beside it, is issue #14's).
+# bench-vod: for a generated 10 s 1080p source, per rendition the encode's
+# real-time factor and time to the first segment; the cold start over HTTP
+# (first playlist request to the first segment's last byte, remux and
+# 720p, medians); cached segments to 50 viewers, Marquee beside nginx.
 bench-vod: deps
-	@. scripts/lib.sh && use_go && go test -run '^$$' -bench Rendition -benchtime 1x ./vod/
+	@. scripts/lib.sh && use_go && go test -run '^$$' -bench 'Rendition|ColdStart|ServeCached' -benchtime 1x ./vod/
 
 # bench-downloads: a ready 1 GiB file over loopback from Marquee's files
 # handler and from Debian's nginx, alternating runs (ratio, target >= 0.8x),

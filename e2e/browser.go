@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	goruntime "runtime"
@@ -156,6 +157,23 @@ func (p *Page) WaitTrue(ctx context.Context, expr string) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// Throttle limits the page's network as DevTools' throttling does: at
+// most bytesPerSec down and up (-1: no limit) and latency before each
+// response (CDP Network.emulateNetworkConditionsByRule, one global rule).
+func (p *Page) Throttle(bytesPerSec float64, latency time.Duration) error {
+	if _, err := chromedp.Call(p.ctx, network.Enable, network.EnableParams{}); err != nil {
+		return fmt.Errorf("%s: Network.enable: %w", p.name, err)
+	}
+	_, err := chromedp.Call(p.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{Latency: float64(latency.Milliseconds()),
+			DownloadThroughput: bytesPerSec, UploadThroughput: bytesPerSec}},
+	})
+	if err != nil {
+		return fmt.Errorf("%s: throttle to %.0f B/s: %w", p.name, bytesPerSec, err)
+	}
+	return nil
 }
 
 // Screenshot saves the page as e2e/artifacts/<name>.png; failures are

@@ -60,6 +60,7 @@ type encoder struct {
 	target   int           // encode up to this segment without being asked
 	furthest int           // the highest segment asked for
 	failed   map[int]error // segments of this source version that cannot be made
+	unstored map[int]bool  // segments made but not cached: made again only when asked
 }
 
 func (e *encoder) run(ctx context.Context) {
@@ -68,6 +69,7 @@ func (e *encoder) run(ctx context.Context) {
 	e.waiters = map[int][]chan error{}
 	e.viewers = map[int]bool{}
 	e.failed = map[int]error{}
+	e.unstored = map[int]bool{}
 	e.target, e.furthest = -1, -1
 	idle := time.NewTimer(e.s.cfg.Idle)
 	defer idle.Stop()
@@ -168,13 +170,13 @@ func (e *encoder) plan() (int, bool) {
 	if want := lowest(e.viewers); want != -2 {
 		return want, true
 	}
-	if e.p != nil && e.p.nextIndex() <= e.target && !e.s.cache.Has(e.s.key(e.it, e.r, e.p.nextIndex())) {
+	if e.p != nil && e.p.nextIndex() <= e.target && !e.unstored[e.p.nextIndex()] && !e.s.cache.Has(e.s.key(e.it, e.r, e.p.nextIndex())) {
 		return e.p.nextIndex(), true
 	}
 	// The lookahead beyond the furthest request, even when the viewer's
 	// own requests were all cache hits.
 	for k := max(e.furthest, 0); e.furthest >= 0 && k <= e.target; k++ {
-		if _, bad := e.failed[k]; !bad && !e.s.cache.Has(e.s.key(e.it, e.r, k)) {
+		if _, bad := e.failed[k]; !bad && !e.unstored[k] && !e.s.cache.Has(e.s.key(e.it, e.r, k)) {
 			return k, true
 		}
 	}
@@ -203,7 +205,7 @@ func (e *encoder) encode(ctx context.Context, k int) {
 		err = e.makeSegment(k)
 	}
 	<-e.s.workers
-	if err == nil {
+	if _, ok := uncached(err); err == nil || ok {
 		e.s.m.encodes.WithLabelValues(e.r.Name).Inc()
 		e.s.m.seconds.Observe(time.Since(start).Seconds())
 	} else {
@@ -234,7 +236,7 @@ func (e *encoder) makeInit() error {
 	if err != nil {
 		return err
 	}
-	return e.s.cache.Put(e.s.key(e.it, e.r, segcache.InitIndex), b)
+	return e.store(segcache.InitIndex, b)
 }
 
 // makeSegment runs the pipeline up to and including segment k. Segments
@@ -260,16 +262,16 @@ func (e *encoder) makeSegment(k int) error {
 	for {
 		i, b, err := e.p.nextSegment()
 		if err == nil {
-			err = e.s.cache.Put(e.s.key(e.it, e.r, i), b)
+			err = e.store(i, b)
 		}
-		if err != nil && !segmentLocal(err) {
+		if _, ok := uncached(err); err != nil && !ok && !segmentLocal(err) {
 			e.closePipeline()
 		}
 		if i == k {
 			return err
 		}
 		// A segment on the way to k.
-		if err != nil {
+		if _, ok := uncached(err); err != nil && !ok {
 			e.s.m.failures.WithLabelValues(reason(err)).Inc()
 			if segmentLocal(err) {
 				e.failed[i] = err

@@ -3,6 +3,7 @@ package vod
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strconv"
 
 	"github.com/asticode/go-astiav"
@@ -54,7 +55,7 @@ func newEncoders(tl *Timeline, r Rendition, segTicks int64) (*encoders, error) {
 		e.video.SetFramerate(tl.FPS)
 	}
 	e.video.SetBitRate(int64(r.VideoBitrate))
-	e.video.SetThreadCount(1)
+	e.video.SetThreadCount(codecThreads())
 	e.video.SetFlags(astiav.NewCodecContextFlags(astiav.CodecContextFlagGlobalHeader))
 	// Keyframes come where vod forces them, at segment starts; the GOP
 	// limit only backs that up. No B-frames: decode order is
@@ -98,6 +99,12 @@ func (e *encoders) openAudio(r Rendition) error {
 	}
 	return nil
 }
+
+// codecThreads is the threads of one video decoder or encoder: every core
+// (up to 4), so the segment a viewer waits for is made as fast as the
+// machine allows; vod.workers bounds how many run at once. x264 output
+// stays deterministic with threads (x264's default).
+func codecThreads() int { return min(max(runtime.NumCPU(), 1), 4) }
 
 func (e *encoders) free() {
 	if e.video != nil {

@@ -1,6 +1,7 @@
 package vod
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,14 @@ type Handler struct {
 	now     func() time.Time
 	mux     *http.ServeMux
 	origin  func(*http.Request) bool
+	cdn     string // base URL of the CDN node objects are fetched from; "" is this server
 }
+
+// UseCDN makes media playlists send viewers to the CDN node at base
+// (cmd/api's cdn.url) for init segments and segments, with URLs signed
+// for the node (same Signer secret). Playlists stay on the API, no-store:
+// they carry the viewer's expiry and a node caches a path forever.
+func (h *Handler) UseCDN(base string) { h.cdn = strings.TrimSuffix(base, "/") }
 
 // AllowOrigin lets requests that check passes (a CDN node's bearer token
 // on a cache miss: nodes check the signature themselves and drop the
@@ -58,7 +66,7 @@ func NewHandler(svc *Service, signer Signer, resolve Resolver, now func() time.T
 	h := &Handler{svc: svc, signer: signer, resolve: resolve, now: now, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET "+Prefix+"{item}/master.m3u8", h.master)
 	h.mux.HandleFunc("GET "+Prefix+"{item}/{ver}/{rend}/index.m3u8", h.media)
-	h.mux.HandleFunc("GET "+Prefix+"{item}/{ver}/{rend}/{obj}", h.object)
+	h.mux.HandleFunc("GET "+Prefix+"{item}/{ver}/{rend}/{set}/{obj}", h.object)
 	h.routeTracks() // http_tracks.go: subtitles, tracks.json
 	return h
 }
@@ -78,7 +86,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	if err := h.signer.Verify(r, h.now()); err != nil && !h.originObject(r) {
-		writeErr(w, http.StatusForbidden, "bad_signature", "this link is not valid or has expired ("+err.Error()+"); ask the API for a new playlist URL")
+		refuseSignature(w, err)
 		return
 	}
 	h.mux.ServeHTTP(w, r)
@@ -125,7 +133,7 @@ func (h *Handler) master(w http.ResponseWriter, r *http.Request) {
 	body := masterPlaylist(it.tl, func(rd Rendition) string {
 		return h.signer.Sign(fmt.Sprintf("%s%d/%s/%s/index.m3u8", Prefix, id, it.src.ID(), rd.Name), e)
 	}, h.altGroups(id, it, e))
-	writePlaylist(w, body)
+	h.writePlaylist(w, body)
 }
 
 // version checks the {ver} of a URL against the file as it is now.
@@ -151,11 +159,13 @@ func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	e := exp(r)
-	base := fmt.Sprintf("%s%d/%s/%s/", Prefix, id, it.src.ID(), rd.Name)
-	body := mediaPlaylist(it.tl.view(rd), h.signer.Sign(base+"init.mp4", e), func(k int) string {
-		return h.signer.Sign(base+strconv.Itoa(k)+".m4s", e)
+	// Objects live under the settings' hash too: a CDN node and browsers
+	// keep them forever, so new encoder settings must make new URLs.
+	base := fmt.Sprintf("%s%d/%s/%s/%s/", Prefix, id, it.src.ID(), rd.Name, settingsHash(rd, h.svc.segTicks))
+	body := mediaPlaylist(it.tl.view(rd), h.cdn+h.signer.Sign(base+"init.mp4", e), func(k int) string {
+		return h.cdn + h.signer.Sign(base+strconv.Itoa(k)+".m4s", e)
 	})
-	writePlaylist(w, body)
+	h.writePlaylist(w, body)
 }
 
 func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
@@ -167,24 +177,38 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	set := settingsHash(rd, h.svc.segTicks)
+	if r.PathValue("set") != set {
+		writeErr(w, http.StatusGone, "settings_changed", "the server's encoder settings changed since this playlist was made; reload the master playlist")
+		return
+	}
 	k, ctype, ok := objectIndex(r.PathValue("obj"))
 	if !ok {
 		writeErr(w, http.StatusNotFound, "not_found", "no such segment")
 		return
 	}
+	var body io.ReadSeeker
 	f, err := h.svc.object(r.Context(), it, rd.Name, k)
-	if err != nil {
+	if data, ok := uncached(err); ok {
+		body = bytes.NewReader(data) // made, but the cache would not keep it
+	} else if err != nil {
 		h.fail(w, err)
 		return
+	} else {
+		defer f.Close()
+		body = f
 	}
-	defer f.Close()
 	// Segments never change under a URL (the URL names the source's
 	// version, the rendition and the settings' cache): cacheable by CDN
 	// nodes (issue #16) and browsers; the signed URL is the access check.
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	w.Header().Set("Content-Type", ctype)
-	http.ServeContent(w, r, "", time.Time{}, f) // ranges, for downloads and CDN nodes
-
+	w.Header().Set("ETag", `"`+it.src.ID()+"."+set+"."+strconv.Itoa(k)+`"`)
+	// Ranges and If-None-Match, for downloads, browsers and CDN nodes;
+	// the body goes out with sendfile(2) (see countingWriter).
+	cw := &countingWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, "", time.Time{}, body)
+	h.svc.m.served.WithLabelValues(objectKind(k)).Add(float64(cw.n))
 }
 
 // objectIndex parses "init.mp4" or "<k>.m4s" (k canonical decimal).
@@ -200,10 +224,11 @@ func objectIndex(name string) (int, string, bool) {
 	return k, "video/iso.segment", true
 }
 
-func writePlaylist(w http.ResponseWriter, body string) {
+func (h *Handler) writePlaylist(w http.ResponseWriter, body string) {
 	w.Header().Set("Content-Type", "application/vnd.apple.mpegurl")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = io.WriteString(w, body)
+	n, _ := io.WriteString(w, body)
+	h.svc.m.served.WithLabelValues("playlist").Add(float64(n))
 }
 
 // fail answers a vod error with a JSON body saying what to do.

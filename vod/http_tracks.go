@@ -90,7 +90,7 @@ func (h *Handler) subtitlePlaylist(w http.ResponseWriter, r *http.Request) {
 	}
 	e := exp(r)
 	base := fmt.Sprintf("%s%d/%s/subs/%s/", Prefix, id, it.src.ID(), s.ID)
-	writePlaylist(w, mediaPlaylist(it.tl, "", func(k int) string { return h.signer.Sign(base+strconv.Itoa(k)+".vtt", e) }))
+	h.writePlaylist(w, mediaPlaylist(it.tl, "", func(k int) string { return h.signer.Sign(base+strconv.Itoa(k)+".vtt", e) }))
 }
 
 // subtitleSegment is WebVTT segment k of a subtitle track.

@@ -89,7 +89,14 @@ func newDecoder(st *astiav.Stream) (*decoder, error) {
 		return nil, fmt.Errorf("%w: decoder parameters: %w", ErrSource, err)
 	}
 	d.cc.SetTimeBase(st.TimeBase())
-	d.cc.SetThreadCount(1)
+	if st.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+		// Frame and slice threads: decoding the source is the largest
+		// part of a transcoded segment's time (a viewer's cold start).
+		d.cc.SetThreadCount(codecThreads())
+		d.cc.SetThreadType(astiav.ThreadTypeFrame | astiav.ThreadTypeSlice)
+	} else {
+		d.cc.SetThreadCount(1)
+	}
 	if err := d.cc.Open(codec, nil); err != nil {
 		d.free()
 		return nil, fmt.Errorf("%w: opening %s decoder: %w", ErrSource, codec.Name(), err)

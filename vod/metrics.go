@@ -10,7 +10,10 @@ type metrics struct {
 	encodes  *prometheus.CounterVec // segments (and init segments) encoded, by rendition
 	failures *prometheus.CounterVec // segments that failed, by reason
 	requests *prometheus.CounterVec // segment requests by cache result (hit, miss)
-	seconds  prometheus.Histogram
+	served   *prometheus.CounterVec // body bytes sent, by kind (playlist, init, segment)
+	// cacheWrites counts segments made but not stored (full disk, too big).
+	cacheWrites prometheus.Counter
+	seconds     prometheus.Histogram
 	// subtitle streams listed but not offered (image subtitles), by codec,
 	// counted once per scanned source version
 	unsupportedSubs *prometheus.CounterVec
@@ -31,6 +34,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "marquee", Subsystem: "vod", Name: "segment_requests_total",
 			Help: "Segment requests by cache result (hit, miss).",
 		}, []string{"result"}),
+		served: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "served_bytes_total",
+			Help: "Body bytes sent to viewers and CDN nodes, by kind (playlist, init, segment).",
+		}, []string{"kind"}),
+		cacheWrites: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "marquee", Subsystem: "vod", Name: "cache_write_failures_total",
+			Help: "Segments made but not stored in the cache (disk full or failing, or bigger than vod.max_bytes); they were served from memory.",
+		}),
 		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "marquee", Subsystem: "vod", Name: "segment_encode_seconds",
 			Help:    "Time to encode one segment.",
@@ -48,7 +59,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.seconds, m.unsupportedSubs, m.waiting} {
+	for _, c := range []prometheus.Collector{m.encodes, m.failures, m.requests, m.served, m.cacheWrites, m.seconds, m.unsupportedSubs, m.waiting} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("vod: metrics: %w", err)
 		}

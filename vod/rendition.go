@@ -60,8 +60,9 @@ func findRendition(tl *Timeline, name string) (Rendition, bool) {
 
 // encoderVersion changes whenever encoding changes in a way that makes
 // old segments unfit to mix with new ones. v2: video segments carry no
-// audio (it is in the alternate audio renditions).
-const encoderVersion = "v2"
+// audio (it is in the alternate audio renditions); v3: threaded decoder
+// and x264 as well.
+const encoderVersion = "v3"
 
 // settingsHash names the encoder settings of r at segment length segTicks:
 // cached segments of other settings are never mixed in.

@@ -180,19 +180,27 @@ func (s *Service) object(ctx context.Context, it *item, name string, k int) (*os
 		return f, nil
 	}
 	s.m.requests.WithLabelValues("miss").Inc()
-	reply := make(chan error, 1)
-	if err := s.send(ctx, it, r, request{k: k, reply: reply}); err != nil {
-		return nil, err
-	}
-	select {
-	case err := <-reply:
-		if err != nil {
+	// A small cache may evict the segment between its making and this
+	// read (the encoder's lookahead goes on): ask again, a few times. A
+	// segment the cache would not take comes back in an uncachedError.
+	for attempt := 1; ; attempt++ {
+		reply := make(chan error, 1)
+		if err := s.send(ctx, it, r, request{k: k, reply: reply}); err != nil {
 			return nil, err
 		}
-	case <-ctx.Done():
-		return nil, ctx.Err()
+		select {
+		case err := <-reply:
+			if err != nil {
+				return nil, err
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		f, err := s.cache.Open(key)
+		if err == nil || attempt == 3 {
+			return f, err
+		}
 	}
-	return s.cache.Open(key)
 }
 
 // send queues req on the (source, rendition) encoder, starting it if needed.

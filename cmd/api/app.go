@@ -37,6 +37,7 @@ type app struct {
 	vodJobs   *vod.Jobs
 	downloads *downloads.Service
 	scanner   *library.Scanner
+	handler   http.Handler // the API, /api/hls/ and the web app (tests serve it on their own listener)
 	parts     []lifecycle.Part
 }
 
@@ -165,6 +166,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		a.close()
 		return nil, err
 	}
+	a.handler = mux
 	a.parts = append([]lifecycle.Part{lifecycle.ServeHTTP(log, "api", cfg.Listen, mux), parties.Run, pruneLoop(accounts, log)}, bot...)
 	return a, nil
 }

@@ -20,7 +20,8 @@ import (
 
 // newVOD starts the on-demand HLS service and its /api/hls/ handler. URLs
 // are signed with the CDN signer when there is one (a CDN node can then
-// check them); otherwise with a key derived from invite.secret.
+// check them); otherwise with a key derived from invite.secret. With
+// cdn.url set, media playlists send viewers to the node for segments.
 func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, log *slog.Logger, reg prometheus.Registerer) (*vod.Service, *vod.Handler, error) {
 	signer, err := urlSigner(cfg, edge)
 	if err != nil {
@@ -49,6 +50,9 @@ func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, log *slog.Log
 		return root, it.Path, nil
 	}
 	h := vod.NewHandler(svc, signer, resolve, nil)
+	if edge != nil && cfg.CDN.URL != "" {
+		h.UseCDN(cfg.CDN.URL) // segments from the node; playlists stay here
+	}
 	if token := cfg.CDN.OriginToken; edge != nil && token != "" {
 		h.AllowOrigin(func(r *http.Request) bool {
 			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

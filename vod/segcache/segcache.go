@@ -38,6 +38,10 @@ import (
 // ErrInvalid reports a key that cannot name an object.
 var ErrInvalid = errors.New("segcache: invalid key")
 
+// ErrTooLarge reports an object bigger than the whole cache: it is not
+// stored (storing it would evict everything, itself included).
+var ErrTooLarge = errors.New("segcache: object larger than the cache")
+
 // InitIndex is the Index of a rendition's init segment.
 const InitIndex = -1
 
@@ -264,6 +268,9 @@ func (c *Cache) Put(k Key, data []byte) error {
 	rel, err := k.rel()
 	if err != nil {
 		return err
+	}
+	if int64(len(data)) > c.max {
+		return fmt.Errorf("%w: %d bytes, the cache holds %d", ErrTooLarge, len(data), c.max)
 	}
 	if err := c.ensureSource(k.Source); err != nil {
 		return err

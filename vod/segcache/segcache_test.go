@@ -135,3 +135,20 @@ func TestKeysCannotEscape(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectLargerThanTheCache: it is refused, and what is cached stays.
+func TestObjectLargerThanTheCache(t *testing.T) {
+	c, err := Open(t.TempDir(), 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(key(0), []byte("0123456789")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Put(key(1), make([]byte, 31)); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("31 bytes into a 30-byte cache: %v, want ErrTooLarge", err)
+	}
+	if !c.Has(key(0)) || c.Has(key(1)) || c.Size() != 10 {
+		t.Fatalf("after the refusal: has0=%v has1=%v size=%d", c.Has(key(0)), c.Has(key(1)), c.Size())
+	}
+}
