@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -362,7 +363,10 @@ func TestPartyInvitesControlAndEvents(t *testing.T) {
 
 func TestInviteErrors(t *testing.T) {
 	now := time.Unix(1_900_000_000, 0)
-	clock := func() time.Time { return now }
+	// Atomic: background goroutines (the downloads pruner) read the clock too.
+	var at atomic.Int64
+	at.Store(now.UnixNano())
+	clock := func() time.Time { return time.Unix(0, at.Load()) }
 	w := newWorld(t, worldOpts{now: clock})
 	host, _ := w.user("host", auth.RoleMember)
 	var pv partyView
@@ -387,7 +391,7 @@ func TestInviteErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			now = time.Unix(1_900_000_000, 0).Add(tt.later)
+			at.Store(now.Add(tt.later).UnixNano())
 			r := w.browser().do("POST", "/api/join", map[string]string{"token": tt.token, "displayName": "x"})
 			if r.status != 401 || r.code() != tt.code {
 				t.Fatalf("join = %d %s, want 401 %s", r.status, r.body, tt.code)
@@ -399,7 +403,7 @@ func TestInviteErrors(t *testing.T) {
 			}
 		})
 	}
-	now = time.Unix(1_900_000_000, 0)
+	at.Store(now.UnixNano())
 	host.must(400, "POST", base+"/invites", map[string]string{"role": "host"}, nil)
 	host.must(400, "POST", base+"/invites", map[string]any{"role": "listener", "expiresIn": "30d"}, nil)
 	host.must(400, "POST", base+"/invites", map[string]any{"role": "listener", "expiresIn": 1}, nil)

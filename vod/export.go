@@ -47,10 +47,11 @@ func (e *Export) Duration() time.Duration {
 }
 
 // Renditions lists the renditions of the source, highest first after the
-// remux rendition, as the master playlist does.
+// remux rendition, as the master playlist does, then its alternate audio
+// renditions (Height 0), the source's first audio stream first.
 func (e *Export) Renditions() []ExportRendition {
 	var out []ExportRendition
-	for _, r := range Renditions(e.it.tl) {
+	for _, r := range append(Renditions(e.it.tl), AudioRenditions(e.it.tl)...) {
 		out = append(out, ExportRendition{Name: r.Name, Height: r.Height, Remux: r.Remux,
 			Segments: e.it.tl.view(r).Segments()})
 	}
