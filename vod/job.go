@@ -89,13 +89,14 @@ func (j *job) prepare() []unit {
 		var names, skipped []string
 		if err == nil {
 			for _, name := range j.st.Renditions { // immutable after Start
-				r, ok := findRendition(it.tl, name)
-				if !ok {
+				rs := jobRenditionsOf(it.tl, name)
+				if len(rs) == 0 {
 					skipped = append(skipped, name)
-					continue
 				}
-				names = append(names, name)
-				mine = append(mine, unit{i: i, it: it, r: r, n: it.tl.view(r).Segments() + 1})
+				for _, r := range rs {
+					names = append(names, r.Name)
+					mine = append(mine, unit{i: i, it: it, r: r, n: it.tl.view(r).Segments() + 1})
+				}
 			}
 		} else {
 			j.js.log.Warn("vod: job item unreadable", "job", j.st.ID, "item", t.ItemID, "err", err)
@@ -303,4 +304,17 @@ func (j *job) snapshotLocked() vodjobs.Job {
 		st.ETASeconds = &eta
 	}
 	return st
+}
+
+// jobRenditionsOf is what a job's rendition name means for a source: the
+// named rendition, or every alternate audio rendition for AudioJob; none
+// when the source has no such thing.
+func jobRenditionsOf(tl *Timeline, name string) []Rendition {
+	if name == AudioJob {
+		return AudioRenditions(tl)
+	}
+	if r, ok := findRendition(tl, name); ok {
+		return []Rendition{r}
+	}
+	return nil
 }

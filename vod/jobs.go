@@ -89,14 +89,18 @@ func (js *Jobs) Close() {
 	js.wg.Wait()
 }
 
-// JobRenditions are the rendition names a job may ask for: the ladder and
-// the remux rendition.
+// AudioJob is the job rendition name that stands for every alternate
+// audio rendition of a source (video renditions carry no sound).
+const AudioJob = "audio"
+
+// JobRenditions are the rendition names a job may ask for: the ladder,
+// the remux rendition and AudioJob.
 func JobRenditions() []string {
 	out := []string{remuxName}
 	for _, r := range ladder {
 		out = append(out, r.Name)
 	}
-	return out
+	return append(out, AudioJob)
 }
 
 // Start queues a job that encodes renditions of targets; by names who

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/marquee-party/marquee/internal/vodjobs"
+	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/vod/segcache"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -316,5 +317,53 @@ func TestJobsRunOneAtATime(t *testing.T) {
 	}
 	if l := js.List(); len(l) != 2 || l[0].ID != b.ID {
 		t.Fatalf("List %+v, want both jobs, newest first", l)
+	}
+}
+
+// TestJobAudioRenditions: "audio" pre-encodes every alternate audio
+// rendition (video renditions carry no sound), so a viewer's audio then
+// costs no encode; a source without audio skips it.
+func TestJobAudioRenditions(t *testing.T) {
+	fx := newFixture(t, 0)
+	js := fx.jobs()
+	st, err := js.Start([]vodjobs.Target{fx.target()}, []string{"audio"}, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st = waitJob(t, js, st.ID, final)
+	x := st.Items[0]
+	it, err := fx.svc.item(fx.root, fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio := AudioRenditions(it.tl)
+	if len(audio) != 1 || st.State != vodjobs.Done || !slices.Equal(x.Renditions, []string{audio[0].Name}) ||
+		x.Total != it.tl.view(audio[0]).Segments()+1 || x.Done != x.Total {
+		t.Fatalf("audio job %+v for %d audio renditions", st, len(audio))
+	}
+	before := testutil.ToFloat64(fx.svc.m.encodes.WithLabelValues(audio[0].Name))
+	for k := segcache.InitIndex; k < it.tl.view(audio[0]).Segments(); k++ {
+		f, err := fx.svc.object(context.Background(), it, audio[0].Name, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if after := testutil.ToFloat64(fx.svc.m.encodes.WithLabelValues(audio[0].Name)); after != before {
+		t.Fatalf("a viewer's audio after the job cost %v encodes, want 0", after-before)
+	}
+
+	silent := clip(t, "silent.mp4", "-f", "lavfi", "-i", "testsrc2=size=160x120:rate=25", "-t", "3",
+		"-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
+	root, err := library.NewRoot(filepath.Dir(silent))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err = js.Start([]vodjobs.Target{{ItemID: 3, Title: "Silent", Open: root, Path: silent}}, []string{"audio"}, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st = waitJob(t, js, st.ID, final); st.State != vodjobs.Done || !slices.Equal(st.Items[0].Skipped, []string{"audio"}) {
+		t.Fatalf("audio job of a silent film %+v, want done with audio skipped", st)
 	}
 }

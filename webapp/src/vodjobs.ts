@@ -46,7 +46,8 @@ export const RENDITIONS: { name: string; label: string; title?: string }[] = [
   { name: "720p", label: "720p" },
   { name: "480p", label: "480p" },
   { name: "240p", label: "240p" },
-  { name: "src", label: "Original (remux)", title: "The file as it is, repackaged: only for H.264 + AAC files; costs no encode" },
+  { name: "src", label: "Original (remux)", title: "The file as it is, repackaged: only for H.264 files; costs no encode" },
+  { name: "audio", label: "Audio tracks", title: "Every audio language, shared by every quality (video renditions carry no sound)" },
 ];
 
 /** JobTarget is what a job encodes: some items or a whole library. */

@@ -138,7 +138,7 @@ function useLiveJobs() {
 export function OptimizePage({ query }: { query: URLSearchParams }) {
   const { target, items, libraries, libraryId, setLibraryId } = useTarget(query);
   const { jobs, setJobs, error, setError } = useLiveJobs();
-  const [chosen, setChosen] = useState<string[]>(["720p", "480p"]);
+  const [chosen, setChosen] = useState<string[]>(["720p", "480p", "audio"]);
   const [starting, setStarting] = useState(false);
 
   const start = async (e: Event) => {
