@@ -11,6 +11,8 @@ import { JoinPage } from "./pages/Join";
 import { PartyPage } from "./pages/Party";
 import { PasswordPrompt } from "./pages/Password";
 import { Spinner } from "./ui";
+import { DownloadsPage } from "./downloads/DownloadsPage";
+import { registerServiceWorker } from "./downloads/pwa";
 import "./styles.css";
 
 function App() {
@@ -61,6 +63,10 @@ function App() {
     case "party":
       page = <PartyPage partyId={route.params.id} user={user} />;
       break;
+    case "downloads":
+      // no user needed: offline, /api/me fails and the stored copies still list and play
+      page = <DownloadsPage />;
+      break;
     default:
       page = (
         <main class="center-page">
@@ -83,4 +89,5 @@ function App() {
 }
 
 document.addEventListener("click", onLinkClick);
+registerServiceWorker();
 render(<App />, document.getElementById("app")!);

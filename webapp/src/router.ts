@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 
 /** Route is the matched page and its parameters. */
 export interface Route {
-  name: "signin" | "library" | "item" | "party" | "join" | "notfound";
+  name: "signin" | "library" | "item" | "party" | "join" | "downloads" | "notfound";
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -15,6 +15,7 @@ const patterns: [Route["name"], RegExp][] = [
   ["item", /^\/items\/(?<id>\d+)\/?$/],
   ["party", /^\/party\/(?<id>[^/]+)\/?$/],
   ["join", /^\/join\/(?<token>[^/]+)\/?$/],
+  ["downloads", /^\/downloads\/?$/],
 ];
 
 /** match maps a path to a route. */

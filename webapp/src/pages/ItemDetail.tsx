@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type AudioStream, type Item, type SubtitleStream } from "../api";
 import { navigate } from "../router";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
+import { DownloadButton } from "../downloads/DownloadButton";
 
 const PLAYABLE = new Set(["movie", "episode", "track"]);
 
@@ -89,6 +90,7 @@ function SeasonsWithEpisodes({ seasons }: { seasons: Item[] }) {
           <h2 id={`season-${s.id}`}>
             <a href={`/items/${s.id}`}>{s.seasonNumber ? `Season ${s.seasonNumber}` : s.title}</a>
           </h2>
+          <DownloadButton target={{ kind: "season", id: s.id }} label="Download season" />
           <ChildList items={episodes[s.id] ?? []} />
         </section>
       ))}
@@ -208,6 +210,9 @@ export function ItemPage({ id }: { id: number }) {
             <button type="button" class="btn primary big" onClick={start} disabled={starting}>
               <Icon name="play" /> {starting ? "Starting…" : START_LABEL[item.kind]}
             </button>
+          )}
+          {(PLAYABLE.has(item.kind) || item.kind === "season" || item.kind === "album") && (
+            <DownloadButton target={{ kind: PLAYABLE.has(item.kind) ? "item" : item.kind === "season" ? "season" : "album", id: item.id }} label={PLAYABLE.has(item.kind) ? "Download" : `Download ${item.kind}`} audioOnly={item.kind === "track" || item.kind === "album"} />
           )}
           {error && <ErrorNote>{error}</ErrorNote>}
           {item.probeError && <ErrorNote>This file could not be read: {item.probeError}</ErrorNote>}
