@@ -25,6 +25,8 @@ export interface Device {
   created_at: string;
   last_seen: string;
   expires_at: string;
+  /** revoked is set when the user or an admin revoked the device. */
+  revoked?: boolean;
 }
 
 /** TargetKind is what a job downloads. */
@@ -130,8 +132,13 @@ export const dl = {
   removeJob: (id: Job["id"]) => call<void>("DELETE", `/api/downloads/jobs/${id}`),
   retry: (id: Job["id"], itemId: number) => call<Job>("POST", `/api/downloads/jobs/${id}/items/${itemId}/retry`),
   downloaded: (id: Job["id"], itemId: number) => call<unknown>("POST", `/api/downloads/jobs/${id}/items/${itemId}/downloaded`),
-  /** progress sends a playback position to history (PUT /api/items/{id}/progress). */
-  progress: (itemId: number, positionMs: number, durationMs: number) =>
-    call<unknown>("PUT", `/api/items/${itemId}/progress`, { position_ms: Math.round(positionMs), duration_ms: Math.round(durationMs) }),
+  /** progress sends a playback position to history (PUT /api/items/{id}/progress). The body
+   * carries both spellings: the brief's snake_case and the player's camelCase (wt-player's
+   * api/routes_progress.go reads positionMs/durationMs); the server ignores the other pair. */
+  progress: (itemId: number, positionMs: number, durationMs: number) => {
+    const position = Math.round(Math.min(positionMs, durationMs));
+    const duration = Math.round(durationMs);
+    return call<unknown>("PUT", `/api/items/${itemId}/progress`, { position_ms: position, duration_ms: duration, positionMs: position, durationMs: duration });
+  },
   events: () => new EventSource("/api/downloads/events", { withCredentials: true }),
 };

@@ -108,7 +108,7 @@ export class DownloadManager {
     try {
       const device = await dl.checkin(id);
       this.status.update({ device, online: true });
-      await this.store.update((i) => afterCheckin(i, device.expires_at));
+      await this.store.update((i) => (device.revoked ? afterRevoked(i) : afterCheckin(i, device.expires_at)));
     } catch (e) {
       if (e instanceof ApiError && (e.code === "device_revoked" || e.status === 404 || e.code === "download_forbidden")) {
         // revoked (or not ours any more): copies stop playing; a new download registers again

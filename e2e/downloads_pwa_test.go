@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"fmt"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// opfsCopyJS reads the offline index and the stored file of item %d from
+// the page's Origin Private File System (webapp/src/downloads/store.ts).
+const opfsCopyJS = `(async () => {
+  const d = await (await navigator.storage.getDirectory()).getDirectoryHandle("downloads");
+  const idx = JSON.parse(await (await (await d.getFileHandle("index.json")).getFile()).text());
+  const c = idx.copies[String(%[1]d)];
+  if (!c) return {state: "missing"};
+  let file = -1;
+  try { file = (await (await d.getFileHandle(c.file)).getFile()).size; } catch (e) {}
+  const p = idx.pending.find(p => p.itemId === %[1]d);
+  return {state: c.state, size: c.size, file, positionMs: c.positionMs, pendingMs: p ? p.positionMs : -1};
+})()`
+
+// opfsCopy mirrors opfsCopyJS's answer.
+type opfsCopy struct {
+	State      string `json:"state"`
+	Size       int64  `json:"size"`
+	File       int64  `json:"file"`
+	PositionMs int64  `json:"positionMs"`
+	PendingMs  int64  `json:"pendingMs"`
+}
+
+// frameJS samples the offline player's current frame: its mean brightness
+// and the colour of the top-left corner (the sample film's is red).
+const frameJS = `(() => {
+  const v = document.querySelector(".offline-video");
+  const c = document.createElement("canvas"); c.width = 64; c.height = 36;
+  const g = c.getContext("2d"); g.drawImage(v, 0, 0, 64, 36);
+  const d = g.getImageData(0, 0, 64, 36).data;
+  let sum = 0; for (let i = 0; i < d.length; i += 4) sum += (d[i] + d[i+1] + d[i+2]) / 3;
+  const k = g.getImageData(3, 3, 1, 1).data;
+  return {t: v.currentTime, mean: sum / (d.length / 4), r: k[0], g: k[1], b: k[2], paused: v.paused};
+})()`
+
+type frameSample struct {
+	T      float64 `json:"t"`
+	Mean   float64 `json:"mean"`
+	R      int     `json:"r"`
+	G      int     `json:"g"`
+	B      int     `json:"b"`
+	Paused bool    `json:"paused"`
+}
+
+// TestDownloadsPWA (issue #15): the web app downloads the sample film in
+// the 480p profile from its page into browser storage; with the network
+// cut (CDP) and the API not answering at all, the reloaded app comes from
+// the service worker, its Downloads page lists the film and plays it from
+// storage (frames advance, the picture is the film's); back online, the
+// position played offline reaches history.
+func TestDownloadsPWA(t *testing.T) {
+	st, link := startStack(t)
+	b := StartChrome(t)
+	host := signInHost(t, b, link)
+	film := searchItemID(t, host, "Big Clock")
+
+	// 1. Download in 480p from the film's page.
+	act(host, "open the film's page", 20*time.Second, chromedp.Navigate(fmt.Sprintf("%s/items/%d", st.APIURL, film)))
+	waitFor(host, "the service worker in control", `navigator.serviceWorker.ready.then(() => !!navigator.serviceWorker.controller)`, 30*time.Second)
+	waitFor(host, "the 480p profile", `!!document.querySelector(".dl-profile option[value='480p']:not([disabled])")`, 20*time.Second)
+	var chosen string
+	mustEval(host, `(() => { const s = document.querySelector(".dl-profile"); s.value = "480p"; s.dispatchEvent(new Event("change", {bubbles: true})); return s.value; })()`, &chosen)
+	if chosen != "480p" {
+		t.Fatalf("profile chooser holds %q", chosen)
+	}
+	act(host, "click Download", 10*time.Second, chromedp.Click(chromedp.CSS(".dl-start")))
+	waitFor(host, "the job to start", `!!document.querySelector(".dl-note a[href='/downloads']") || !!document.querySelector(".dl-form .error-note")`, 30*time.Second)
+	var refusal string
+	mustEval(host, `document.querySelector(".dl-form .error-note")?.textContent ?? ""`, &refusal)
+	if refusal != "" {
+		t.Fatalf("download refused: %s", refusal)
+	}
+	act(host, "open the Downloads page", 10*time.Second, chromedp.Click(chromedp.CSS(".dl-note a[href='/downloads']")))
+	waitFor(host, "the job's progress bars", `!!document.querySelector(".dl-job progress")`, 20*time.Second)
+	host.Screenshot("downloads-progress")
+	waitFor(host, "the film stored on this device", `!!document.querySelector('.dl-copy[data-state="ready offline"]')`, 5*time.Minute)
+	host.Screenshot("downloads-stored")
+	var c opfsCopy
+	mustEval(host, fmt.Sprintf(opfsCopyJS, film), &c)
+	t.Logf("stored copy: %+v", c)
+	if c.State != "complete" || c.File != c.Size || c.Size < 100_000 {
+		t.Fatalf("OPFS copy %+v: want a complete file of the job's size", c)
+	}
+	waitFor(host, "the server to record the item as downloaded", fmt.Sprintf(`fetch("/api/downloads/jobs").then(r => r.json()).then(js => (Array.isArray(js) ? js : js.jobs).some(j => j.items.some(i => i.item_id === %d && i.state === "downloaded")))`, film), 30*time.Second)
+
+	// 2. Offline: the network cut for the page, and the API stopped so that
+	// nothing but the service worker can answer.
+	if err := host.SetOffline(true); err != nil {
+		t.Fatal(err)
+	}
+	api := st.api.cmd.Process.Pid
+	if err := syscall.Kill(-api, syscall.SIGSTOP); err != nil {
+		t.Fatalf("stop the API: %v", err)
+	}
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			_ = syscall.Kill(-api, syscall.SIGCONT)
+		}
+	}
+	t.Cleanup(resume) // before the stack's cleanup (LIFO), which needs it running to stop
+	act(host, "reload the Downloads page offline", 30*time.Second, chromedp.Reload())
+	waitFor(host, "the app from the service worker, offline", `navigator.onLine === false && !!navigator.serviceWorker.controller && !!document.querySelector(".downloads-page")`, 30*time.Second)
+
+	// 3. The film is listed and plays from storage: frames advance.
+	waitFor(host, "the film listed offline", fmt.Sprintf(`!!document.querySelector('.dl-copy[data-item="%d"][data-state="ready offline"]')`, film), 20*time.Second)
+	act(host, "press Play", 10*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`.dl-copy[data-item="%d"] .btn.primary`, film))))
+	waitFor(host, "offline playback past 3 s", `(() => { const v = document.querySelector(".offline-video"); return v && v.currentTime > 3 && !v.paused; })()`, 60*time.Second)
+	var f1, f2 frameSample
+	mustEval(host, frameJS, &f1)
+	time.Sleep(2 * time.Second)
+	mustEval(host, frameJS, &f2)
+	t.Logf("offline frames: %+v then %+v", f1, f2)
+	if f2.T <= f1.T {
+		t.Fatalf("offline playback does not advance: currentTime %.2f then %.2f", f1.T, f2.T)
+	}
+	if f2.Mean < 20 || f2.R < 150 || f2.G > 100 || f2.B > 100 {
+		t.Fatalf("offline frame is not the film's (mean %.0f, corner rgb %d,%d,%d; want bright with a red corner)", f2.Mean, f2.R, f2.G, f2.B)
+	}
+	host.Screenshot("downloads-offline-playing")
+	var pausedAt float64
+	mustEval(host, `(() => { const v = document.querySelector(".offline-video"); v.pause(); return v.currentTime; })()`, &pausedAt)
+	waitFor(host, "the position saved and queued on the device", fmt.Sprintf(`(%s).then(c => c.pendingMs >= %d)`, fmt.Sprintf(opfsCopyJS, film), int64(pausedAt*1000)-500), 10*time.Second)
+
+	// 4. Back online: the position reaches history.
+	resume()
+	if err := host.SetOffline(false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(host, "the app back online", `navigator.onLine === true`, 10*time.Second)
+	var probe struct {
+		Status int `json:"status"`
+	}
+	waitFor(host, "the API answering again", `fetch("/api/me").then(r => r.ok)`, 30*time.Second)
+	mustEval(host, fmt.Sprintf(`fetch("/api/items/%d/progress").then(r => ({status: r.status}))`, film), &probe)
+	if probe.Status == 404 {
+		// The history endpoint (PUT/GET /api/items/{id}/progress) comes with
+		// the player's branch; until it is merged the position must stay
+		// queued on the device, to be sent at the next sync.
+		t.Logf("GET /api/items/%d/progress answers 404: history is not on this branch; checking the position stays queued", film)
+		mustEval(host, `window.dispatchEvent(new Event("online"))`, nil)
+		time.Sleep(2 * time.Second)
+		mustEval(host, fmt.Sprintf(opfsCopyJS, film), &c)
+		if c.PendingMs < int64(pausedAt*1000)-500 {
+			t.Fatalf("the position played offline was dropped while history could not take it: %+v", c)
+		}
+		waitFor(host, "the page to say the position waits on the device", `!!document.querySelector(".dl-progress-note")`, 10*time.Second)
+		return
+	}
+	want := int64(pausedAt*1000) - 500
+	waitFor(host, "the offline position in history", fmt.Sprintf(`fetch("/api/items/%d/progress").then(r => r.json()).then(p => (p.positionMs ?? p.position_ms) >= %d)`, film, want), 30*time.Second)
+	waitFor(host, "the queue emptied", fmt.Sprintf(`(%s).then(c => c.pendingMs === -1)`, fmt.Sprintf(opfsCopyJS, film)), 10*time.Second)
+}
