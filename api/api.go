@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/marquee-party/marquee/api/auth"
+	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
 )
@@ -72,6 +73,8 @@ type Params struct {
 	CDN *CDNParams
 	// HLS, when set, signs on-demand HLS playlist URLs (vod.Handler).
 	HLS HLSSigner
+	// Downloads, when set, serves the offline downloads API (issue #15).
+	Downloads *downloads.Service
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -136,6 +139,9 @@ func New(p Params) (*Server, error) {
 	s.addInviteRoutes()
 	if p.Library != nil {
 		s.addLibraryRoutes()
+	}
+	if p.Downloads != nil {
+		s.addDownloadRoutes()
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))

@@ -20,6 +20,7 @@ import (
 
 	"github.com/marquee-party/marquee/api/auth"
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/internal/store"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
@@ -53,6 +54,7 @@ type world struct {
 	auth    *auth.Store
 	parties *party.Service
 	lib     *library.Service
+	dl      *downloads.Service
 	worker  *workertest.Worker
 	now     func() time.Time
 	dataDir string
@@ -141,7 +143,17 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	}
 	sc := library.NewScanner(library.ScannerParams{Service: w.lib, Workers: 1})
 	t.Cleanup(func() { _ = sc.Close() })
-	w.srv, err = New(Params{Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
+	dlSigner, err := cdn.NewSigner([]byte(cdn.DevURLSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.dl, err = downloads.New(downloads.Params{DB: db, Catalog: w.lib, Signer: dlSigner, Dir: filepath.Join(dir, "downloads"), Now: o.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.dl.Close)
+	mux.Handle(downloads.FilesPrefix, w.dl.Handler())
+	w.srv, err = New(Params{Downloads: w.dl, Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
 		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams,
 		TrustedProxies: o.trustedProxies})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
 )
@@ -30,6 +31,11 @@ func TestOpenAPISchemasMatchJSON(t *testing.T) {
 		{"Entry", party.Entry{}},
 		{"WorkerState", party.WorkerState{}},
 		{"Item", library.Item{}},
+		{"DownloadJob", downloads.Job{}},
+		{"DownloadJobItem", downloads.JobItem{}},
+		{"DownloadDevice", downloads.Device{}},
+		{"DownloadProfile", downloads.ProfileInfo{}},
+		{"DownloadRules", downloads.Rules{}},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			props := doc.Components.Schemas[tc.schema].Properties

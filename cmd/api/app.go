@@ -17,6 +17,7 @@ import (
 	"github.com/marquee-party/marquee/api"
 	"github.com/marquee-party/marquee/api/auth"
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/internal/lifecycle"
 	"github.com/marquee-party/marquee/internal/obs"
 	"github.com/marquee-party/marquee/internal/store"
@@ -31,13 +32,17 @@ const FirstLoginTTL = 24 * time.Hour
 
 // app is the composed control plane.
 type app struct {
-	db      *sql.DB
-	vod     *vod.Service
-	scanner *library.Scanner
-	parts   []lifecycle.Part
+	db        *sql.DB
+	vod       *vod.Service
+	downloads *downloads.Service
+	scanner   *library.Scanner
+	parts     []lifecycle.Part
 }
 
 func (a *app) close() {
+	if a.downloads != nil {
+		a.downloads.Close()
+	}
 	if a.vod != nil {
 		a.vod.Close()
 	}
@@ -120,12 +125,18 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		return nil, err
 	}
 	a.vod = vodSvc
+	dl, err := newDownloads(cfg, db, lib, vodSvc, edgeSigner, log, reg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	a.downloads = dl
 	proxies, err := api.ParseTrustedProxies(cfg.TrustedProxies)
 	if err != nil {
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls,
+	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls, Downloads: dl,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
 		Log: log.With("component", "api"), Registerer: reg})
@@ -139,6 +150,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 	obs.Mount(mux, reg, ready)
 	srv.Mount(mux)
 	mux.Handle(vod.Prefix, hls)
+	mux.Handle(downloads.FilesPrefix, dlFiles(dl, cfg, edgeSigner))
 	mux.Handle("/", webapp.New(webapp.Params{Logger: log}))
 	bot, err := newDiscord(cfg, discordDeps{parties: parties, lib: lib, accounts: accounts, posterURL: srv.ExternalPosterURL}, tr, log, reg)
 	if err != nil {

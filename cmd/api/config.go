@@ -11,6 +11,7 @@ import (
 	"github.com/marquee-party/marquee/api"
 	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/discord"
+	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/internal/obs"
 	"github.com/marquee-party/marquee/vod"
 )
@@ -32,6 +33,7 @@ type apiConfig struct {
 	CDN            cdnConfig      `yaml:"cdn"`
 	Discord        discord.Config `yaml:"discord"`
 	VOD            vodConfig      `yaml:"vod"`
+	Downloads      dlConfig       `yaml:"downloads"`
 	Log            obs.LogConfig  `yaml:"log"`
 }
 
@@ -86,22 +88,28 @@ type vodConfig struct {
 	Workers        int    `yaml:"workers" usage:"segments encoded at once across all viewers (each uses about one CPU core)"`
 }
 
+type dlConfig struct {
+	Dir string        `yaml:"dir" usage:"directory of prepared offline downloads (default: <data_dir>/downloads)"`
+	TTL time.Duration `yaml:"ttl" usage:"how long download links and offline copies last unless the device checks in"`
+}
+
 // devInviteSecret is the well-known development invite key: never use it
 // on a reachable server.
 const devInviteSecret = "marquee-dev-invite-secret"
 
 func defaultConfig() apiConfig {
 	return apiConfig{
-		Listen:  ":8080",
-		DataDir: "./data",
-		Library: libraryConfig{ScanOnStart: true},
-		SFU:     sfuConfig{URL: "ws://127.0.0.1:7880"},
-		Worker:  workerConfig{URL: "http://127.0.0.1:8090", Heartbeat: time.Second},
-		Invite:  inviteConfig{MaxTTL: 7 * 24 * time.Hour},
-		Session: sessionConfig{TTL: 30 * 24 * time.Hour},
-		Discord: discord.DefaultConfig(),
-		VOD:     vodConfig{MaxBytes: vod.DefaultConfig().MaxBytes, SegmentSeconds: vod.DefaultConfig().SegmentSeconds, Workers: vod.DefaultConfig().Workers},
-		Log:     obs.DefaultLogConfig(),
+		Listen:    ":8080",
+		DataDir:   "./data",
+		Library:   libraryConfig{ScanOnStart: true},
+		SFU:       sfuConfig{URL: "ws://127.0.0.1:7880"},
+		Worker:    workerConfig{URL: "http://127.0.0.1:8090", Heartbeat: time.Second},
+		Invite:    inviteConfig{MaxTTL: 7 * 24 * time.Hour},
+		Session:   sessionConfig{TTL: 30 * 24 * time.Hour},
+		Discord:   discord.DefaultConfig(),
+		VOD:       vodConfig{MaxBytes: vod.DefaultConfig().MaxBytes, SegmentSeconds: vod.DefaultConfig().SegmentSeconds, Workers: vod.DefaultConfig().Workers},
+		Downloads: dlConfig{TTL: downloads.DefaultTTL},
+		Log:       obs.DefaultLogConfig(),
 	}
 }
 
@@ -185,6 +193,12 @@ func (c *apiConfig) Validate() error {
 	}
 	if err := c.vodConfig().Validate(); err != nil {
 		return err
+	}
+	if c.Downloads.TTL < time.Hour || c.Downloads.TTL > 10*365*24*time.Hour {
+		return fmt.Errorf("downloads.ttl: %s is out of range: use 1h to 87600h (default 720h, 30 days)", c.Downloads.TTL)
+	}
+	if c.Downloads.Dir == "" {
+		c.Downloads.Dir = filepath.Join(c.DataDir, "downloads")
 	}
 	if c.Worker.CallbackURL == "" {
 		c.Worker.CallbackURL = "http://" + loopbackIfAny(c.Listen) + "/internal/worker/events"

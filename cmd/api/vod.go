@@ -5,12 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/vod"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,15 +22,9 @@ import (
 // are signed with the CDN signer when there is one (a CDN node can then
 // check them); otherwise with a key derived from invite.secret.
 func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, log *slog.Logger, reg prometheus.Registerer) (*vod.Service, *vod.Handler, error) {
-	signer := edge
-	if signer == nil {
-		m := hmac.New(sha256.New, []byte(cfg.Invite.Secret))
-		m.Write([]byte("marquee-vod-url-key-v1"))
-		s, err := cdn.NewSigner(m.Sum(nil))
-		if err != nil {
-			return nil, nil, err
-		}
-		signer = s
+	signer, err := urlSigner(cfg, edge)
+	if err != nil {
+		return nil, nil, err
 	}
 	svc, err := vod.New(cfg.vodConfig(), reg, log.With("component", "vod"))
 	if err != nil {
@@ -60,4 +56,39 @@ func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, log *slog.Log
 		})
 	}
 	return svc, h, nil
+}
+
+// newDownloads starts the offline downloads service. Links are signed
+// like the HLS ones (the CDN signer when there is one, so nodes can check
+// and cache them) and point at the CDN node when cdn.url is set.
+func newDownloads(cfg apiConfig, db *sql.DB, lib *library.Service, media *vod.Service, edge *cdn.Signer, log *slog.Logger, reg prometheus.Registerer) (*downloads.Service, error) {
+	signer, err := urlSigner(cfg, edge)
+	if err != nil {
+		return nil, err
+	}
+	return downloads.New(downloads.Params{DB: db, Catalog: lib, Media: media, Signer: signer, Dir: cfg.Downloads.Dir,
+		TTL: cfg.Downloads.TTL, Workers: cfg.VOD.Workers, PublicBase: strings.TrimSuffix(cfg.CDN.URL, "/"),
+		Log: log.With("component", "downloads"), Registerer: reg})
+}
+
+// dlFiles is the files handler; CDN nodes fetch misses with their token.
+func dlFiles(dl *downloads.Service, cfg apiConfig, edge *cdn.Signer) http.Handler {
+	h := dl.Handler()
+	if token := cfg.CDN.OriginToken; edge != nil && token != "" {
+		h.AllowOrigin(func(r *http.Request) bool {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+		})
+	}
+	return h
+}
+
+// urlSigner is the CDN signer, or one keyed from invite.secret.
+func urlSigner(cfg apiConfig, edge *cdn.Signer) (*cdn.Signer, error) {
+	if edge != nil {
+		return edge, nil
+	}
+	m := hmac.New(sha256.New, []byte(cfg.Invite.Secret))
+	m.Write([]byte("marquee-vod-url-key-v1"))
+	return cdn.NewSigner(m.Sum(nil))
 }
