@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -19,16 +23,84 @@ const opfsCopyJS = `(async () => {
   let file = -1;
   try { file = (await (await d.getFileHandle(c.file)).getFile()).size; } catch (e) {}
   const p = idx.pending.find(p => p.itemId === %[1]d);
-  return {state: c.state, size: c.size, file, positionMs: c.positionMs, pendingMs: p ? p.positionMs : -1};
+  return {state: c.state, profile: c.profile, size: c.size, file, positionMs: c.positionMs, pendingMs: p ? p.positionMs : -1};
 })()`
 
 // opfsCopy mirrors opfsCopyJS's answer.
 type opfsCopy struct {
 	State      string `json:"state"`
+	Profile    string `json:"profile"`
 	Size       int64  `json:"size"`
 	File       int64  `json:"file"`
 	PositionMs int64  `json:"positionMs"`
 	PendingMs  int64  `json:"pendingMs"`
+}
+
+// sha256JS hashes the stored copy of item %d and a fresh uninterrupted
+// download of its signed URL.
+const sha256JS = `(async () => {
+  const hex = async (b) => Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", b)), x => x.toString(16).padStart(2, "0")).join("");
+  const d = await (await navigator.storage.getDirectory()).getDirectoryHandle("downloads");
+  const idx = JSON.parse(await (await (await d.getFileHandle("index.json")).getFile()).text());
+  const c = idx.copies[String(%[1]d)];
+  const stored = await hex(await (await (await d.getFileHandle(c.file)).getFile()).arrayBuffer());
+  const js = await (await fetch("/api/downloads/jobs")).json();
+  const item = (Array.isArray(js) ? js : js.jobs).flatMap(j => j.items).find(i => i.item_id === %[1]d && i.url);
+  const served = await hex(await (await fetch(item.url, {cache: "no-store"})).arrayBuffer());
+  return {stored, served};
+})()`
+
+// cutDownloadAndResume cuts the network while the film downloads (past
+// 30%), then restores it: the app must continue with Range from what it
+// stored, which the server counts as a resume.
+func cutDownloadAndResume(t *testing.T, st *stack, p *Page, film int64) {
+	t.Helper()
+	before := metricValue(t, st, "marquee_downloads_resumes_total")
+	waitFor(p, "the download past 30%", fmt.Sprintf(`(() => { const b = document.querySelector('.dl-copy[data-item="%d"] progress'); return !!b && b.value >= 30; })()`, film), 3*time.Minute)
+	p.Screenshot("downloads-progress")
+	if err := p.SetOffline(true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(p, "the cut shown", fmt.Sprintf(`(document.querySelector('.dl-copy[data-item="%d"] .error-note')?.textContent ?? "").includes("network dropped")`, film), 30*time.Second)
+	var shown int
+	mustEval(p, fmt.Sprintf(`document.querySelector('.dl-copy[data-item="%d"] progress').value`, film), &shown)
+	if shown >= 100 {
+		t.Fatalf("the download finished before the cut (%d%%): nothing to resume", shown)
+	}
+	p.Screenshot("downloads-cut")
+	if err := p.SetOffline(false); err != nil { // also lifts the throttle
+		t.Fatal(err)
+	}
+	waitFor(p, "the download complete after the cut", fmt.Sprintf(`!!document.querySelector('.dl-copy[data-item="%d"][data-state="ready offline"]')`, film), time.Minute)
+	if after := metricValue(t, st, "marquee_downloads_resumes_total"); after <= before {
+		t.Fatalf("marquee_downloads_resumes_total %v → %v: the download did not resume with Range", before, after)
+	}
+	t.Logf("cut at %d%%, resumed with Range", shown)
+}
+
+// metricValue reads one unlabelled sample from the API's /metrics.
+func metricValue(t *testing.T, st *stack, name string) float64 {
+	t.Helper()
+	res, err := http.Get(st.APIURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics has no %s", name)
+	return 0
 }
 
 // frameJS samples the offline player's current frame: its mean brightness
@@ -63,15 +135,24 @@ func TestDownloadsPWA(t *testing.T) {
 	b := StartChrome(t)
 	host := signInHost(t, b, link)
 	film := searchItemID(t, host, "Big Clock")
+	mustEval(host, `sessionStorage.setItem("marquee.passwordLater", "1")`, nil) // the set-a-password nudge would cover the screenshots
 
 	// 1. Download in 480p from the film's page.
 	act(host, "open the film's page", 20*time.Second, chromedp.Navigate(fmt.Sprintf("%s/items/%d", st.APIURL, film)))
-	waitFor(host, "the service worker in control", `navigator.serviceWorker.ready.then(() => !!navigator.serviceWorker.controller)`, 30*time.Second)
+	// Offline, a reload goes through the active worker whether or not this page load was controlled.
+	waitFor(host, "the service worker active", `navigator.serviceWorker.getRegistration().then(r => !!r && !!r.active && r.active.state === "activated")`, 30*time.Second)
+	var sw string
+	mustEval(host, `navigator.serviceWorker.getRegistration().then(r => r.scope + " " + r.active.scriptURL + " controlled=" + !!navigator.serviceWorker.controller)`, &sw)
+	t.Logf("service worker: %s", sw)
 	waitFor(host, "the 480p profile", `!!document.querySelector(".dl-profile option[value='480p']:not([disabled])")`, 20*time.Second)
 	var chosen string
 	mustEval(host, `(() => { const s = document.querySelector(".dl-profile"); s.value = "480p"; s.dispatchEvent(new Event("change", {bubbles: true})); return s.value; })()`, &chosen)
 	if chosen != "480p" {
 		t.Fatalf("profile chooser holds %q", chosen)
+	}
+	// A slow line, so that the download can be cut part way and resumed.
+	if _, err := chromedp.Call(host.ctx, emulateNetworkConditions, networkConditions{DownloadThroughput: 400_000, UploadThroughput: -1}); err != nil {
+		t.Fatalf("throttle: %v", err)
 	}
 	act(host, "click Download", 10*time.Second, chromedp.Click(chromedp.CSS(".dl-start")))
 	waitFor(host, "the job to start", `!!document.querySelector(".dl-note a[href='/downloads']") || !!document.querySelector(".dl-form .error-note")`, 30*time.Second)
@@ -82,15 +163,22 @@ func TestDownloadsPWA(t *testing.T) {
 	}
 	act(host, "open the Downloads page", 10*time.Second, chromedp.Click(chromedp.CSS(".dl-note a[href='/downloads']")))
 	waitFor(host, "the job's progress bars", `!!document.querySelector(".dl-job progress")`, 20*time.Second)
-	host.Screenshot("downloads-progress")
-	waitFor(host, "the film stored on this device", `!!document.querySelector('.dl-copy[data-state="ready offline"]')`, 5*time.Minute)
+	host.Screenshot("downloads-preparing")
+	cutDownloadAndResume(t, st, host, film)
+	waitFor(host, "the film stored on this device", `!!document.querySelector('.dl-copy[data-state="ready offline"]')`, 2*time.Minute)
 	host.Screenshot("downloads-stored")
 	var c opfsCopy
 	mustEval(host, fmt.Sprintf(opfsCopyJS, film), &c)
 	t.Logf("stored copy: %+v", c)
-	if c.State != "complete" || c.File != c.Size || c.Size < 100_000 {
-		t.Fatalf("OPFS copy %+v: want a complete file of the job's size", c)
+	if c.State != "complete" || c.Profile != "480p" || c.File != c.Size || c.Size < 100_000 {
+		t.Fatalf("OPFS copy %+v: want a complete 480p file of the job's size", c)
 	}
+	var sums struct{ Stored, Served string }
+	mustEval(host, fmt.Sprintf(sha256JS, film), &sums)
+	if sums.Stored == "" || sums.Stored != sums.Served {
+		t.Fatalf("resumed copy sha256 %s, uninterrupted download %s", sums.Stored, sums.Served)
+	}
+	t.Logf("resumed copy sha256 = uninterrupted download's = %s", sums.Stored)
 	waitFor(host, "the server to record the item as downloaded", fmt.Sprintf(`fetch("/api/downloads/jobs").then(r => r.json()).then(js => (Array.isArray(js) ? js : js.jobs).some(j => j.items.some(i => i.item_id === %d && i.state === "downloaded")))`, film), 30*time.Second)
 
 	// 2. Offline: the network cut for the page, and the API stopped so that

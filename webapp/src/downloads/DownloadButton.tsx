@@ -33,16 +33,14 @@ export function DownloadButton({ target, label, audioOnly = false }: { target: T
   const mgr = downloads();
   const status = useObservable(mgr.status);
   const { profiles, error: loadError } = useProfiles();
-  const [profile, setProfile] = useState<ProfileName | "">("");
+  const [picked, setProfile] = useState<ProfileName | "">("");
+  // the default is derived, not set by an effect that could overwrite a choice made first
+  const profile = picked || defaultProfile(profiles, audioOnly);
   const [name, setName] = useState(() => defaultDeviceName(navigator.userAgent));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState("");
   const [done, setDone] = useState("");
   const id = `dl-${target.kind}-${target.id}`;
-
-  useEffect(() => {
-    if (!profile && profiles.length) setProfile(defaultProfile(profiles, audioOnly));
-  }, [profiles, profile, audioOnly]);
 
   if (loadError) return <p class="muted dl-note">{loadError}</p>;
   if (!profiles.length) return null;

@@ -59,13 +59,19 @@ export class DownloadManager {
   private queue: { job: Job; item: JobItem }[] = [];
   private running = false;
   private syncing: Promise<void> | null = null;
+  private transferring: AbortController | null = null;
 
   constructor() {
     addEventListener("online", () => {
       this.status.update({ online: true });
       void this.sync();
     });
-    addEventListener("offline", () => this.status.update({ online: false }));
+    addEventListener("offline", () => {
+      this.status.update({ online: false });
+      // A lost network can leave a response hanging for minutes: stop it now,
+      // keep what is stored, and continue with Range once back online.
+      this.transferring?.abort(new Interrupted("the browser went offline"));
+    });
     void this.store.ready.then(() => this.sync());
     void this.estimate();
   }
@@ -175,10 +181,17 @@ export class DownloadManager {
     try {
       for (let next = this.queue.shift(); next; next = this.queue.shift()) {
         this.status.update({ busy: next.item.item_id });
-        await this.fetchItem(next.job, next.item).catch(async (e) => {
-          const msg = e instanceof StorageError ? e.message : await describeStorageError(e);
-          await this.store.update((i) => patchCopy(i, next!.item.item_id, { state: "failed", error: msg }));
-          this.status.update({ error: `${next!.item.title}: ${msg}` });
+        const { item } = next;
+        await this.fetchItem(next.job, item).catch(async (e) => {
+          if (e instanceof TypeError || e instanceof Interrupted) {
+            // the network went away (fetch and body reads fail with TypeError): keep
+            // what is stored and continue with Range at the next sync (back online)
+            await this.store.update((i) => patchCopy(i, item.item_id, { error: "The network dropped: the download continues where it stopped when you are back online." }));
+            return;
+          }
+          const msg = e instanceof StorageError || e instanceof PlanError ? e.message : await describeStorageError(e);
+          await this.store.update((i) => patchCopy(i, item.item_id, { state: "failed", error: msg }));
+          this.status.update({ error: `${item.title}: ${msg}` });
         });
       }
     } finally {
@@ -219,7 +232,7 @@ export class DownloadManager {
         stored = await this.transfer(item, copy, stored);
         break;
       } catch (e) {
-        if (e instanceof StorageError || e instanceof PlanError || attempt >= MAX_ATTEMPTS) throw e;
+        if (e instanceof StorageError || e instanceof PlanError || e instanceof Interrupted || attempt >= MAX_ATTEMPTS || !navigator.onLine) throw e;
         stored = await this.store.size(file); // what the last commit kept
         console.warn(`marquee: download of ${item.title} cut at ${stored} bytes, resuming (attempt ${attempt + 1})`, e);
         await new Promise((r) => setTimeout(r, 1000 * 2 ** (attempt - 1)));
@@ -232,7 +245,20 @@ export class DownloadManager {
   /** transfer makes one request and writes its body; it returns the stored length. */
   private async transfer(item: JobItem, copy: OfflineCopy, stored: number): Promise<number> {
     const etag = this.store.index.get().copies[copyKey(item.item_id)]?.etag;
-    const res = await fetch(item.url!, { headers: resumeHeaders(stored, etag) });
+    const ac = new AbortController();
+    this.transferring = ac;
+    try {
+      return await this.transferWith(ac.signal, item, copy, stored, etag);
+    } catch (e) {
+      throw ac.signal.aborted && ac.signal.reason instanceof Interrupted ? ac.signal.reason : e;
+    } finally {
+      if (this.transferring === ac) this.transferring = null;
+    }
+  }
+
+  private async transferWith(signal: AbortSignal, item: JobItem, copy: OfflineCopy, stored: number, etag?: string): Promise<number> {
+    const res = await fetch(item.url!, { headers: resumeHeaders(stored, etag), signal });
+    if (stored > 0) console.info(`marquee: resuming ${item.title} at byte ${stored}: HTTP ${res.status}`);
     const plan = planResume(stored, { status: res.status, contentRange: res.headers.get("Content-Range"), contentLength: res.headers.get("Content-Length") });
     if (plan.action === "error") {
       await res.body?.cancel().catch(() => undefined);
@@ -377,6 +403,9 @@ export class DownloadManager {
 
 /** PlanError is a response the download cannot continue from: not retried. */
 class PlanError extends Error {}
+
+/** Interrupted is a transfer stopped on purpose (offline): it resumes at the next sync. */
+class Interrupted extends Error {}
 
 let manager: DownloadManager | null = null;
 
