@@ -137,6 +137,12 @@ func TestDownloadsPWA(t *testing.T) {
 	film := searchItemID(t, host, "Big Clock")
 	mustEval(host, `sessionStorage.setItem("marquee.passwordLater", "1")`, nil) // the set-a-password nudge would cover the screenshots
 
+	// A show's page offers each season as one download.
+	show := itemID(t, host, "show", "Sample Show")
+	act(host, "open the show's page", 20*time.Second, chromedp.Navigate(fmt.Sprintf("%s/items/%d", st.APIURL, show)))
+	waitFor(host, "Download season", `[...document.querySelectorAll(".season .dl-start")].some(b => b.textContent === "Download season") && !!document.querySelector(".season [role=group][aria-label='Download season'] select")`, 20*time.Second)
+	host.Screenshot("downloads-show-page")
+
 	// 1. Download in 480p from the film's page.
 	act(host, "open the film's page", 20*time.Second, chromedp.Navigate(fmt.Sprintf("%s/items/%d", st.APIURL, film)))
 	// Offline, a reload goes through the active worker whether or not this page load was controlled.
