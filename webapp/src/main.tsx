@@ -12,7 +12,7 @@ import { PartyPage } from "./pages/Party";
 import { PasswordPrompt } from "./pages/Password";
 import { Spinner } from "./ui";
 import { DownloadsPage } from "./downloads/DownloadsPage";
-import { registerServiceWorker } from "./downloads/pwa";
+import { registerServiceWorker, resumeDownloads } from "./downloads/pwa";
 import "./styles.css";
 
 function App() {
@@ -90,4 +90,5 @@ function App() {
 
 document.addEventListener("click", onLinkClick);
 registerServiceWorker();
+resumeDownloads();
 render(<App />, document.getElementById("app")!);

@@ -142,7 +142,22 @@ export class DownloadManager {
     await this.estimate();
   }
 
+  /** listen follows the jobs over SSE while one of this device's jobs is
+   * unfinished, and closes the stream after (one connection less per tab). */
   private listen(): void {
+    const mine = this.status.get().deviceId;
+    const copies = this.store.index.get().copies;
+    const open = this.jobs.get().some(
+      (j) =>
+        (!j.device_id || j.device_id === mine) &&
+        (j.state === "preparing" || j.state === "ready") &&
+        j.items.some((it) => it.state !== "failed" && copies[copyKey(it.item_id)]?.state !== "complete"),
+    );
+    if (!open) {
+      this.events?.close();
+      this.events = null;
+      return;
+    }
     if (this.events) return;
     const es = dl.events();
     es.addEventListener("job", (ev) => {
@@ -173,6 +188,7 @@ export class DownloadManager {
       this.queue.push({ job, item });
     }
     void this.pump();
+    this.listen();
   }
 
   private async pump(): Promise<void> {
@@ -240,6 +256,7 @@ export class DownloadManager {
     }
     await this.store.update((i) => patchCopy(i, item.item_id, { state: "complete", bytes: stored, size: stored, error: undefined }));
     await this.report(job, item);
+    this.listen();
   }
 
   /** transfer makes one request and writes its body; it returns the stored length. */
@@ -408,6 +425,11 @@ class PlanError extends Error {}
 class Interrupted extends Error {}
 
 let manager: DownloadManager | null = null;
+
+/** hasDevice says whether this browser registered as a download device. */
+export function hasDevice(): boolean {
+  return !!localStorage.getItem(DEVICE_KEY);
+}
 
 /** downloads returns the page's download manager, creating it on first use. */
 export function downloads(): DownloadManager {
