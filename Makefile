@@ -1,6 +1,6 @@
 # Marquee's commands. `make run` and `make test` are the two in the README;
 # both install what they need first (apt packages, Go, npm packages).
-.PHONY: run test deps build lint bench-sfu bench-ingest bench-scan bench-cdn bench-vod clean
+.PHONY: run test deps build lint bench-sfu bench-ingest bench-scan bench-cdn bench-vod bench-downloads clean
 
 run:
 	@bash scripts/run.sh
@@ -32,6 +32,13 @@ bench-cdn: build
 # command, with nginx beside it, is issue #14's).
 bench-vod: deps
 	@. scripts/lib.sh && use_go && go test -run '^$$' -bench Rendition -benchtime 1x ./vod/
+
+# bench-downloads: a ready 1 GiB file over loopback from Marquee's files
+# handler and from Debian's nginx, alternating runs (ratio, target >= 0.8x),
+# and the time to prepare the 720p download of a 2-minute film from a cold
+# and a warm segment cache.
+bench-downloads: deps
+	@. scripts/lib.sh && use_go && go test -run '^$$' -bench Downloads -benchtime 1x -timeout 30m ./downloads/
 
 clean:
 	rm -rf bin e2e/artifacts

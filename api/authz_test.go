@@ -144,6 +144,13 @@ func TestNoPathTraversal(t *testing.T) {
 		"/login/..%2f..%2f" + strings.ReplaceAll(rel, "/", "%2f"),
 		"/api/libraries/..%2f/scan",
 		"/api/parties/..%2f..%2f/events",
+		"/api/downloads/files/..%2f..%2f..%2f" + strings.ReplaceAll(rel, "/", "%2f"),
+		"/api/downloads/files/d/j/1/v/../../../../../secret.txt",
+		"/api/downloads/files/d/j/1/v/..%2f..%2fsecret.txt?exp=9999999999&sig=x",
+		"/api/downloads/jobs/..%2f..%2fsecret.txt",
+		"/api/downloads/jobs/x/items/..%2f1/retry",
+		"/api/downloads/devices/..%2f..%2f/checkin",
+		"/api/admin/users/..%2f1/download-rules",
 	}
 	for _, a := range attacks {
 		t.Run(a, func(t *testing.T) {

@@ -152,7 +152,11 @@ func newWorld(t testing.TB, o worldOpts) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.dl.Close)
-	mux.Handle(downloads.FilesPrefix, w.dl.Handler())
+	files := w.dl.Handler()
+	if o.cdn {
+		files.AllowOrigin(func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer test-origin-token" })
+	}
+	mux.Handle(downloads.FilesPrefix, files)
 	w.srv, err = New(Params{Downloads: w.dl, Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
 		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams,
 		TrustedProxies: o.trustedProxies})

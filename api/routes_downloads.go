@@ -30,6 +30,7 @@ func (s *Server) addDownloadRoutes() {
 	s.add("GET", "/api/downloads/events", Member, s.dlEvents)
 	s.add("GET", "/api/admin/users/{userId}/download-rules", Admin, s.dlRules)
 	s.add("PUT", "/api/admin/users/{userId}/download-rules", Admin, s.dlSetRules)
+	s.add("GET", "/api/admin/users/{userId}/download-devices", Admin, s.dlUserDevices)
 }
 
 // dlUser is the caller as package downloads sees it: what it may see is
@@ -209,4 +210,17 @@ func (s *Server) dlSetRules(w http.ResponseWriter, r *http.Request, _ *caller) e
 	}
 	err = s.p.Downloads.SetRules(r.Context(), u.ID, in)
 	return dlAnswer(w, http.StatusOK, in, err)
+}
+
+// dlUserDevices lists another user's devices, so an admin can revoke one
+// (DELETE /api/downloads/devices/{id} accepts any device from an admin).
+func (s *Server) dlUserDevices(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	id, err := pathID(r, "userId")
+	if err != nil {
+		return err
+	}
+	if _, err := s.p.Auth.User(r.Context(), id); err != nil {
+		return err
+	}
+	return dlAnswer(w, http.StatusOK, s.p.Downloads.DevicesOf(id), nil)
 }

@@ -51,12 +51,15 @@ func (s *Service) RegisterDevice(ctx context.Context, u User, name string) (Devi
 }
 
 // Devices lists u's devices, newest first.
-func (s *Service) Devices(u User) []Device {
+func (s *Service) Devices(u User) []Device { return s.DevicesOf(u.ID) }
+
+// DevicesOf lists a user's devices, newest first (for admins).
+func (s *Service) DevicesOf(userID int64) []Device {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []Device{}
 	for _, d := range s.devices {
-		if d.userID == u.ID {
+		if d.userID == userID {
 			out = append(out, d.Device)
 		}
 	}

@@ -150,8 +150,11 @@ func (s *Service) openFile(ref fileRef) (*os.File, fileMeta, error) {
 		return nil, fileMeta{}, s.refused(refuse(http.StatusUnauthorized, CodeDeviceRevoked, "", "this device was revoked, so its download links no longer work"))
 	case !d.ExpiresAt.After(s.p.Now()):
 		return nil, fileMeta{}, s.refused(refuse(http.StatusUnauthorized, CodeLinkExpired, "", "this device has not checked in for %s, so its links expired; open the app to check in", s.p.TTL))
-	case it.itemID == 0 || (it.state != ItemReady && it.state != ItemDownloaded) || etagToken(it.etag) != ref.version || it.filename != ref.name:
+	case it.itemID == 0 || (it.state != ItemReady && it.state != ItemDownloaded) || etagToken(it.etag) != ref.version:
 		return nil, fileMeta{}, ErrNotFound
+	}
+	if ref.name != it.filename {
+		return s.openSubtitle(it, ref.name)
 	}
 	meta := fileMeta{filename: it.filename, etag: it.etag, ctype: "video/mp4"}
 	if strings.HasSuffix(it.filename, ".m4a") {
@@ -165,6 +168,26 @@ func (s *Service) openFile(ref fileRef) (*os.File, fileMeta, error) {
 		return f, meta, err
 	}
 	return s.openOriginal(it, meta)
+}
+
+// openSubtitle opens the WebVTT file of an item named name.
+func (s *Service) openSubtitle(it jitem, name string) (*os.File, fileMeta, error) {
+	for _, sf := range it.subs {
+		if sf.Name != name {
+			continue
+		}
+		f, err := os.Open(filepath.Join(s.p.Dir, sf.File))
+		if err != nil {
+			return nil, fileMeta{}, gone()
+		}
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, fileMeta{}, err
+		}
+		return f, fileMeta{filename: name, etag: etagOf(fi), ctype: "text/vtt; charset=utf-8"}, nil
+	}
+	return nil, fileMeta{}, ErrNotFound
 }
 
 // openOriginal opens an original through its library root, refusing a

@@ -193,19 +193,26 @@ func (s *Service) DeleteJob(ctx context.Context, u User, id string) error {
 	if err != nil {
 		return err
 	}
+	return s.remove(ctx, j)
+}
+
+// remove cancels and forgets j and deletes its files no other job uses.
+func (s *Service) remove(ctx context.Context, j *job) error {
 	j.cancel()
 	s.mu.Lock()
-	delete(s.jobs, id)
+	delete(s.jobs, j.id)
 	for i, o := range s.order {
-		if o == id {
+		if o == j.id {
 			s.order = append(s.order[:i:i], s.order[i+1:]...)
 			break
 		}
 	}
 	var orphans []string
 	for _, it := range j.items {
-		if it.file != "" && !s.fileUsed(it.file) {
-			orphans = append(orphans, it.file)
+		for _, f := range it.files() {
+			if !s.fileUsed(f) {
+				orphans = append(orphans, f)
+			}
 		}
 	}
 	s.updateGauges()
@@ -215,19 +222,76 @@ func (s *Service) DeleteJob(ctx context.Context, u User, id string) error {
 			s.log.Warn("downloads: remove file", "file", f, "err", err)
 		}
 	}
-	return s.st.deleteJob(ctx, id)
+	return s.st.deleteJob(ctx, j.id)
+}
+
+// PruneEvery is how often jobs of revoked or expired devices are removed.
+const PruneEvery = time.Hour
+
+// Prune removes the jobs (and files) of devices that were revoked or have
+// not checked in for downloads.ttl: their links no longer work, so their
+// files only take space. It returns how many jobs went.
+func (s *Service) Prune(ctx context.Context) (int, error) {
+	now := s.p.Now()
+	s.mu.Lock()
+	var dead []*job
+	for _, j := range s.jobs {
+		if d := s.devices[j.deviceID]; d == nil || d.Revoked || !d.ExpiresAt.After(now) {
+			dead = append(dead, j)
+		}
+	}
+	s.mu.Unlock()
+	for _, j := range dead {
+		if err := s.remove(ctx, j); err != nil {
+			return 0, err
+		}
+	}
+	return len(dead), nil
+}
+
+// pruneLoop prunes now and every PruneEvery until the service stops.
+func (s *Service) pruneLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(PruneEvery)
+	defer t.Stop()
+	for {
+		if n, err := s.Prune(s.ctx); err != nil && s.ctx.Err() == nil {
+			s.log.Warn("downloads: prune", "err", err)
+		} else if n > 0 {
+			s.log.Info("downloads: pruned jobs of revoked or expired devices", "jobs", n)
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // fileUsed reports whether a job still refers to file; s.mu is held.
 func (s *Service) fileUsed(file string) bool {
 	for _, j := range s.jobs {
 		for _, it := range j.items {
-			if it.file == file {
-				return true
+			for _, f := range it.files() {
+				if f == file {
+					return true
+				}
 			}
 		}
 	}
 	return false
+}
+
+// files are the names under Dir of an item's file and subtitles.
+func (it *jitem) files() []string {
+	var out []string
+	if it.file != "" {
+		out = append(out, it.file)
+	}
+	for _, sf := range it.subs {
+		out = append(out, sf.File)
+	}
+	return out
 }
 
 // item finds an item of one of u's jobs; s.mu is held.
@@ -341,7 +405,10 @@ func (s *Service) wire(j *job) Job {
 			Progress: it.progress(), Error: it.err, DurationMs: it.durationMs, Subtitles: []Subtitle{}}
 		if it.state == ItemReady || it.state == ItemDownloaded {
 			w.Size = it.size
-			w.URL = s.fileURL(j, it, exp)
+			w.URL = s.fileURL(j, it, it.filename, exp)
+			for _, sf := range it.subs {
+				w.Subtitles = append(w.Subtitles, Subtitle{Language: sf.Language, URL: s.fileURL(j, it, sf.Name, exp)})
+			}
 			e := exp
 			w.ExpiresAt = &e
 		}
@@ -354,7 +421,7 @@ func (s *Service) wire(j *job) Job {
 // origin checks it is not revoked), the job and the file's version (so a
 // CDN node never serves an older file under it), expiring with the
 // device.
-func (s *Service) fileURL(j *job, it jitem, exp time.Time) string {
-	p := fmt.Sprintf("%s%s/%s/%d/%s/%s", FilesPrefix, j.deviceID, j.id, it.itemID, etagToken(it.etag), it.filename)
+func (s *Service) fileURL(j *job, it jitem, name string, exp time.Time) string {
+	p := fmt.Sprintf("%s%s/%s/%d/%s/%s", FilesPrefix, j.deviceID, j.id, it.itemID, etagToken(it.etag), name)
 	return s.p.PublicBase + s.p.Signer.Sign(p, exp)
 }

@@ -69,29 +69,26 @@ func lastRune(s string) (rune, int) {
 }
 
 // contentDisposition is an attachment header for name (RFC 6266 §4.1):
-// filename= in ASCII for old clients, plus filename*= in UTF-8 (RFC 8187)
-// when the name is not plain ASCII.
+// a quoted filename= in ASCII for every client, plus filename*= in UTF-8
+// (RFC 8187) when the name is not plain ASCII (§4.3 lets it follow).
 func contentDisposition(name string) string {
 	ascii := true
-	for _, r := range name {
-		if r > 0x7e || r < 0x20 {
-			ascii = false
-			break
-		}
-	}
-	if ascii {
-		return mime.FormatMediaType("attachment", map[string]string{"filename": name})
-	}
 	fallback := strings.Map(func(r rune) rune {
-		if r > 0x7e || r < 0x20 {
+		switch {
+		case r > 0x7e || r < 0x20:
+			ascii = false
+			return '_'
+		case r == '"' || r == '\\':
 			return '_'
 		}
 		return r
 	}, name)
-	// FormatMediaType writes filename* (RFC 2231/8187) for non-ASCII values;
-	// RFC 6266 §4.3 lets filename* follow filename, which old clients use.
-	star := strings.TrimPrefix(mime.FormatMediaType("x", map[string]string{"filename": name}), "x; ")
-	return mime.FormatMediaType("attachment", map[string]string{"filename": fallback}) + "; " + star
+	v := `attachment; filename="` + fallback + `"`
+	if ascii {
+		return v
+	}
+	// FormatMediaType writes filename* (RFC 2231/8187) for non-ASCII values.
+	return v + "; " + strings.TrimPrefix(mime.FormatMediaType("x", map[string]string{"filename": name}), "x; ")
 }
 
 // extFor is the extension of a file in profile p made from source path.

@@ -56,8 +56,13 @@ func (r Rules) allowed(p Profile) *Error {
 	if !r.MayDownload {
 		return refuse(403, CodeForbidden, "may_download", "downloads are turned off for your account; ask the server's owner")
 	}
-	if p.Original && !r.OriginalAllowed {
-		return refuse(403, CodeProfileNotAllow, "original_allowed", "your account may download transcoded copies only; pick 1080p, 720p, 480p or audio")
+	if p.Original {
+		// Originals answer to original_allowed alone; max_profile caps
+		// the transcoded profiles.
+		if !r.OriginalAllowed {
+			return refuse(403, CodeProfileNotAllow, "original_allowed", "your account may download transcoded copies only; pick 1080p, 720p, 480p or audio")
+		}
+		return nil
 	}
 	if rank(p.Name) < rank(r.MaxProfile) {
 		return refuse(403, CodeProfileNotAllow, "max_profile", "the largest profile your account may download is %s; pick it or a smaller one", r.MaxProfile)

@@ -69,7 +69,8 @@ func (s *Service) next() (*job, *jitem, bool) {
 // run prepares one item and records the outcome.
 func (s *Service) run(j *job, it *jitem) {
 	s.changed(j)
-	file, size, etag, err := s.prepare(j, it)
+	pr, err := s.prepare(j, it)
+	file := pr.file
 	s.mu.Lock()
 	switch {
 	case j.ctx.Err() != nil:
@@ -81,7 +82,7 @@ func (s *Service) run(j *job, it *jitem) {
 		it.state, it.err = ItemFailed, err.Error()
 		s.m.prepared.WithLabelValues("failed").Inc()
 	default:
-		it.state, it.file, it.size, it.etag, it.err = ItemReady, file, size, etag, ""
+		it.state, it.file, it.size, it.etag, it.err, it.subs = ItemReady, pr.file, pr.size, pr.etag, "", pr.subs
 		s.m.prepared.WithLabelValues("ok").Inc()
 	}
 	snap := *it
@@ -95,40 +96,62 @@ func (s *Service) run(j *job, it *jitem) {
 	s.changed(j)
 }
 
+// prepared is a ready item's file: its name under Dir ("" for an
+// original), size, strong ETag and subtitles.
+type prepared struct {
+	file string
+	size int64
+	etag string
+	subs []subFile
+}
+
 // prepare makes an item's file (transcoded) or checks its source
-// (original), returning the file's name under Dir ("" for an original),
-// size and strong ETag.
-func (s *Service) prepare(j *job, it *jitem) (string, int64, string, error) {
+// (original), and its subtitles.
+func (s *Service) prepare(j *job, it *jitem) (prepared, error) {
 	li, err := s.p.Catalog.Item(j.ctx, it.itemID)
 	if err != nil {
-		return "", 0, "", fmt.Errorf("the item is gone from the library: %w", err)
+		return prepared{}, fmt.Errorf("the item is gone from the library: %w", err)
 	}
 	root, path, err := s.p.Catalog.MediaRoot(j.ctx, li)
 	if err != nil {
-		return "", 0, "", err
+		return prepared{}, err
 	}
 	p, err := findProfile(j.profile)
 	if err != nil {
-		return "", 0, "", err
+		return prepared{}, err
 	}
+	var pr prepared
 	if p.Original {
-		size, etag, err := originalInfo(root, path)
-		return "", size, etag, err
+		pr.size, pr.etag, err = originalInfo(root, path)
+	} else {
+		pr, err = s.transcode(j, it, p, root, path)
+		if errors.Is(err, vod.ErrUnsupported) && li.Kind == library.ItemTrack {
+			err = fmt.Errorf("music tracks can be downloaded in the original profile only for now (the segment cache makes no audio-only renditions yet): %w", err)
+		}
 	}
+	if err != nil {
+		return prepared{}, err
+	}
+	pr.subs = s.prepareSubtitles(j, it, root, path)
+	return pr, nil
+}
+
+// transcode assembles the item's file in profile p from the segment cache.
+func (s *Service) transcode(j *job, it *jitem, p Profile, root library.Root, path string) (prepared, error) {
 	if s.p.Media == nil {
-		return "", 0, "", errors.New("transcoded downloads need the VOD service (vod.cache_dir)")
+		return prepared{}, errors.New("transcoded downloads need the VOD service (vod.cache_dir)")
 	}
 	x, err := s.p.Media.Export(root, path)
 	if err != nil {
-		return "", 0, "", err
+		return prepared{}, err
 	}
 	strands, err := plan(p, x.Renditions())
 	if err != nil {
-		return "", 0, "", err
+		return prepared{}, err
 	}
 	key := fileKey(x.Version(), p, strands)
 	if size, etag, err := statETag(filepath.Join(s.p.Dir, key)); err == nil {
-		return key, size, etag, nil // another job made it
+		return prepared{file: key, size: size, etag: etag}, nil // another job made it
 	}
 	total := 1
 	for _, st := range strands {
@@ -144,10 +167,10 @@ func (s *Service) prepare(j *job, it *jitem) (string, int64, string, error) {
 		s.changed(j)
 	}
 	if err := s.write(j.ctx, key, func(w io.Writer) error { return assemble(j.ctx, x, strands, w, step) }); err != nil {
-		return "", 0, "", err
+		return prepared{}, err
 	}
 	size, etag, err := statETag(filepath.Join(s.p.Dir, key))
-	return key, size, etag, err
+	return prepared{file: key, size: size, etag: etag}, err
 }
 
 // plan picks the renditions a profile's file is assembled from: the

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -70,7 +71,7 @@ type Params struct {
 // memory; SQLite writes and file I/O happen outside it.
 type Service struct {
 	p    Params
-	st   store
+	st   records
 	m    *metrics
 	log  *slog.Logger
 	ctx  context.Context
@@ -112,6 +113,7 @@ type jitem struct {
 	size, durationMs             int64
 	file, etag, err              string
 	done, total                  int
+	subs                         []subFile
 }
 
 type task struct {
@@ -138,12 +140,18 @@ func New(p Params) (*Service, error) {
 	if err := os.MkdirAll(p.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("downloads.dir: %w", err)
 	}
+	// Temp files of preparations cut short by a crash are never finished.
+	if left, err := filepath.Glob(filepath.Join(p.Dir, ".prep-*")); err == nil {
+		for _, f := range left {
+			_ = os.Remove(f)
+		}
+	}
 	m, err := newMetrics(p.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	s := &Service{p: p, st: store{p.DB}, m: m, log: p.Log, ctx: ctx, stop: stop, wake: make(chan struct{}, 1),
+	s := &Service{p: p, st: records{p.DB}, m: m, log: p.Log, ctx: ctx, stop: stop, wake: make(chan struct{}, 1),
 		jobs: map[string]*job{}, devices: map[string]*device{}, subs: map[int64]map[*sub]struct{}{}}
 	if err := s.load(ctx); err != nil {
 		stop()
@@ -153,6 +161,8 @@ func New(p Params) (*Service, error) {
 		s.wg.Add(1)
 		go s.worker()
 	}
+	s.wg.Add(1)
+	go s.pruneLoop()
 	return s, nil
 }
 
@@ -171,6 +181,9 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	for _, j := range js {
 		j.ctx, j.cancel = context.WithCancel(s.ctx)
+		if d := s.devices[j.deviceID]; d == nil || d.Revoked {
+			j.cancel() // a revoked device's jobs stay cancelled
+		}
 		s.jobs[j.id] = j
 		s.order = append(s.order, j.id)
 		for _, it := range j.items {

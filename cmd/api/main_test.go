@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/marquee-party/marquee/internal/config"
 	"github.com/marquee-party/marquee/internal/obs"
@@ -38,6 +39,7 @@ func TestConfigValidate(t *testing.T) {
 		{"vod segment too long", func(c *apiConfig) { c.VOD.SegmentSeconds = 60 }, "vod.segment_seconds"},
 		{"vod no workers", func(c *apiConfig) { c.VOD.Workers = 0 }, "vod.workers"},
 		{"vod tiny cache", func(c *apiConfig) { c.VOD.MaxBytes = 1000 }, "vod.max_bytes"},
+		{"downloads ttl too short", func(c *apiConfig) { c.Downloads.TTL = time.Minute }, "downloads.ttl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +73,21 @@ func TestLoadFlagsAndHelp(t *testing.T) {
 	if cfg.PublicURL != "http://127.0.0.1:9999" || len(cfg.Library.Roots) != 2 || cfg.Invite.Secret != devInviteSecret {
 		t.Fatalf("cfg = %+v", cfg)
 	}
+	// downloads.*: defaults, then environment, then flags.
 	cfg = defaultConfig()
+	_, err = config.Load(&cfg, config.Options{Name: "api", Dev: applyDev, Output: &out, Environ: []string{"MARQUEE_DOWNLOADS_TTL=48h"}},
+		[]string{"--dev", "--data_dir", "/srv/m"})
+	if err != nil || cfg.Downloads.TTL != 48*time.Hour || cfg.Downloads.Dir != "/srv/m/downloads" {
+		t.Fatalf("downloads = %+v, %v", cfg.Downloads, err)
+	}
+	if _, err := config.Load(&cfg, config.Options{Name: "api", Dev: applyDev, Output: &out, Environ: []string{}},
+		[]string{"--dev", "--downloads.dir", "/d", "--downloads.ttl", "2h"}); err != nil || cfg.Downloads.Dir != "/d" || cfg.Downloads.TTL != 2*time.Hour {
+		t.Fatalf("downloads flags = %+v, %v", cfg.Downloads, err)
+	}
+	cfg = defaultConfig()
+	if cfg.Downloads.TTL != 720*time.Hour {
+		t.Errorf("default downloads.ttl = %s", cfg.Downloads.TTL)
+	}
 	if _, err := config.Load(&cfg, config.Options{Name: "api", Output: &out, Environ: []string{}}, []string{"--help"}); err != config.ErrHelp {
 		t.Fatalf("--help: %v", err)
 	}

@@ -33,7 +33,7 @@ CREATE INDEX download_jobs_user ON download_jobs(user_id);
 
 -- One file of a job. file is the prepared file's name under downloads.dir
 -- (empty for originals, served from the library); etag its quoted strong
--- validator.
+-- validator; subtitles a JSON list of {language, name, file} WebVTT files.
 CREATE TABLE download_items (
     job_id      TEXT    NOT NULL REFERENCES download_jobs(id) ON DELETE CASCADE,
     item_id     INTEGER NOT NULL,
@@ -47,5 +47,6 @@ CREATE TABLE download_items (
     etag        TEXT    NOT NULL DEFAULT '',
     error       TEXT    NOT NULL DEFAULT '',
     duration_ms INTEGER NOT NULL DEFAULT 0,
+    subtitles   TEXT    NOT NULL DEFAULT '[]',
     PRIMARY KEY (job_id, item_id)
 );

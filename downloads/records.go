@@ -3,20 +3,21 @@ package downloads
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 )
 
-// store persists rules, devices and jobs in SQLite (migration
+// records persists rules, devices and jobs in SQLite (migration
 // 0007_downloads), so they survive a restart. It holds no lock: the
 // Service calls it outside its own.
-type store struct{ db *sql.DB }
+type records struct{ db *sql.DB }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // rules returns a user's rules, or DefaultRules(admin) when none are set.
-func (st store) rules(ctx context.Context, userID int64, admin bool) (Rules, error) {
+func (st records) rules(ctx context.Context, userID int64, admin bool) (Rules, error) {
 	var r Rules
 	err := st.db.QueryRowContext(ctx, `SELECT may_download, original_allowed, max_profile, max_devices, max_concurrent_jobs
 		FROM download_rules WHERE user_id = ?`, userID).Scan(&r.MayDownload, &r.OriginalAllowed, &r.MaxProfile, &r.MaxDevices, &r.MaxConcurrentJobs)
@@ -29,7 +30,7 @@ func (st store) rules(ctx context.Context, userID int64, admin bool) (Rules, err
 	return r, nil
 }
 
-func (st store) setRules(ctx context.Context, userID int64, r Rules) error {
+func (st records) setRules(ctx context.Context, userID int64, r Rules) error {
 	_, err := st.db.ExecContext(ctx, `INSERT INTO download_rules (user_id, may_download, original_allowed, max_profile, max_devices, max_concurrent_jobs)
 		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET may_download = excluded.may_download,
 		original_allowed = excluded.original_allowed, max_profile = excluded.max_profile, max_devices = excluded.max_devices,
@@ -40,7 +41,7 @@ func (st store) setRules(ctx context.Context, userID int64, r Rules) error {
 	return nil
 }
 
-func (st store) saveDevice(ctx context.Context, d device) error {
+func (st records) saveDevice(ctx context.Context, d device) error {
 	_, err := st.db.ExecContext(ctx, `INSERT INTO download_devices (id, user_id, name, created_at, last_seen, expires_at, revoked)
 		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name, last_seen = excluded.last_seen,
 		expires_at = excluded.expires_at, revoked = excluded.revoked`,
@@ -51,7 +52,7 @@ func (st store) saveDevice(ctx context.Context, d device) error {
 	return nil
 }
 
-func (st store) devices(ctx context.Context) ([]device, error) {
+func (st records) devices(ctx context.Context) ([]device, error) {
 	rows, err := st.db.QueryContext(ctx, `SELECT id, user_id, name, created_at, last_seen, expires_at, revoked FROM download_devices`)
 	if err != nil {
 		return nil, fmt.Errorf("downloads: load devices: %w", err)
@@ -71,7 +72,7 @@ func (st store) devices(ctx context.Context) ([]device, error) {
 }
 
 // insertJob saves a new job and its items in one transaction.
-func (st store) insertJob(ctx context.Context, j *job) error {
+func (st records) insertJob(ctx context.Context, j *job) error {
 	tx, err := st.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("downloads: save job: %w", err)
@@ -91,16 +92,17 @@ func (st store) insertJob(ctx context.Context, j *job) error {
 }
 
 // saveItem records an item's state (a snapshot taken under the lock).
-func (st store) saveItem(ctx context.Context, jobID string, it jitem) error {
-	_, err := st.db.ExecContext(ctx, `UPDATE download_items SET state = ?, size = ?, file = ?, etag = ?, error = ?
-		WHERE job_id = ? AND item_id = ?`, it.state, it.size, it.file, it.etag, it.err, jobID, it.itemID)
+func (st records) saveItem(ctx context.Context, jobID string, it jitem) error {
+	subs, _ := json.Marshal(it.subs)
+	_, err := st.db.ExecContext(ctx, `UPDATE download_items SET state = ?, size = ?, file = ?, etag = ?, error = ?, subtitles = ?
+		WHERE job_id = ? AND item_id = ?`, it.state, it.size, it.file, it.etag, it.err, string(subs), jobID, it.itemID)
 	if err != nil {
 		return fmt.Errorf("downloads: save item: %w", err)
 	}
 	return nil
 }
 
-func (st store) deleteJob(ctx context.Context, id string) error {
+func (st records) deleteJob(ctx context.Context, id string) error {
 	if _, err := st.db.ExecContext(ctx, `DELETE FROM download_jobs WHERE id = ?`, id); err != nil {
 		return fmt.Errorf("downloads: delete job: %w", err)
 	}
@@ -108,7 +110,7 @@ func (st store) deleteJob(ctx context.Context, id string) error {
 }
 
 // jobs loads every job with its items, in creation order.
-func (st store) jobs(ctx context.Context) ([]*job, error) {
+func (st records) jobs(ctx context.Context) ([]*job, error) {
 	rows, err := st.db.QueryContext(ctx, `SELECT id, user_id, device_id, profile, fallback_reason, created_at FROM download_jobs ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("downloads: load jobs: %w", err)
@@ -127,7 +129,7 @@ func (st store) jobs(ctx context.Context) ([]*job, error) {
 		byID[j.id] = j
 	}
 	rows.Close()
-	rows, err = st.db.QueryContext(ctx, `SELECT job_id, item_id, title, kind, filename, state, size, file, etag, error, duration_ms
+	rows, err = st.db.QueryContext(ctx, `SELECT job_id, item_id, title, kind, filename, state, size, file, etag, error, duration_ms, subtitles
 		FROM download_items ORDER BY job_id, position`)
 	if err != nil {
 		return nil, fmt.Errorf("downloads: load job items: %w", err)
@@ -136,9 +138,11 @@ func (st store) jobs(ctx context.Context) ([]*job, error) {
 	for rows.Next() {
 		var jid string
 		it := &jitem{}
-		if err := rows.Scan(&jid, &it.itemID, &it.title, &it.kind, &it.filename, &it.state, &it.size, &it.file, &it.etag, &it.err, &it.durationMs); err != nil {
+		var subs string
+		if err := rows.Scan(&jid, &it.itemID, &it.title, &it.kind, &it.filename, &it.state, &it.size, &it.file, &it.etag, &it.err, &it.durationMs, &subs); err != nil {
 			return nil, fmt.Errorf("downloads: load job items: %w", err)
 		}
+		_ = json.Unmarshal([]byte(subs), &it.subs)
 		if j := byID[jid]; j != nil {
 			j.items = append(j.items, it)
 		}
