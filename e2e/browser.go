@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -172,6 +173,45 @@ func (p *Page) Throttle(bytesPerSec float64, latency time.Duration) error {
 	})
 	if err != nil {
 		return fmt.Errorf("%s: throttle to %.0f B/s: %w", p.name, bytesPerSec, err)
+	}
+	return nil
+}
+
+// networkConditions are the parameters of CDP's
+// Network.emulateNetworkConditions, deprecated upstream (cdproto no longer
+// generates it) but the one call that also flips navigator.onLine and
+// fires the online/offline events.
+type networkConditions struct {
+	Offline            bool    `json:"offline"`
+	Latency            float64 `json:"latency"`
+	DownloadThroughput float64 `json:"downloadThroughput"`
+	UploadThroughput   float64 `json:"uploadThroughput"`
+}
+
+var emulateNetworkConditions = cdp.Command[networkConditions, cdp.Empty]{Method: "Network.emulateNetworkConditions"}
+
+// SetOffline cuts (or restores) the page's network with CDP network
+// conditions; the page sees navigator.onLine change and the events. Where
+// the browser no longer has Network.emulateNetworkConditions it uses its
+// successors: the conditions by rule (service worker fetches included)
+// and the navigator state override.
+func (p *Page) SetOffline(offline bool) error {
+	if _, err := chromedp.Call(p.ctx, network.Enable, network.EnableParams{}); err != nil {
+		return fmt.Errorf("%s: Network.enable: %w", p.name, err)
+	}
+	_, err := chromedp.Call(p.ctx, emulateNetworkConditions, networkConditions{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1})
+	if err == nil {
+		return nil
+	}
+	sw := true
+	if _, err := chromedp.Call(p.ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		EmulateOfflineServiceWorker: &sw,
+		MatchedNetworkConditions:    []*network.Conditions{{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}},
+	}); err != nil {
+		return fmt.Errorf("%s: emulate offline=%v: %w", p.name, offline, err)
+	}
+	if _, err := chromedp.Call(p.ctx, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1}); err != nil {
+		return fmt.Errorf("%s: override network state offline=%v: %w", p.name, offline, err)
 	}
 	return nil
 }

@@ -95,6 +95,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		http.NotFound(w, r)
 		return
+	case revalidated(name):
+		// The service worker and the manifest name this build's files: a
+		// cached old copy would keep an old shell, so they always revalidate.
+		if s.serveFile(w, r, name, "no-cache") {
+			return
+		}
 	case name != "" && name != "index.html" && path.Ext(name) != "":
 		if s.serveFile(w, r, name, "public, max-age=3600") {
 			return
@@ -126,6 +132,9 @@ func (s *Server) serveFile(w http.ResponseWriter, r *http.Request, name, cache s
 		return false
 	}
 	w.Header().Set("Cache-Control", cache)
+	if ct, ok := contentType(path.Ext(name)); ok {
+		w.Header().Set("Content-Type", ct)
+	}
 	if gz := s.gzipped(r, name); gz != nil {
 		defer gz.Close()
 		rs = gz.(io.ReadSeeker) // embed.FS and fstest files seek; checked in gzipped
@@ -162,6 +171,18 @@ func (s *Server) gzipped(r *http.Request, name string) fs.File {
 	return f
 }
 
+// revalidated reports the root files served with no-cache (see ServeHTTP).
+func revalidated(name string) bool { return name == "sw.js" || name == "manifest.webmanifest" }
+
+// contentType names the types Go's mime table may not know; the web app
+// manifest's is registered by the W3C Web App Manifest spec.
+func contentType(ext string) (string, bool) {
+	if ext == ".webmanifest" {
+		return "application/manifest+json", true
+	}
+	return "", false
+}
+
 // notBuilt answers when the binary was built before the web app was.
 func (s *Server) notBuilt(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -183,6 +204,8 @@ func setSecurityHeaders(h http.Header) {
 		"img-src 'self' data: blob: http: https:",
 		"media-src 'self' blob: http: https:",
 		"connect-src 'self' ws: wss: http: https:",
+		"worker-src 'self'", // the offline service worker, /sw.js
+		"manifest-src 'self'",
 		"frame-ancestors 'none'",
 		"base-uri 'none'",
 		"form-action 'self'",

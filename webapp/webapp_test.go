@@ -18,6 +18,8 @@ func TestServeHTTP(t *testing.T) {
 		"assets/app-GZ.js":       {Data: []byte("plain")},
 		"assets/app-GZ.js.gz":    {Data: []byte("\x1f\x8bcompressed")},
 		"assets/nested/font.bin": {Data: []byte("x")},
+		"sw.js":                  {Data: []byte("self.addEventListener('fetch', () => {})")},
+		"manifest.webmanifest":   {Data: []byte(`{"name":"Marquee"}`)},
 	}
 	empty := fstest.MapFS{".keep": {}}
 	tests := []struct {
@@ -38,6 +40,8 @@ func TestServeHTTP(t *testing.T) {
 		{"gzip copy sent when accepted", built, "GET", "/assets/app-GZ.js", 200, "compressed", "public, max-age=31536000, immutable", "text/javascript"},
 		{"missing asset is a 404, not the shell", built, "GET", "/assets/app-OLD.js", 404, "not found", "", ""},
 		{"root file served with a short cache", built, "GET", "/favicon.svg", 200, "<svg/>", "public, max-age=3600", "image/svg+xml"},
+		{"service worker revalidates so a new build takes over", built, "GET", "/sw.js", 200, "addEventListener", "no-cache", "text/javascript"},
+		{"manifest revalidates with its own type", built, "GET", "/manifest.webmanifest", 200, `"name"`, "no-cache", "application/manifest+json"},
 		{"missing root file with extension falls back", built, "GET", "/robots.txt", 200, "<title>Marquee", "no-cache", "text/html"},
 		{"traversal stays inside", built, "GET", "/../../etc/passwd", 200, "<title>Marquee", "no-cache", "text/html"},
 		{"unknown API path is JSON 404", built, "GET", "/api/nope", 404, `"code":"not_found"`, "", "application/json"},
@@ -68,6 +72,23 @@ func TestServeHTTP(t *testing.T) {
 				t.Errorf("Referrer-Policy missing: invite tokens could leak")
 			}
 		})
+	}
+}
+
+// TestServiceWorkerPolicy: the CSP names who may run workers and fetch the
+// manifest, and the worker script may not be sniffed into another type.
+func TestServiceWorkerPolicy(t *testing.T) {
+	srv := New(Params{Files: fstest.MapFS{"index.html": {Data: []byte("<title>x</title>")}, "sw.js": {Data: []byte("1")}}})
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/sw.js", nil))
+	csp := rec.Header().Get("Content-Security-Policy")
+	for _, want := range []string{"worker-src 'self'", "manifest-src 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Error("sw.js without nosniff")
 	}
 }
 

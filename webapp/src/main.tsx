@@ -13,6 +13,8 @@ import { PartyPage } from "./pages/Party";
 import { PasswordPrompt } from "./pages/Password";
 import { OptimizePage } from "./pages/Optimize";
 import { Spinner } from "./ui";
+import { DownloadsPage } from "./downloads/DownloadsPage";
+import { registerServiceWorker, resumeDownloads } from "./downloads/pwa";
 import "./styles.css";
 
 function App() {
@@ -69,6 +71,10 @@ function App() {
     case "party":
       page = <PartyPage partyId={route.params.id} user={user} />;
       break;
+    case "downloads":
+      // no user needed: offline, /api/me fails and the stored copies still list and play
+      page = <DownloadsPage />;
+      break;
     default:
       page = (
         <main class="center-page">
@@ -91,4 +97,6 @@ function App() {
 }
 
 document.addEventListener("click", onLinkClick);
+registerServiceWorker();
+resumeDownloads();
 render(<App />, document.getElementById("app")!);

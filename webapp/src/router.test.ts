@@ -14,6 +14,7 @@ test("match", async (t) => {
     ["/party/7", "party", { id: "7" }],
     ["/join/AbC-_.x%2Fy", "join", { token: "AbC-_.x/y" }],
     ["/join/", "notfound", {}],
+    ["/downloads", "downloads", {}],
     ["/nope", "notfound", {}],
     ["/admin/optimize", "optimize", {}],
   ];

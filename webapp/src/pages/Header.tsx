@@ -40,6 +40,7 @@ export function Header({ user, onUser, onPassword }: { user: User | null; onUser
       {user && user.role !== "guest" && (
         <nav class="topnav" aria-label="Main">
           <a href="/">Library</a>
+          <a href="/downloads">Downloads</a>
           {user.role === "admin" && <a href="/admin/optimize">Optimize</a>}
         </nav>
       )}

@@ -3,6 +3,7 @@ import { api, type AudioStream, type Item, type SubtitleStream } from "../api";
 import { navigate } from "../router";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
 import { OptimizeLink } from "./Optimize";
+import { DownloadButton } from "../downloads/DownloadButton";
 
 const PLAYABLE = new Set(["movie", "episode", "track"]);
 
@@ -90,6 +91,7 @@ function SeasonsWithEpisodes({ seasons }: { seasons: Item[] }) {
           <h2 id={`season-${s.id}`}>
             <a href={`/items/${s.id}`}>{s.seasonNumber ? `Season ${s.seasonNumber}` : s.title}</a>
           </h2>
+          <DownloadButton target={{ kind: "season", id: s.id }} label="Download season" />
           <ChildList items={episodes[s.id] ?? []} />
         </section>
       ))}
@@ -218,6 +220,9 @@ export function ItemPage({ id }: { id: number }) {
               </a>
             )}
             {(item.kind === "movie" || item.kind === "episode") && <OptimizeLink target={{ itemIds: [item.id] }} />}
+            {(PLAYABLE.has(item.kind) || item.kind === "season" || item.kind === "album") && (
+              <DownloadButton target={{ kind: PLAYABLE.has(item.kind) ? "item" : item.kind === "season" ? "season" : "album", id: item.id }} label={PLAYABLE.has(item.kind) ? "Download" : `Download ${item.kind}`} audioOnly={item.kind === "track" || item.kind === "album"} />
+            )}
           </div>
           {error && <ErrorNote>{error}</ErrorNote>}
           {item.probeError && <ErrorNote>This file could not be read: {item.probeError}</ErrorNote>}
