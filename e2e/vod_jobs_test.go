@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -67,9 +68,11 @@ func TestVODJobFromWebApp(t *testing.T) {
 		} `json:"items"`
 	}
 	mustEval(admin, `fetch("/api/admin/vod/jobs").then(r => r.json()).then(d => d.jobs[0])`, &job)
-	// Two 30 s episodes in 4 s segments: 8 segments and an init segment each.
-	if job.State != "done" || job.Total != 18 || job.Done != 18 || job.Encoded != 18 || len(job.Items) != 2 ||
-		job.Items[0].State != "done" || len(job.Items[0].Renditions) != 1 || job.Items[0].Renditions[0] != "240p" {
-		t.Fatalf("job %+v, want both episodes' 240p encoded: 18 of 18", job)
+	// Two 30 s episodes in 4 s segments: 8 segments and an init segment
+	// each, for 240p and for the audio rendition (ticked by default).
+	if job.State != "done" || job.Total != 36 || job.Done != 36 || job.Encoded != 36 || len(job.Items) != 2 ||
+		job.Items[0].State != "done" || !slices.Contains(job.Items[0].Renditions, "240p") ||
+		!slices.Contains(job.Items[0].Renditions, "a1") || len(job.Items[0].Renditions) != 2 {
+		t.Fatalf("job %+v, want both episodes' 240p and audio encoded: 36 of 36", job)
 	}
 }
