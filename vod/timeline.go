@@ -22,9 +22,10 @@ const (
 	audioFrame = 1024
 )
 
-// Timeline is the source's real video timeline, from a demux-only scan
-// (no decoding): the presentation time of every video frame in 90 kHz
-// ticks from the first frame, and the segments cut from it.
+// Timeline is the source's real video timeline (an audio-only source's:
+// its audio's), from a demux-only scan (no decoding): the presentation
+// time of every video frame in 90 kHz ticks from the first frame, and the
+// segments cut from it.
 type Timeline struct {
 	Frames   []int64    // sorted presentation times, first is 0
 	End      int64      // end of the last frame
@@ -33,12 +34,16 @@ type Timeline struct {
 	T0       int64      // source pts of the first frame, 90 kHz
 	remux    *remuxInfo // nil when the source is not browser-safe as is
 	HasAudio bool
-	Width    int // display width (sample aspect applied) and height, upright
-	Height   int
-	Rotation int
-	FPS      astiav.Rational // average frame rate, for the encoder's level
-	Codec    string          // source video and audio codec names
-	Audio    string
+	// AudioOnly: the source has no video (a music track; cover art does
+	// not count). Its first audio stream's packets are the Frames, and its
+	// master playlist has one audio-only variant (playlist.go).
+	AudioOnly bool
+	Width     int // display width (sample aspect applied) and height, upright
+	Height    int
+	Rotation  int
+	FPS       astiav.Rational // average frame rate, for the encoder's level
+	Codec     string          // source video and audio codec names
+	Audio     string
 
 	AudioTracks []AudioTrack    // every decodable audio stream: the alternate audio renditions
 	Subtitles   []SubtitleTrack // embedded subtitle streams, text ones with their cues
@@ -73,44 +78,78 @@ func (t *Timeline) AudioStart(k int) int64 {
 }
 
 // scan opens f (already checked to be under the library root) and reads
-// its video packets' timestamps.
+// its packets' timestamps: the video's, or for an audio-only source (a
+// music track) the first audio stream's, which then drives the segments.
 func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	in, err := openInput(f)
 	if err != nil {
 		return nil, err
 	}
 	defer in.close()
-	v := in.video
-	if v == nil {
-		return nil, fmt.Errorf("%w: no video stream", ErrUnsupported)
+	drv := in.video
+	if drv == nil {
+		drv = in.audio
 	}
-	tb := v.TimeBase()
-	cp := v.CodecParameters()
-	t := &Timeline{HasAudio: in.audio != nil, Rotation: in.rotation, Codec: cp.CodecID().Name(), FPS: v.AvgFrameRate()}
+	if drv == nil {
+		return nil, fmt.Errorf("%w: no video or audio stream", ErrUnsupported)
+	}
+	t := &Timeline{HasAudio: in.audio != nil, AudioOnly: in.video == nil, Rotation: in.rotation}
+	if v := in.video; v != nil {
+		cp := v.CodecParameters()
+		t.Codec, t.FPS = cp.CodecID().Name(), v.AvgFrameRate()
+		t.Width, t.Height = displaySize(cp.Width(), cp.Height(), v.SampleAspectRatio(), cp.SampleAspectRatio())
+		if in.rotation == 90 || in.rotation == 270 {
+			t.Width, t.Height = t.Height, t.Width
+		}
+	}
 	if in.audio != nil {
 		t.Audio = in.audio.CodecParameters().CodecID().Name()
 	}
 	t.AudioTracks, t.Subtitles = listTracks(in)
 	tracks := newTrackScan(in, t.AudioTracks)
-	t.Width, t.Height = displaySize(cp.Width(), cp.Height(), v.SampleAspectRatio(), cp.SampleAspectRatio())
-	if in.rotation == 90 || in.rotation == 270 {
-		t.Width, t.Height = t.Height, t.Width
+	frames, lastDur, minDTS, err := scanPackets(in, drv, tracks)
+	if err != nil {
+		return nil, err
 	}
+	if len(frames) == 0 {
+		return nil, fmt.Errorf("%w: no %s frames", ErrSource, drv.CodecParameters().MediaType())
+	}
+	t.setFrames(frames, lastDur)
+	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
+		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
+	}
+	t.cut(segTicks)
+	tracks.finish(t)
+	if in.video != nil {
+		t.remux = remuxable(in, t, minDTS, segTicks)
+	}
+	return t, nil
+}
+
+// scanPackets reads every packet of in: the timestamps (90 kHz) of drv's,
+// the stream that drives the timeline, its last packet's duration and its
+// lowest DTS; every other packet, and drv's too when it is audio, goes to
+// tracks.
+func scanPackets(in *input, drv *astiav.Stream, tracks *trackScan) ([]scannedFrame, int64, int64, error) {
 	var frames []scannedFrame
 	var lastDur int64
 	minDTS := int64(math.MaxInt64)
+	tb, ninety := drv.TimeBase(), astiav.NewRational(1, clock)
+	audio := drv.CodecParameters().MediaType() == astiav.MediaTypeAudio
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	for {
 		pkt.Unref()
 		if err := in.fc.ReadFrame(pkt); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
-				break
+				return frames, lastDur, minDTS, nil
 			}
-			return nil, fmt.Errorf("%w: scanning: %w", ErrSource, err)
+			return nil, 0, 0, fmt.Errorf("%w: scanning: %w", ErrSource, err)
 		}
-		if pkt.StreamIndex() != v.Index() {
+		if pkt.StreamIndex() != drv.Index() || audio {
 			tracks.add(in, pkt)
+		}
+		if pkt.StreamIndex() != drv.Index() {
 			continue
 		}
 		ts := pkt.Pts()
@@ -120,25 +159,15 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 		if ts == astiav.NoPtsValue {
 			continue
 		}
-		frames = append(frames, scannedFrame{astiav.RescaleQ(ts, tb, astiav.NewRational(1, clock)), pkt.Flags().Has(astiav.PacketFlagKey)})
+		// Every audio packet is a point a segment may start at.
+		frames = append(frames, scannedFrame{astiav.RescaleQ(ts, tb, ninety), audio || pkt.Flags().Has(astiav.PacketFlagKey)})
 		if pkt.Dts() != astiav.NoPtsValue {
-			minDTS = min(minDTS, astiav.RescaleQ(pkt.Dts(), tb, astiav.NewRational(1, clock)))
+			minDTS = min(minDTS, astiav.RescaleQ(pkt.Dts(), tb, ninety))
 		}
 		if d := pkt.Duration(); d > 0 {
-			lastDur = astiav.RescaleQ(d, tb, astiav.NewRational(1, clock))
+			lastDur = astiav.RescaleQ(d, tb, ninety)
 		}
 	}
-	if len(frames) == 0 {
-		return nil, fmt.Errorf("%w: no video frames", ErrSource)
-	}
-	t.setFrames(frames, lastDur)
-	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
-		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
-	}
-	t.cut(segTicks)
-	tracks.finish(t)
-	t.remux = remuxable(in, t, minDTS, segTicks)
-	return t, nil
 }
 
 // scannedFrame is one video packet's presentation time (90 kHz) and
