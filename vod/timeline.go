@@ -107,33 +107,38 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	}
 	t.AudioTracks, t.Subtitles = listTracks(in)
 	tracks := newTrackScan(in, t.AudioTracks)
-	frames, lastDur, minDTS, err := scanPackets(in, drv, tracks)
+	sc, err := scanPackets(in, drv, tracks)
 	if err != nil {
 		return nil, err
 	}
-	if len(frames) == 0 {
+	if len(sc.frames) == 0 {
 		return nil, fmt.Errorf("%w: no %s frames", ErrSource, drv.CodecParameters().MediaType())
 	}
-	t.setFrames(frames, lastDur)
+	t.setFrames(sc.frames, sc.lastDur)
 	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
 		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
 	}
 	t.cut(segTicks)
 	tracks.finish(t)
 	if in.video != nil {
-		t.remux = remuxable(in, t, minDTS, segTicks)
+		t.remux = remuxable(in, t, sc, segTicks)
 	}
 	return t, nil
 }
 
-// scanPackets reads every packet of in: the timestamps (90 kHz) of drv's,
-// the stream that drives the timeline, its last packet's duration and its
-// lowest DTS; every other packet, and drv's too when it is audio, goes to
-// tracks.
-func scanPackets(in *input, drv *astiav.Stream, tracks *trackScan) ([]scannedFrame, int64, int64, error) {
-	var frames []scannedFrame
-	var lastDur int64
-	minDTS := int64(math.MaxInt64)
+// scanned is what scanPackets reads of the stream driving the timeline.
+type scanned struct {
+	frames  []scannedFrame
+	lastDur int64 // the last packet's duration, 90 kHz; 0 when unknown
+	minDTS  int64 // the lowest DTS, 90 kHz
+	bytes   int64 // every packet's size added up
+}
+
+// scanPackets reads every packet of in: the timestamps (90 kHz) and sizes
+// of drv's, the stream that drives the timeline; every other packet, and
+// drv's too when it is audio, goes to tracks.
+func scanPackets(in *input, drv *astiav.Stream, tracks *trackScan) (*scanned, error) {
+	sc := &scanned{minDTS: math.MaxInt64}
 	tb, ninety := drv.TimeBase(), astiav.NewRational(1, clock)
 	audio := drv.CodecParameters().MediaType() == astiav.MediaTypeAudio
 	pkt := astiav.AllocPacket()
@@ -142,9 +147,9 @@ func scanPackets(in *input, drv *astiav.Stream, tracks *trackScan) ([]scannedFra
 		pkt.Unref()
 		if err := in.fc.ReadFrame(pkt); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
-				return frames, lastDur, minDTS, nil
+				return sc, nil
 			}
-			return nil, 0, 0, fmt.Errorf("%w: scanning: %w", ErrSource, err)
+			return nil, fmt.Errorf("%w: scanning: %w", ErrSource, err)
 		}
 		if pkt.StreamIndex() != drv.Index() || audio {
 			tracks.add(in, pkt)
@@ -152,6 +157,7 @@ func scanPackets(in *input, drv *astiav.Stream, tracks *trackScan) ([]scannedFra
 		if pkt.StreamIndex() != drv.Index() {
 			continue
 		}
+		sc.bytes += int64(pkt.Size())
 		ts := pkt.Pts()
 		if ts == astiav.NoPtsValue {
 			ts = pkt.Dts()
@@ -160,12 +166,12 @@ func scanPackets(in *input, drv *astiav.Stream, tracks *trackScan) ([]scannedFra
 			continue
 		}
 		// Every audio packet is a point a segment may start at.
-		frames = append(frames, scannedFrame{astiav.RescaleQ(ts, tb, ninety), audio || pkt.Flags().Has(astiav.PacketFlagKey)})
+		sc.frames = append(sc.frames, scannedFrame{astiav.RescaleQ(ts, tb, ninety), audio || pkt.Flags().Has(astiav.PacketFlagKey)})
 		if pkt.Dts() != astiav.NoPtsValue {
-			minDTS = min(minDTS, astiav.RescaleQ(pkt.Dts(), tb, ninety))
+			sc.minDTS = min(sc.minDTS, astiav.RescaleQ(pkt.Dts(), tb, ninety))
 		}
 		if d := pkt.Duration(); d > 0 {
-			lastDur = astiav.RescaleQ(d, tb, ninety)
+			sc.lastDur = astiav.RescaleQ(d, tb, ninety)
 		}
 	}
 }
@@ -226,8 +232,9 @@ func displaySize(w, h int, sars ...astiav.Rational) (int, int) {
 
 // remuxable returns what the remux rendition needs, or nil when the
 // source is not 8-bit 4:2:0 H.264 (avcC, upright) starting on a
-// keyframe. Its audio, whatever the codec, is the alternate audio.
-func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo {
+// keyframe. Its audio, whatever the codec, is the alternate audio, so
+// its bit rate is its video's alone (sc.bytes over the timeline).
+func remuxable(in *input, t *Timeline, sc *scanned, segTicks int64) *remuxInfo {
 	cp := in.video.CodecParameters()
 	if cp.CodecID() != astiav.CodecIDH264 || len(t.Keyframe) == 0 || !t.Keyframe[0] || t.Rotation != 0 {
 		return nil
@@ -240,9 +247,9 @@ func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo 
 	if !ok {
 		return nil
 	}
-	ri := &remuxInfo{sps: bytes.Clone(sps), pps: bytes.Clone(pps), bitrate: int(in.fc.BitRate())}
-	if minDTS < t.T0 {
-		ri.dtsShift = t.T0 - minDTS
+	ri := &remuxInfo{sps: bytes.Clone(sps), pps: bytes.Clone(pps), bitrate: int(sc.bytes * 8 * clock / max(t.End, 1))}
+	if sc.minDTS < t.T0 {
+		ri.dtsShift = t.T0 - sc.minDTS
 	}
 	ri.starts = remuxCuts(t.Frames, t.Keyframe, segTicks)
 	return ri
