@@ -158,5 +158,14 @@ func checkSubtitleMenu(t *testing.T, p *Page) {
 		const t = [...v.textTracks].find(t => t.mode === "showing");
 		return document.querySelector(".player").dataset.subtitle === "0" && t && t.activeCues &&
 			[...t.activeCues].some(c => c.text === "Embedded line 1"); })()`, 60*time.Second)
+	// The video, and so its cue, fits in the player box (not cut off).
+	var fit struct{ Video, Box []float64 }
+	mustEval(p, `(() => { const r = e => { const b = e.getBoundingClientRect(); return [b.top, b.bottom, b.left, b.right]; };
+		return {video: r(document.querySelector(".player video")), box: r(document.querySelector(".player"))}; })()`, &fit)
+	if fit.Video[0] < fit.Box[0]-1 || fit.Video[1] > fit.Box[1]+1 || fit.Video[2] < fit.Box[2]-1 || fit.Video[3] > fit.Box[3]+1 {
+		t.Errorf("the video %v overflows the player box %v: its bottom, where cues show, is cut off", fit.Video, fit.Box)
+	}
+	// Let the cue paint (it is active from 7 s to 10 s).
+	mustEval(p, `new Promise(r => setTimeout(() => r(true), 700))`, nil)
 	p.Screenshot("webapp-player-subtitle-cue")
 }
