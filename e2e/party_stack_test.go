@@ -197,6 +197,8 @@ type stackOptions struct {
 	// noIngest leaves cmd/ingest out: the API's worker URL is a port
 	// nobody listens on.
 	noIngest bool
+	// library replaces the sample library (partyLibrary) as the media root.
+	library string
 }
 
 // startStackWith is startStack with options.
@@ -206,7 +208,10 @@ func startStackWith(t testing.TB, o stackOptions) (*stack, string) {
 	if _, err := os.Stat(filepath.Join(Dir(), "..", "webapp", "dist", "index.html")); err != nil {
 		t.Fatalf("the web app is not built (%v): run make test, or npm ci --prefix webapp && npm run --prefix webapp build", err)
 	}
-	s := &stack{dir: t.TempDir(), Library: partyLibrary(t)}
+	s := &stack{dir: t.TempDir(), Library: o.library}
+	if s.Library == "" {
+		s.Library = partyLibrary(t)
+	}
 	s.bin = s.dir
 	if dir := os.Getenv(prebuiltEnv); dir != "" {
 		s.bin = dir

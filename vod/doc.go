@@ -16,7 +16,10 @@
 // rendition cuts at the same frames and a run started by a seek makes the
 // same segments as one from the start. Playlists are computed from a
 // demux-only scan of the source's video timestamps, so each #EXTINF is its
-// segment's real duration (VFR and 23.976 fps included).
+// segment's real duration (VFR and 23.976 fps included). An audio-only
+// source (a music track; cover art is not video) is scanned by its first
+// audio stream's packets instead, and its master playlist has one
+// audio-only variant, CODECS="mp4a.40.2", that is its audio rendition.
 //
 // One goroutine per (source, rendition) owns the libav pipeline: requests
 // for a cold segment queue on it and one encode answers them all; it

@@ -56,7 +56,11 @@ func (s *Service) tracks(it *item) Tracks {
 // URLs signed with expiry e.
 func (h *Handler) altGroups(id int64, it *item, e time.Time) mediaGroups {
 	base := fmt.Sprintf("%s%d/%s/", Prefix, id, it.src.ID())
-	return mediaTags(h.svc.tracks(it),
+	tr := h.svc.tracks(it)
+	if it.tl.AudioOnly {
+		tr.Audio = nil // the variant is the audio (playlist.go)
+	}
+	return mediaTags(tr,
 		func(a AudioTrack) string { return h.signer.Sign(base+a.ID+"/index.m3u8", e) },
 		func(s SubtitleTrack) string { return h.signer.Sign(base+"subs/"+s.ID+"/index.m3u8", e) })
 }

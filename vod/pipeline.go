@@ -50,7 +50,7 @@ func newPipeline(f *os.File, tl *Timeline, r Rendition, segTicks int64, k int) (
 		video: map[int][]videoSample{}, audio: map[int][]audioSample{}, failed: map[int]error{}}
 	p.aBase = tl.AudioStart(k)
 	p.aEnd = p.aBase
-	if in.video == nil {
+	if in.video == nil && !r.Audio {
 		p.close()
 		return nil, fmt.Errorf("%w: no video stream", ErrUnsupported)
 	}

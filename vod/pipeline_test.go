@@ -74,19 +74,22 @@ func probeSegment(t *testing.T, init, seg []byte) probed {
 	return p
 }
 
+// mediaDuration is the duration of path's video stream, else (no video,
+// or a cover picture without one) its audio stream's, else the file's.
 func mediaDuration(t *testing.T, path string) float64 {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=duration",
-		"-of", "csv=p=0", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe: %v", err)
+	for _, args := range [][]string{{"-select_streams", "v:0", "-show_entries", "stream=duration"},
+		{"-select_streams", "a:0", "-show_entries", "stream=duration"}, {"-show_entries", "format=duration"}} {
+		out, err := exec.Command("ffprobe", append(append([]string{"-v", "error"}, args...), "-of", "csv=p=0", path)...).Output()
+		if err != nil {
+			t.Fatalf("ffprobe: %v", err)
+		}
+		if d, err := strconv.ParseFloat(strings.TrimSpace(string(out)), 64); err == nil {
+			return d
+		}
 	}
-	d, err := strconv.ParseFloat(string(out[:len(out)-1]), 64)
-	if err != nil {
-		out, _ = exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", path).Output()
-		d, _ = strconv.ParseFloat(string(out[:len(out)-1]), 64)
-	}
-	return d
+	t.Fatalf("ffprobe: no duration for %s", path)
+	return 0
 }
 
 // encodeAll runs one pipeline from segment k to the end.

@@ -33,6 +33,10 @@ func masterPlaylist(tl *Timeline, url func(r Rendition) string, alt mediaGroups)
 	var b strings.Builder
 	b.WriteString("#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n")
 	b.WriteString(alt.tags)
+	if tl.AudioOnly {
+		audioOnlyVariant(&b, tl, url, alt)
+		return b.String()
+	}
 	fps := ""
 	if tl.FPS.Num() > 0 && tl.FPS.Den() > 0 {
 		fps = fmt.Sprintf(",FRAME-RATE=%.3f", tl.FPS.Float64())
@@ -71,4 +75,17 @@ func mediaPlaylist(tl *Timeline, init string, seg func(k int) string) string {
 
 func segSeconds(tl *Timeline, k int) float64 {
 	return float64(tl.SegmentEnd(k)-tl.Starts[k]) / clock
+}
+
+// audioOnlyVariant writes the one variant of an audio-only source (a
+// music track): its first audio stream's rendition, named by CODECS
+// "mp4a.40.2" alone and no RESOLUTION, so players treat it as audio only
+// (RFC 8216 §4.3.4.2). alt then holds no audio group: other audio streams
+// of such a file are not offered.
+func audioOnlyVariant(b *strings.Builder, tl *Timeline, url func(r Rendition) string, alt mediaGroups) {
+	as := AudioRenditions(tl)
+	if len(as) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,CODECS=\"mp4a.40.2\"%s\n%s\n", as[0].AudioBitrate*6/5, alt.attrs, url(as[0]))
 }

@@ -27,9 +27,13 @@ var ladder = []Rendition{
 
 // Renditions returns the renditions of a source: the remux rendition
 // first when the source is browser-safe, then the ladder, never upscaled;
-// a source below 240 lines gets one encoded rendition at its own height.
+// a source below 240 lines gets one encoded rendition at its own height;
+// an audio-only source has none (its variant is an audio rendition).
 func Renditions(tl *Timeline) []Rendition {
 	var out []Rendition
+	if tl.AudioOnly {
+		return nil
+	}
 	if tl.remux != nil {
 		out = append(out, Rendition{Name: remuxName, Height: tl.Height, VideoBitrate: max(tl.remux.bitrate, 100_000), Remux: true})
 	}

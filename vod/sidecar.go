@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ func (c *sidecarCache) sidecars(open Opener, path string) []SubtitleTrack {
 		t := SubtitleTrack{Source: "sidecar", Stream: -1, File: name, Codec: codec,
 			path: filepath.Join(filepath.Dir(path), name)}
 		t.Language, t.Name = sidecarLanguage(strings.TrimPrefix(mid, "."), len(out)+1)
+		t.Forced = slices.Contains(strings.Split(strings.ToLower(mid), "."), "forced")
 		if id, cues, err := c.load(open, t.path); err != nil {
 			t.Reason = err.Error()
 		} else {

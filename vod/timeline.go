@@ -22,9 +22,10 @@ const (
 	audioFrame = 1024
 )
 
-// Timeline is the source's real video timeline, from a demux-only scan
-// (no decoding): the presentation time of every video frame in 90 kHz
-// ticks from the first frame, and the segments cut from it.
+// Timeline is the source's real video timeline (an audio-only source's:
+// its audio's), from a demux-only scan (no decoding): the presentation
+// time of every video frame in 90 kHz ticks from the first frame, and the
+// segments cut from it.
 type Timeline struct {
 	Frames   []int64    // sorted presentation times, first is 0
 	End      int64      // end of the last frame
@@ -33,12 +34,16 @@ type Timeline struct {
 	T0       int64      // source pts of the first frame, 90 kHz
 	remux    *remuxInfo // nil when the source is not browser-safe as is
 	HasAudio bool
-	Width    int // display width (sample aspect applied) and height, upright
-	Height   int
-	Rotation int
-	FPS      astiav.Rational // average frame rate, for the encoder's level
-	Codec    string          // source video and audio codec names
-	Audio    string
+	// AudioOnly: the source has no video (a music track; cover art does
+	// not count). Its first audio stream's packets are the Frames, and its
+	// master playlist has one audio-only variant (playlist.go).
+	AudioOnly bool
+	Width     int // display width (sample aspect applied) and height, upright
+	Height    int
+	Rotation  int
+	FPS       astiav.Rational // average frame rate, for the encoder's level
+	Codec     string          // source video and audio codec names
+	Audio     string
 
 	AudioTracks []AudioTrack    // every decodable audio stream: the alternate audio renditions
 	Subtitles   []SubtitleTrack // embedded subtitle streams, text ones with their cues
@@ -73,46 +78,86 @@ func (t *Timeline) AudioStart(k int) int64 {
 }
 
 // scan opens f (already checked to be under the library root) and reads
-// its video packets' timestamps.
+// its packets' timestamps: the video's, or for an audio-only source (a
+// music track) the first audio stream's, which then drives the segments.
 func scan(f *os.File, segTicks int64) (*Timeline, error) {
 	in, err := openInput(f)
 	if err != nil {
 		return nil, err
 	}
 	defer in.close()
-	v := in.video
-	if v == nil {
-		return nil, fmt.Errorf("%w: no video stream", ErrUnsupported)
+	drv := in.video
+	if drv == nil {
+		drv = in.audio
 	}
-	tb := v.TimeBase()
-	cp := v.CodecParameters()
-	t := &Timeline{HasAudio: in.audio != nil, Rotation: in.rotation, Codec: cp.CodecID().Name(), FPS: v.AvgFrameRate()}
+	if drv == nil {
+		return nil, fmt.Errorf("%w: no video or audio stream", ErrUnsupported)
+	}
+	t := &Timeline{HasAudio: in.audio != nil, AudioOnly: in.video == nil, Rotation: in.rotation}
+	if v := in.video; v != nil {
+		cp := v.CodecParameters()
+		t.Codec, t.FPS = cp.CodecID().Name(), v.AvgFrameRate()
+		t.Width, t.Height = displaySize(cp.Width(), cp.Height(), v.SampleAspectRatio(), cp.SampleAspectRatio())
+		if in.rotation == 90 || in.rotation == 270 {
+			t.Width, t.Height = t.Height, t.Width
+		}
+	}
 	if in.audio != nil {
 		t.Audio = in.audio.CodecParameters().CodecID().Name()
 	}
 	t.AudioTracks, t.Subtitles = listTracks(in)
 	tracks := newTrackScan(in, t.AudioTracks)
-	t.Width, t.Height = displaySize(cp.Width(), cp.Height(), v.SampleAspectRatio(), cp.SampleAspectRatio())
-	if in.rotation == 90 || in.rotation == 270 {
-		t.Width, t.Height = t.Height, t.Width
+	sc, err := scanPackets(in, drv, tracks)
+	if err != nil {
+		return nil, err
 	}
-	var frames []scannedFrame
-	var lastDur int64
-	minDTS := int64(math.MaxInt64)
+	if len(sc.frames) == 0 {
+		return nil, fmt.Errorf("%w: no %s frames", ErrSource, drv.CodecParameters().MediaType())
+	}
+	t.setFrames(sc.frames, sc.lastDur)
+	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
+		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
+	}
+	t.cut(segTicks)
+	tracks.finish(t)
+	if in.video != nil {
+		t.remux = remuxable(in, t, sc, segTicks)
+	}
+	return t, nil
+}
+
+// scanned is what scanPackets reads of the stream driving the timeline.
+type scanned struct {
+	frames  []scannedFrame
+	lastDur int64 // the last packet's duration, 90 kHz; 0 when unknown
+	minDTS  int64 // the lowest DTS, 90 kHz
+	bytes   int64 // every packet's size added up
+}
+
+// scanPackets reads every packet of in: the timestamps (90 kHz) and sizes
+// of drv's, the stream that drives the timeline; every other packet, and
+// drv's too when it is audio, goes to tracks.
+func scanPackets(in *input, drv *astiav.Stream, tracks *trackScan) (*scanned, error) {
+	sc := &scanned{minDTS: math.MaxInt64}
+	tb, ninety := drv.TimeBase(), astiav.NewRational(1, clock)
+	audio := drv.CodecParameters().MediaType() == astiav.MediaTypeAudio
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	for {
 		pkt.Unref()
 		if err := in.fc.ReadFrame(pkt); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
-				break
+				return sc, nil
 			}
 			return nil, fmt.Errorf("%w: scanning: %w", ErrSource, err)
 		}
-		if pkt.StreamIndex() != v.Index() {
+		if pkt.StreamIndex() != drv.Index() || audio {
 			tracks.add(in, pkt)
+		}
+		if pkt.StreamIndex() != drv.Index() {
 			continue
 		}
+		sc.bytes += int64(pkt.Size())
 		ts := pkt.Pts()
 		if ts == astiav.NoPtsValue {
 			ts = pkt.Dts()
@@ -120,25 +165,15 @@ func scan(f *os.File, segTicks int64) (*Timeline, error) {
 		if ts == astiav.NoPtsValue {
 			continue
 		}
-		frames = append(frames, scannedFrame{astiav.RescaleQ(ts, tb, astiav.NewRational(1, clock)), pkt.Flags().Has(astiav.PacketFlagKey)})
+		// Every audio packet is a point a segment may start at.
+		sc.frames = append(sc.frames, scannedFrame{astiav.RescaleQ(ts, tb, ninety), audio || pkt.Flags().Has(astiav.PacketFlagKey)})
 		if pkt.Dts() != astiav.NoPtsValue {
-			minDTS = min(minDTS, astiav.RescaleQ(pkt.Dts(), tb, astiav.NewRational(1, clock)))
+			sc.minDTS = min(sc.minDTS, astiav.RescaleQ(pkt.Dts(), tb, ninety))
 		}
 		if d := pkt.Duration(); d > 0 {
-			lastDur = astiav.RescaleQ(d, tb, astiav.NewRational(1, clock))
+			sc.lastDur = astiav.RescaleQ(d, tb, ninety)
 		}
 	}
-	if len(frames) == 0 {
-		return nil, fmt.Errorf("%w: no video frames", ErrSource)
-	}
-	t.setFrames(frames, lastDur)
-	if st := in.fc.StartTime(); st != astiav.NoPtsValue {
-		t.FileStart = astiav.RescaleQ(st, astiav.TimeBaseQ, astiav.NewRational(1, clock))
-	}
-	t.cut(segTicks)
-	tracks.finish(t)
-	t.remux = remuxable(in, t, minDTS, segTicks)
-	return t, nil
 }
 
 // scannedFrame is one video packet's presentation time (90 kHz) and
@@ -197,8 +232,9 @@ func displaySize(w, h int, sars ...astiav.Rational) (int, int) {
 
 // remuxable returns what the remux rendition needs, or nil when the
 // source is not 8-bit 4:2:0 H.264 (avcC, upright) starting on a
-// keyframe. Its audio, whatever the codec, is the alternate audio.
-func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo {
+// keyframe. Its audio, whatever the codec, is the alternate audio, so
+// its bit rate is its video's alone (sc.bytes over the timeline).
+func remuxable(in *input, t *Timeline, sc *scanned, segTicks int64) *remuxInfo {
 	cp := in.video.CodecParameters()
 	if cp.CodecID() != astiav.CodecIDH264 || len(t.Keyframe) == 0 || !t.Keyframe[0] || t.Rotation != 0 {
 		return nil
@@ -211,9 +247,9 @@ func remuxable(in *input, t *Timeline, minDTS int64, segTicks int64) *remuxInfo 
 	if !ok {
 		return nil
 	}
-	ri := &remuxInfo{sps: bytes.Clone(sps), pps: bytes.Clone(pps), bitrate: int(in.fc.BitRate())}
-	if minDTS < t.T0 {
-		ri.dtsShift = t.T0 - minDTS
+	ri := &remuxInfo{sps: bytes.Clone(sps), pps: bytes.Clone(pps), bitrate: int(sc.bytes * 8 * clock / max(t.End, 1))}
+	if sc.minDTS < t.T0 {
+		ri.dtsShift = t.T0 - sc.minDTS
 	}
 	ri.starts = remuxCuts(t.Frames, t.Keyframe, segTicks)
 	return ri

@@ -36,6 +36,7 @@ type SubtitleTrack struct {
 	Name      string `json:"name"`
 	Supported bool   `json:"supported"`
 	Reason    string `json:"reason,omitempty"`
+	Forced    bool   `json:"forced,omitempty"` // sidecar named "….forced.<ext>": only the foreign parts
 
 	cues []cue  // embedded text subtitles: read at scan
 	path string // sidecar: its path, opened through the library root
@@ -310,8 +311,12 @@ func mediaTags(tr Tracks, audioURL func(AudioTrack) string, subURL func(Subtitle
 		}
 	}
 	for i, name := range uniqueNames(names) {
-		fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"%s\",NAME=\"%s\"%s,DEFAULT=NO,AUTOSELECT=YES,URI=\"%s\"\n",
-			subtitleGroup, quoted(name), langAttr(subs[i].Language), subURL(subs[i]))
+		forced := "" // FORCED=YES: only the foreign parts (RFC 8216 §4.3.4.1)
+		if subs[i].Forced {
+			forced = ",FORCED=YES"
+		}
+		fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID=\"%s\",NAME=\"%s\"%s,DEFAULT=NO,AUTOSELECT=YES%s,URI=\"%s\"\n",
+			subtitleGroup, quoted(name), langAttr(subs[i].Language), forced, subURL(subs[i]))
 	}
 	if len(subs) > 0 {
 		g.attrs += ",SUBTITLES=\"" + subtitleGroup + "\""

@@ -111,6 +111,12 @@ func TestAlternateAudioAndSubtitleRenditions(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("EXT-X-MEDIA tags\n got %q\nwant %q\n%s", got, want, master)
 	}
+	// Only the forced sidecar is FORCED=YES (RFC 8216 §4.3.4.1).
+	for _, l := range strings.Split(master, "\n") {
+		if forced := strings.Contains(l, "(forced)"); strings.HasPrefix(l, "#EXT-X-MEDIA") && forced != strings.Contains(l, ",FORCED=YES") {
+			t.Errorf("FORCED=YES should be on the forced sidecar's tag only: %s", l)
+		}
+	}
 	if strings.Contains(master, "Italian") || strings.Contains(master, "Other") {
 		t.Errorf("a sidecar of another film, or one leading out of the root, is offered:\n%s", master)
 	}

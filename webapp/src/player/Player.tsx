@@ -3,11 +3,11 @@
 // hls.js under the player's own controls.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, type Item } from "../api";
-import { ErrorNote, Spinner } from "../ui";
+import { ErrorNote, Poster, Spinner } from "../ui";
 import { checkPlaylist, playerApi } from "./api";
 import { ControlBar } from "./Controls";
 import { attach, type Engine, type EngineState } from "./engine";
-import { formatTime, keyAction, nextSubtitle, resumeAt, type Action } from "./logic";
+import { formatTime, isAudioOnly, keyAction, nextSubtitle, resumeAt, type Action } from "./logic";
 import { watchProgress } from "./progress";
 import "./player.css";
 
@@ -16,6 +16,14 @@ interface Setup {
   item: Item;
   url: string;
   startAt: number;
+  art?: Item; // music: the item whose artwork shows (the track, else its album)
+}
+
+/** artFor is the item whose cover a music track shows: its own, else its album's. */
+async function artFor(it: Item): Promise<Item | undefined> {
+  if (!isAudioOnly(it)) return undefined;
+  if (it.hasPoster || !it.parentId) return it;
+  return api.item(it.parentId).then((p) => (p.hasPoster ? p : it)).catch(() => it);
 }
 
 /** whyNot turns a refused playlist into a sentence for the viewer. */
@@ -44,8 +52,8 @@ export function WatchPage({ id }: { id: number }) {
         playerApi.hlsUrl(id),
       ]);
       if (live) setItem(it);
-      await checkPlaylist(url);
-      if (live) setSetup({ item: it, url, startAt: resumeAt(saved) });
+      const [art] = await Promise.all([artFor(it), checkPlaylist(url)]);
+      if (live) setSetup({ item: it, url, startAt: resumeAt(saved), art });
     })().catch((e) => live && setError(whyNot(e)));
     return () => {
       live = false;
@@ -203,13 +211,23 @@ function Player({ setup }: { setup: Setup }) {
       class={`player${hidden ? " player-idle" : ""}`}
       data-level={state.level}
       data-chosen={state.chosen}
+      data-audio={state.audioTrack}
+      data-subtitle={state.subtitleTrack}
       onPointerMove={poke}
       onPointerDown={(e) => {
         poke();
         if (menu && !(e.target as HTMLElement).closest(".player-menu")) setMenu(""); // a click elsewhere closes the menu
       }}
     >
-      <video ref={videoRef} class="player-video" playsInline onClick={toggle} onDblClick={toggleFullscreen} aria-label={`Video: ${setup.item.title}`} />
+      <video
+        ref={videoRef}
+        class="player-video"
+        playsInline
+        onClick={toggle}
+        onDblClick={toggleFullscreen}
+        aria-label={`${setup.art ? "Audio" : "Video"}: ${setup.item.title}`}
+      />
+      {setup.art && <MusicCard item={setup.item} art={setup.art} onClick={toggle} />}
       {resumed > 0 && !fatal && (
         <div class="player-resume" role="status">
           Resumed at {formatTime(resumed)}
@@ -260,6 +278,24 @@ function Player({ setup }: { setup: Setup }) {
           onFullscreen={toggleFullscreen}
         />
       )}
+    </div>
+  );
+}
+
+/**
+ * MusicCard is music mode: an audio-only item shows its artwork, title and
+ * artist where a film shows its picture; a click plays or pauses.
+ */
+function MusicCard({ item, art, onClick }: { item: Item; art: Item; onClick: () => void }) {
+  const tags = item.media?.tags ?? {};
+  const by = [tags.artist ?? tags.album_artist, tags.album].filter(Boolean).join(" · ");
+  return (
+    <div class="player-music" onClick={onClick}>
+      <Poster item={{ ...art, kind: "track" }} size="lg" />
+      <div class="player-music-text">
+        <h2>{item.title}</h2>
+        {by && <p>{by}</p>}
+      </div>
     </div>
   );
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { bufferedSegments, formatTime, keyAction, levelLabel, nextSubtitle, progressFraction, resumeAt, type Ranges } from "./logic";
+import { bufferedSegments, formatTime, isAudioOnly, keyAction, levelLabel, nextSubtitle, progressFraction, resumeAt, type Ranges } from "./logic";
 
 function ranges(...r: [number, number][]): Ranges {
   return { length: r.length, start: (i) => r[i][0], end: (i) => r[i][1] };
@@ -85,4 +85,13 @@ test("levelLabel and progressFraction", () => {
   assert.equal(levelLabel(undefined), "");
   assert.equal(progressFraction({ positionMs: 45000, durationMs: 90000 }), 0.5);
   assert.equal(progressFraction({ positionMs: 1, durationMs: 0 }), 0);
+});
+
+test("isAudioOnly: tracks and files with sound but no picture", () => {
+  assert.equal(isAudioOnly({ kind: "track" }), true);
+  assert.equal(isAudioOnly({ kind: "movie", media: { audio: [{}] } }), true);
+  assert.equal(isAudioOnly({ kind: "movie", media: { video: [], audio: [{}] } }), true);
+  assert.equal(isAudioOnly({ kind: "movie", media: { video: [{}], audio: [{}] } }), false);
+  assert.equal(isAudioOnly({ kind: "episode" }), false);
+  assert.equal(isAudioOnly({ kind: "movie", media: { video: [], audio: [] } }), false);
 });

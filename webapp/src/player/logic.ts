@@ -146,3 +146,20 @@ export function progressFraction(saved: Saved): number {
   if (!(saved.durationMs > 0)) return 0;
   return Math.min(1, Math.max(0, saved.positionMs / saved.durationMs));
 }
+
+/** Playable is what isAudioOnly reads of a library item. */
+export interface Playable {
+  kind: string;
+  media?: { video?: unknown[]; audio?: unknown[] };
+}
+
+/**
+ * isAudioOnly says whether an item has sound but no picture (a music
+ * track: cover art is not a video stream), so the player shows its
+ * artwork and title instead of an empty video box.
+ */
+export function isAudioOnly(item: Playable): boolean {
+  if (item.kind === "track") return true;
+  const m = item.media;
+  return !!m && (m.video?.length ?? 0) === 0 && (m.audio?.length ?? 0) > 0;
+}
