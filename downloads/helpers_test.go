@@ -54,6 +54,7 @@ type rig struct {
 	show    library.Item
 	film    library.Item
 	episode []library.Item
+	album   library.Item
 
 	mu  sync.Mutex
 	now time.Time
@@ -131,6 +132,8 @@ func (r *rig) scanLibraries(base string) {
 		copyFile(t, ep, filepath.Join(shows, rel))
 	}
 	copyFile(t, ep, filepath.Join(movies, "Alien (1979)", "Alien (1979).mp4"))
+	music := filepath.Join(base, "music")
+	copyFile(t, testmedia.Generate(t, testmedia.MP3), filepath.Join(music, "Tones", "First Light (2024)", "01 - Dawn.mp3"))
 	srt := "1\r\n00:00:01,000 --> 00:00:02,500\r\nIn space no one can hear you scream.\r\n\r\n"
 	if err := os.WriteFile(filepath.Join(movies, "Alien (1979)", "Alien (1979).en.srt"), []byte(srt), 0o644); err != nil {
 		t.Fatal(err)
@@ -140,7 +143,7 @@ func (r *rig) scanLibraries(base string) {
 	for _, l := range []struct {
 		dir  string
 		kind library.Kind
-	}{{shows, library.KindShows}, {movies, library.KindMovies}} {
+	}{{shows, library.KindShows}, {movies, library.KindMovies}, {music, library.KindMusic}} {
 		lib, err := r.lib.CreateLibrary(ctx, string(l.kind), l.dir, l.kind)
 		if err != nil {
 			t.Fatal(err)
@@ -160,6 +163,7 @@ func (r *rig) scanLibraries(base string) {
 		return its
 	}
 	r.show, r.season, r.episode, r.film = find(library.ItemShow)[0], find(library.ItemSeason)[0], find(library.ItemEpisode), find(library.ItemMovie)[0]
+	r.album = find(library.ItemAlbum)[0]
 	if len(r.episode) != 2 {
 		t.Fatalf("%d episodes scanned, want 2", len(r.episode))
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -51,7 +52,7 @@ func TestSeasonJobOneFilePerEpisode(t *testing.T) {
 	var low string
 	var segs int
 	for _, rd := range x.Renditions() {
-		if !rd.Remux {
+		if !rd.Remux && rd.Height > 0 {
 			low, segs = rd.Name, rd.Segments // the lowest encoded rendition
 		}
 	}
@@ -170,5 +171,32 @@ func checkPlayable(t *testing.T, file string, durMs int64, codecs []string) {
 				t.Errorf("%s: stream %v: gap of %.3f s after %.3f s (frames are %.3f s)", file, si, st, ts[i], med)
 			}
 		}
+	}
+}
+
+// TestAlbumInTheAudioProfile: an album job gives one AAC file per track,
+// assembled from vod's audio-only rendition of the MP3 (encoded once), at
+// the track's full length; a video profile for music is refused clearly.
+func TestAlbumInTheAudioProfile(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	d := r.device(member)
+	j, err := r.svc.CreateJob(ctx, member, JobRequest{DeviceID: d.ID, Profile: ProfileAudio, Target: Target{Kind: TargetAlbum, ID: r.album.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = r.wait(member, j.ID)
+	if j.State != JobReady || len(j.Items) != 1 || filepath.Ext(j.Items[0].Filename) != ".m4a" {
+		t.Fatalf("album job = %+v", j)
+	}
+	checkPlayable(t, r.fileOf(j, j.Items[0]), j.Items[0].DurationMs, []string{"aac"})
+
+	v, err := r.svc.CreateJob(ctx, member, JobRequest{DeviceID: d.ID, Profile: Profile480p, Target: Target{Kind: TargetAlbum, ID: r.album.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v = r.wait(member, v.ID)
+	if v.Items[0].State != ItemFailed || !strings.Contains(v.Items[0].Error, "use audio") {
+		t.Fatalf("480p job of an album = %+v, want its track failed saying to use the audio profile", v)
 	}
 }

@@ -125,9 +125,6 @@ func (s *Service) prepare(j *job, it *jitem) (prepared, error) {
 		pr.size, pr.etag, err = originalInfo(root, path)
 	} else {
 		pr, err = s.transcode(j, it, p, root, path)
-		if errors.Is(err, vod.ErrUnsupported) && li.Kind == library.ItemTrack {
-			err = fmt.Errorf("music tracks can be downloaded in the original profile only for now (the segment cache makes no audio-only renditions yet): %w", err)
-		}
 	}
 	if err != nil {
 		return prepared{}, err
