@@ -1,0 +1,103 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  FREEZE_MS,
+  HARD_SEEK_MS,
+  MAX_LEAD_MS,
+  MAX_RATE_DELTA,
+  PC_WAIT_MS,
+  RETURN_AFTER_MS,
+  fallBackReason,
+  hlsErrorText,
+  nextLead,
+  shouldReturn,
+  steer,
+  type LinkHealth,
+} from "./hlsfollow";
+
+const base: LinkHealth = {
+  nowMs: 100_000,
+  hasItem: true,
+  partyPlaying: true,
+  signalAtMs: 90_000,
+  pcConnected: true,
+  lastMediaAtMs: 99_900,
+  firstMediaAtMs: 91_000,
+  playingSinceMs: 50_000,
+  hasTracks: true,
+};
+
+test("fallBackReason", async (t) => {
+  const cases: [string, Partial<LinkHealth>, string | null][] = [
+    ["healthy WebRTC stays", {}, null],
+    ["nothing to play: stay", { hasItem: false, pcConnected: false }, null],
+    ["no signalling: nothing to judge", { signalAtMs: null, pcConnected: false }, null],
+    ["peer connection still coming up", { pcConnected: false, signalAtMs: 100_000 - PC_WAIT_MS + 1 }, null],
+    ["peer connection never came up (UDP blocked)", { pcConnected: false, signalAtMs: 100_000 - PC_WAIT_MS - 1, lastMediaAtMs: 0 }, "WebRTC could not connect"],
+    ["paused: no frames is normal", { partyPlaying: false, lastMediaAtMs: 10_000 }, null],
+    ["frozen while playing", { lastMediaAtMs: 100_000 - FREEZE_MS - 1, signalAtMs: 10_000 }, "WebRTC media stalled"],
+    ["just resumed: frames not due yet", { lastMediaAtMs: 10_000, playingSinceMs: 99_000 }, null],
+    ["just joined: frames not due yet", { lastMediaAtMs: 0, firstMediaAtMs: null, signalAtMs: 99_000 }, null],
+    ["joined long ago, never any media", { lastMediaAtMs: 0, firstMediaAtMs: null, signalAtMs: 100_000 - FREEZE_MS - 1 }, "WebRTC media stalled"],
+  ];
+  for (const [name, over, want] of cases) {
+    await t.test(name, () => assert.equal(fallBackReason({ ...base, ...over }), want));
+  }
+});
+
+test("shouldReturn", async (t) => {
+  const cases: [string, Partial<LinkHealth>, boolean][] = [
+    ["media flowing for long enough", {}, true],
+    ["peer connection down", { pcConnected: false }, false],
+    ["signalling down", { signalAtMs: null }, false],
+    ["media only just started", { firstMediaAtMs: 100_000 - RETURN_AFTER_MS + 1 }, false],
+    ["media stopped again", { lastMediaAtMs: 98_000 }, false],
+    ["no media since the join", { firstMediaAtMs: null }, false],
+    ["paused with tracks on a connected peer", { partyPlaying: false, firstMediaAtMs: null }, true],
+    ["paused without tracks", { partyPlaying: false, hasTracks: false }, false],
+  ];
+  for (const [name, over, want] of cases) {
+    await t.test(name, () => assert.equal(shouldReturn({ ...base, ...over }), want));
+  }
+});
+
+test("steer: proportional rate within bounds", () => {
+  assert.deepEqual(steer(0, true, 5000, 0), { rate: 1, seekToMs: null });
+  assert.deepEqual(steer(15, true, 5000, 0), { rate: 1, seekToMs: null }, "inside the dead band");
+  assert.deepEqual(steer(250, true, 5000, 0), { rate: 1.05, seekToMs: null }, "behind: faster");
+  assert.deepEqual(steer(-100, true, 5000, 0), { rate: 0.98, seekToMs: null }, "ahead: slower");
+  for (const e of [600, 999, -999]) {
+    const s = steer(e, true, 5000, 0);
+    assert.equal(s.seekToMs, null);
+    assert.ok(Math.abs(s.rate - 1) <= MAX_RATE_DELTA + 1e-9, `rate ${s.rate} for ${e} ms`);
+    assert.equal(Math.sign(s.rate - 1), Math.sign(e));
+  }
+});
+
+test("steer: hard seek when far off, ahead by the lead", () => {
+  assert.deepEqual(steer(HARD_SEEK_MS + 1, true, 20_000, 300), { rate: 1, seekToMs: 20_300 });
+  assert.deepEqual(steer(-5000, true, 20_000, 0), { rate: 1, seekToMs: 20_000 }, "far ahead: seek back");
+  assert.deepEqual(steer(5000, true, 20_000, 99_999), { rate: 1, seekToMs: 20_000 + MAX_LEAD_MS }, "the lead is bounded");
+  assert.deepEqual(steer(5000, true, -50, 0), { rate: 1, seekToMs: 0 }, "never before the start");
+});
+
+test("steer: paused holds the party's frame", () => {
+  assert.deepEqual(steer(10, false, 7000, 500), { rate: 1, seekToMs: null });
+  assert.deepEqual(steer(300, false, 7000, 500), { rate: 1, seekToMs: 7000 }, "no lead while paused");
+  assert.deepEqual(steer(NaN, true, 7000, 0), { rate: 1, seekToMs: null });
+});
+
+test("nextLead learns the seek time, within bounds", () => {
+  assert.equal(nextLead(0, 400), 400);
+  assert.equal(nextLead(400, -150), 250);
+  assert.equal(nextLead(100, -500), 0);
+  assert.equal(nextLead(2900, 900), MAX_LEAD_MS);
+  assert.equal(nextLead(200, NaN), 200);
+});
+
+test("hlsErrorText says what happened", () => {
+  assert.match(hlsErrorText(422, "image subtitles only"), /cannot play over HLS: image subtitles only/);
+  assert.match(hlsErrorText(404, ""), /not available/);
+  assert.match(hlsErrorText(0, "manifestLoadError"), /manifestLoadError.*Retrying/);
+  assert.match(hlsErrorText(500, "boom"), /\(500: boom\)/);
+});
