@@ -149,6 +149,11 @@ export interface Stats {
   transport: Transport;
   /** hlsFrames counts the frames the HLS fallback showed. */
   hlsFrames: number;
+  /** fallbackAtMs is when this viewer last switched to HLS; hlsFirstFrameAtMs when HLS first showed a frame since. */
+  fallbackAtMs: number | null;
+  hlsFirstFrameAtMs: number | null;
+  /** signalAtMs is when the latest join's signalling connected (null: none up). */
+  signalAtMs: number | null;
 }
 
 const SYNC_EVERY_MS = 2000;
@@ -246,6 +251,10 @@ export class PartySession {
   /** hlsAligner smooths the HLS fallback's measured delay (no jitter buffer to steer). */
   private hlsAligner = new DelayAligner();
   private hlsFrames = 0;
+  /** polledAttr is the playback attribute pollAttributes last read. */
+  private polledAttr = "";
+  private fallbackAtMs: number | null = null;
+  private hlsFirstFrameAtMs: number | null = null;
 
   constructor(private params: SessionParams) {}
 
@@ -328,6 +337,7 @@ export class PartySession {
     this.offsets = [];
     // WebRTC sound trickling in while HLS plays must not double it.
     if (this.audioEl) this.audioEl.muted = transport === "hls";
+    if (transport === "hls") [this.fallbackAtMs, this.hlsFirstFrameAtMs] = [Date.now(), null];
     this.state.update({ transport, fallbackReason: transport === "hls" ? reason : null, delayMs: null, buffering: false });
     if (transport === "hls") this.retrySoon();
     this.refreshViewers();
@@ -338,6 +348,7 @@ export class PartySession {
   observeHLS(shown: Displayed, frame: boolean): void {
     if (this.state.get().transport !== "hls") return;
     if (frame) this.hlsFrames++;
+    if (frame && this.hlsFirstFrameAtMs === null) this.hlsFirstFrameAtMs = shown.atMs;
     this.displayed = shown;
     this.offsets.push(shown.positionMs - shown.atMs);
     if (this.offsets.length > 25) this.offsets.shift();
@@ -408,6 +419,9 @@ export class PartySession {
       layer,
       transport: st.transport,
       hlsFrames: this.hlsFrames,
+      fallbackAtMs: this.fallbackAtMs,
+      hlsFirstFrameAtMs: this.hlsFirstFrameAtMs,
+      signalAtMs: this.signalAtMs,
     };
   }
 
@@ -644,6 +658,22 @@ export class PartySession {
     this.observeDelay(pb, this.displayed);
   }
 
+  /**
+   * pollAttributes reads the ingest's playback attribute while the peer
+   * connection is not up: livekit-client holds attribute events back until
+   * it is, but updates the participant, and the HLS fallback must follow
+   * pauses and seeks. A poll's receive time is late, so no skew sample.
+   */
+  private pollAttributes(): void {
+    if (!this.room || this.signalAtMs === null || this.pcConnected) return;
+    for (const p of this.room.remoteParticipants.values()) {
+      const raw = p.attributes?.["marquee.playback"];
+      if (!raw || raw === this.polledAttr) continue;
+      this.polledAttr = raw;
+      this.readAttributes(p, false);
+    }
+  }
+
   /** observeDelay feeds one measured delay to the aligner, unless unreliable. */
   private observeDelay(pb: Playback, shown: Displayed): void {
     if (pb.state !== "playing" || Date.now() < this.settleUntilMs) return;
@@ -801,6 +831,7 @@ export class PartySession {
     const st = this.state.get();
     const pb = st.playback;
     this.sampleAudio(pb, audioOnly(st));
+    this.pollAttributes();
     if (++this.ticks % 2 === 0) this.align();
     // A big change of this viewer's natural delay (a slow device, a worse
     // network) is told at once, so the others follow within a second.

@@ -17,7 +17,7 @@ export function Stage({ session, st, current, canControl = false }: { session: P
     session.setMediaElements(video.current, audio.current);
     return () => session.setMediaElements(null, null);
   }, [session]);
-  useFallbackSwitch(session);
+  const preloadDueAt = useFallbackSwitch(session);
 
   const ended = st.conn === "ended";
   const soundOnly = !ended && (audioOnly(st) || (!st.hasVideo && current?.mediaType === "track"));
@@ -27,7 +27,7 @@ export function Stage({ session, st, current, canControl = false }: { session: P
     <div class={`stage${soundOnly ? " audio-only" : ""}`}>
       <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly || ended} />
       <audio ref={audio} autoplay />
-      <FallbackVideo session={session} st={st} soundOnly={soundOnly} />
+      <FallbackVideo session={session} st={st} soundOnly={soundOnly} preloadDueAt={preloadDueAt} />
       {soundOnly && <AudioOnly session={session} st={st} current={current} />}
       {!st.hasVideo && !soundOnly && !ended && !hls && st.conn === "connected" && <Waiting st={st} title={title} canControl={canControl} />}
       {ended && (

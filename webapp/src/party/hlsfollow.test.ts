@@ -3,13 +3,16 @@ import assert from "node:assert/strict";
 import {
   FREEZE_MS,
   HARD_SEEK_MS,
+  HOLD_MS,
   MAX_LEAD_MS,
   MAX_RATE_DELTA,
   PC_WAIT_MS,
+  PRELOAD_AFTER_MS,
   RETURN_AFTER_MS,
   fallBackReason,
   hlsErrorText,
   nextLead,
+  preloadInMs,
   shouldReturn,
   steer,
   type LinkHealth,
@@ -62,29 +65,44 @@ test("shouldReturn", async (t) => {
 });
 
 test("steer: proportional rate within bounds", () => {
-  assert.deepEqual(steer(0, true, 5000, 0), { rate: 1, seekToMs: null });
-  assert.deepEqual(steer(15, true, 5000, 0), { rate: 1, seekToMs: null }, "inside the dead band");
-  assert.deepEqual(steer(250, true, 5000, 0), { rate: 1.05, seekToMs: null }, "behind: faster");
-  assert.deepEqual(steer(-100, true, 5000, 0), { rate: 0.98, seekToMs: null }, "ahead: slower");
-  for (const e of [600, 999, -999]) {
+  assert.deepEqual(steer(0, true, 5000, 0), { rate: 1, seekToMs: null, holdMs: 0 });
+  assert.deepEqual(steer(15, true, 5000, 0), { rate: 1, seekToMs: null, holdMs: 0 }, "inside the dead band");
+  assert.deepEqual(steer(250, true, 5000, 0), { rate: 1.05, seekToMs: null, holdMs: 0 }, "behind: faster");
+  assert.deepEqual(steer(-100, true, 5000, 0), { rate: 0.98, seekToMs: null, holdMs: 0 }, "ahead: slower");
+  for (const e of [600, 999, -HOLD_MS]) {
     const s = steer(e, true, 5000, 0);
     assert.equal(s.seekToMs, null);
+    assert.equal(s.holdMs, 0);
     assert.ok(Math.abs(s.rate - 1) <= MAX_RATE_DELTA + 1e-9, `rate ${s.rate} for ${e} ms`);
     assert.equal(Math.sign(s.rate - 1), Math.sign(e));
   }
 });
 
 test("steer: hard seek when far off, ahead by the lead", () => {
-  assert.deepEqual(steer(HARD_SEEK_MS + 1, true, 20_000, 300), { rate: 1, seekToMs: 20_300 });
-  assert.deepEqual(steer(-5000, true, 20_000, 0), { rate: 1, seekToMs: 20_000 }, "far ahead: seek back");
-  assert.deepEqual(steer(5000, true, 20_000, 99_999), { rate: 1, seekToMs: 20_000 + MAX_LEAD_MS }, "the lead is bounded");
-  assert.deepEqual(steer(5000, true, -50, 0), { rate: 1, seekToMs: 0 }, "never before the start");
+  assert.deepEqual(steer(HARD_SEEK_MS + 1, true, 20_000, 300), { rate: 1, seekToMs: 20_300, holdMs: 0 });
+  assert.deepEqual(steer(-5000, true, 20_000, 300), { rate: 1, seekToMs: 20_000, holdMs: 0 }, "far ahead: seek back, no lead");
+  assert.deepEqual(steer(5000, true, 20_000, 99_999), { rate: 1, seekToMs: 20_000 + MAX_LEAD_MS, holdMs: 0 }, "the lead is bounded");
+  assert.deepEqual(steer(5000, true, -50, 0), { rate: 1, seekToMs: 0, holdMs: 0 }, "never before the start");
+});
+
+test("steer: ahead holds the picture until the party catches up", () => {
+  assert.deepEqual(steer(-HOLD_MS - 1, true, 9000, 0), { rate: 1, seekToMs: null, holdMs: HOLD_MS + 1 });
+  assert.deepEqual(steer(-HARD_SEEK_MS, true, 9000, 0), { rate: 1, seekToMs: null, holdMs: HARD_SEEK_MS });
 });
 
 test("steer: paused holds the party's frame", () => {
-  assert.deepEqual(steer(10, false, 7000, 500), { rate: 1, seekToMs: null });
-  assert.deepEqual(steer(300, false, 7000, 500), { rate: 1, seekToMs: 7000 }, "no lead while paused");
-  assert.deepEqual(steer(NaN, true, 7000, 0), { rate: 1, seekToMs: null });
+  assert.deepEqual(steer(10, false, 7000, 500), { rate: 1, seekToMs: null, holdMs: 0 });
+  assert.deepEqual(steer(300, false, 7000, 500), { rate: 1, seekToMs: 7000, holdMs: 0 }, "no lead while paused");
+  assert.deepEqual(steer(NaN, true, 7000, 0), { rate: 1, seekToMs: null, holdMs: 0 });
+});
+
+test("preloadInMs: HLS loads in the background while the peer connection is late", () => {
+  const late = { ...base, pcConnected: false, lastMediaAtMs: 0, firstMediaAtMs: null };
+  assert.equal(preloadInMs({ ...late, signalAtMs: 100_000 - PRELOAD_AFTER_MS + 1 }), null, "not late yet");
+  assert.equal(preloadInMs({ ...late, signalAtMs: 100_000 - 1000 }), PC_WAIT_MS - 1000);
+  assert.equal(preloadInMs({ ...late, signalAtMs: 100_000 - PC_WAIT_MS - 500 }), 0, "due already");
+  assert.equal(preloadInMs(base), null, "connected");
+  assert.equal(preloadInMs({ ...late, hasItem: false, signalAtMs: 0 }), null, "nothing to play");
 });
 
 test("nextLead learns the seek time, within bounds", () => {

@@ -12,6 +12,8 @@ export const FREEZE_MS = 5000;
 export const RETURN_AFTER_MS = 1000;
 /** FRESH_MEDIA_MS: media shown within this is still flowing. */
 export const FRESH_MEDIA_MS = 1000;
+/** PRELOAD_AFTER_MS: a peer connection not up this long after signalling has HLS load in the background. */
+export const PRELOAD_AFTER_MS = 800;
 
 /** LinkHealth is what the session knows of its WebRTC link, at nowMs. */
 export interface LinkHealth {
@@ -48,6 +50,17 @@ export function fallBackReason(h: LinkHealth): string | null {
 }
 
 /**
+ * preloadInMs tells whether HLS should load in the background, in case
+ * the fallback comes: the peer connection is late. It returns how long
+ * until fallBackReason would fire (0 or more), or null for no preload.
+ */
+export function preloadInMs(h: LinkHealth): number | null {
+  if (!h.hasItem || h.signalAtMs === null || h.pcConnected) return null;
+  const waited = h.nowMs - h.signalAtMs;
+  return waited > PRELOAD_AFTER_MS ? Math.max(0, PC_WAIT_MS - waited) : null;
+}
+
+/**
  * shouldReturn tells whether an HLS viewer may go back to WebRTC: its
  * peer connection is up and media has flowed for RETURN_AFTER_MS and still
  * does; while the party is paused (no frames flow), subscribed tracks on a
@@ -70,6 +83,8 @@ export const DEADBAND_MS = 20;
 export const HARD_SEEK_MS = 1000;
 /** PAUSED_SEEK_MS: while paused, a frame further off than this is replaced by a seek. */
 export const PAUSED_SEEK_MS = 40;
+/** HOLD_MS: further ahead than this, hold the picture (pause) until the party catches up. */
+export const HOLD_MS = 300;
 /** MAX_LEAD_MS bounds the lead a seek aims ahead by (the time a seek takes to play). */
 export const MAX_LEAD_MS = 3000;
 
@@ -79,26 +94,32 @@ export interface Steer {
   rate: number;
   /** seekToMs, when set, is the media position to seek to. */
   seekToMs: number | null;
+  /** holdMs, when above 0, is how long to hold the picture (paused) before playing on. */
+  holdMs: number;
 }
 
 /**
  * steer is the control law. errorMs is the position the viewer should show
  * minus the one it shows (positive: behind). Playing, a small error is
  * corrected by speed, proportionally (±MAX_RATE_DELTA at FULL_RATE_AT_MS),
- * so the picture never jumps; past HARD_SEEK_MS it seeks, leadMs ahead of
- * the target, the time a seek takes before frames play again. Paused, the
- * rate is 1 and an off frame is replaced by the right one.
+ * so the picture never jumps. Ahead by more than HOLD_MS (up to
+ * HARD_SEEK_MS) it holds the picture that long, as a WebRTC viewer's
+ * jitter buffer would; further off it seeks, behind by leadMs ahead of the
+ * target, the time a seek takes before frames play again. Paused, the rate
+ * is 1 and an off frame is replaced by the right one.
  */
 export function steer(errorMs: number, playing: boolean, targetMs: number, leadMs: number): Steer {
-  if (!Number.isFinite(errorMs)) return { rate: 1, seekToMs: null };
-  if (!playing) return { rate: 1, seekToMs: Math.abs(errorMs) > PAUSED_SEEK_MS ? Math.max(0, targetMs) : null };
+  const none = { rate: 1, seekToMs: null, holdMs: 0 };
+  if (!Number.isFinite(errorMs)) return none;
+  if (!playing) return { ...none, seekToMs: Math.abs(errorMs) > PAUSED_SEEK_MS ? Math.max(0, targetMs) : null };
   if (Math.abs(errorMs) > HARD_SEEK_MS) {
-    const lead = Math.min(MAX_LEAD_MS, Math.max(0, leadMs));
-    return { rate: 1, seekToMs: Math.max(0, targetMs + lead) };
+    const lead = errorMs > 0 ? Math.min(MAX_LEAD_MS, Math.max(0, leadMs)) : 0;
+    return { ...none, seekToMs: Math.max(0, targetMs + lead) };
   }
-  if (Math.abs(errorMs) <= DEADBAND_MS) return { rate: 1, seekToMs: null };
+  if (errorMs < -HOLD_MS) return { ...none, holdMs: -errorMs };
+  if (Math.abs(errorMs) <= DEADBAND_MS) return none;
   const delta = Math.max(-MAX_RATE_DELTA, Math.min(MAX_RATE_DELTA, (errorMs / FULL_RATE_AT_MS) * MAX_RATE_DELTA));
-  return { rate: Math.round((1 + delta) * 1000) / 1000, seekToMs: null };
+  return { ...none, rate: Math.round((1 + delta) * 1000) / 1000 };
 }
 
 /**
