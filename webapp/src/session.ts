@@ -152,8 +152,9 @@ export interface Stats {
   /** fallbackAtMs is when this viewer last switched to HLS; hlsFirstFrameAtMs when HLS first showed a frame since. */
   fallbackAtMs: number | null;
   hlsFirstFrameAtMs: number | null;
-  /** signalAtMs is when the latest join's signalling connected (null: none up). */
+  /** signalAtMs is when the latest join's signalling connected (null: none up); pcAtMs when its peer connection came up. */
   signalAtMs: number | null;
+  pcAtMs: number | null;
 }
 
 const SYNC_EVERY_MS = 2000;
@@ -165,6 +166,8 @@ const STALL_RECONNECT_MS = 4000;
 const STALE_VIEWER_MS = 7000;
 const MAX_CHAT = 200;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+/** ATTR_POLL_MS: how often the playback attribute is read while the peer connection is not up. */
+const ATTR_POLL_MS = 100;
 /** HLS_RETRY_MS: on HLS, WebRTC is retried at once; signalling also carries the party's anchors. */
 const HLS_RETRY_MS = 300;
 /** SETTLE_MS is how long after a re-anchoring (seek, new item) delays are not measured. */
@@ -248,6 +251,7 @@ export class PartySession {
   /** signalAtMs is when the latest Room's signalling joined (null: none up); pcConnected when its peer connection is up too. */
   private signalAtMs: number | null = null;
   private pcConnected = false;
+  private pcAtMs: number | null = null;
   /** hlsAligner smooths the HLS fallback's measured delay (no jitter buffer to steer). */
   private hlsAligner = new DelayAligner();
   private hlsFrames = 0;
@@ -263,6 +267,7 @@ export class PartySession {
     this.timers.push(window.setInterval(() => this.publishSync(), SYNC_EVERY_MS));
     this.timers.push(window.setInterval(() => this.watchdog(), WATCHDOG_EVERY_MS));
     this.timers.push(window.setInterval(() => this.refreshViewers(), 1000));
+    this.timers.push(window.setInterval(() => this.pollAttributes(), ATTR_POLL_MS));
     void this.connect();
   }
 
@@ -422,6 +427,7 @@ export class PartySession {
       fallbackAtMs: this.fallbackAtMs,
       hlsFirstFrameAtMs: this.hlsFirstFrameAtMs,
       signalAtMs: this.signalAtMs,
+      pcAtMs: this.pcAtMs,
     };
   }
 
@@ -453,6 +459,7 @@ export class PartySession {
       }
       if (attempt > 0) this.reconnects++;
       this.pcConnected = true;
+      this.pcAtMs = Date.now();
       this.firstFrameSinceConnectAtMs = null;
       this.aligner.reset();
       this.state.update({
@@ -831,7 +838,6 @@ export class PartySession {
     const st = this.state.get();
     const pb = st.playback;
     this.sampleAudio(pb, audioOnly(st));
-    this.pollAttributes();
     if (++this.ticks % 2 === 0) this.align();
     // A big change of this viewer's natural delay (a slow device, a worse
     // network) is told at once, so the others follow within a second.

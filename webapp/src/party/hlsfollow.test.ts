@@ -67,8 +67,8 @@ test("shouldReturn", async (t) => {
 test("steer: proportional rate within bounds", () => {
   assert.deepEqual(steer(0, true, 5000, 0), { rate: 1, seekToMs: null, holdMs: 0 });
   assert.deepEqual(steer(15, true, 5000, 0), { rate: 1, seekToMs: null, holdMs: 0 }, "inside the dead band");
-  assert.deepEqual(steer(250, true, 5000, 0), { rate: 1.05, seekToMs: null, holdMs: 0 }, "behind: faster");
-  assert.deepEqual(steer(-100, true, 5000, 0), { rate: 0.98, seekToMs: null, holdMs: 0 }, "ahead: slower");
+  assert.deepEqual(steer(125, true, 5000, 0), { rate: 1.05, seekToMs: null, holdMs: 0 }, "behind: faster");
+  assert.deepEqual(steer(-100, true, 5000, 0), { rate: 0.96, seekToMs: null, holdMs: 0 }, "ahead: slower");
   for (const e of [600, 999, -HOLD_MS]) {
     const s = steer(e, true, 5000, 0);
     assert.equal(s.seekToMs, null);

@@ -5,7 +5,7 @@
 // unit-tested in node.
 
 /** PC_WAIT_MS: a peer connection not up this long after signalling joined cannot connect (UDP blocked). */
-export const PC_WAIT_MS = 2500;
+export const PC_WAIT_MS = 2000;
 /** FREEZE_MS: no picture or sound this long while the party plays means WebRTC is too weak. */
 export const FREEZE_MS = 5000;
 /** RETURN_AFTER_MS: WebRTC media must have flowed this long before HLS stops. */
@@ -13,7 +13,7 @@ export const RETURN_AFTER_MS = 1000;
 /** FRESH_MEDIA_MS: media shown within this is still flowing. */
 export const FRESH_MEDIA_MS = 1000;
 /** PRELOAD_AFTER_MS: a peer connection not up this long after signalling has HLS load in the background. */
-export const PRELOAD_AFTER_MS = 800;
+export const PRELOAD_AFTER_MS = 700;
 
 /** LinkHealth is what the session knows of its WebRTC link, at nowMs. */
 export interface LinkHealth {
@@ -76,7 +76,7 @@ export function shouldReturn(h: LinkHealth): boolean {
 /** MAX_RATE_DELTA bounds playbackRate to 1 ± this: a change people do not notice. */
 export const MAX_RATE_DELTA = 0.1;
 /** FULL_RATE_AT_MS is the error at which the rate correction reaches its bound. */
-export const FULL_RATE_AT_MS = 500;
+export const FULL_RATE_AT_MS = 250;
 /** DEADBAND_MS: an error this small is left alone (playbackRate 1). */
 export const DEADBAND_MS = 20;
 /** HARD_SEEK_MS: further off than this, seek instead of changing speed. */
