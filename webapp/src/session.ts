@@ -252,6 +252,7 @@ export class PartySession {
   private signalAtMs: number | null = null;
   private pcConnected = false;
   private pcAtMs: number | null = null;
+  private connectAtMs: number | null = null;
   /** hlsAligner smooths the HLS fallback's measured delay (no jitter buffer to steer). */
   private hlsAligner = new DelayAligner();
   private hlsFrames = 0;
@@ -321,6 +322,7 @@ export class PartySession {
       nowMs: Date.now(),
       hasItem: !!pb?.itemId && (pb.state === "playing" || pb.state === "paused"),
       partyPlaying: pb?.state === "playing",
+      connectAtMs: this.connectAtMs,
       signalAtMs: this.signalAtMs,
       pcConnected: this.pcConnected,
       lastMediaAtMs: Math.max(this.lastFrameAtMs, this.lastAudioAtMs),
@@ -447,6 +449,7 @@ export class PartySession {
     this.state.update({ conn: attempt > 0 ? "reconnecting" : "connecting", retryAtMs: null });
     this.signalAtMs = null;
     this.pcConnected = false;
+    this.connectAtMs = Date.now();
     const room = new Room({ adaptiveStream: true, dynacast: true });
     this.room = room;
     this.wire(room);

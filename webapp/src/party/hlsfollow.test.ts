@@ -6,6 +6,7 @@ import {
   HOLD_MS,
   MAX_LEAD_MS,
   MAX_RATE_DELTA,
+  PC_AFTER_SIGNAL_MS,
   PC_WAIT_MS,
   PRELOAD_AFTER_MS,
   RETURN_AFTER_MS,
@@ -22,6 +23,7 @@ const base: LinkHealth = {
   nowMs: 100_000,
   hasItem: true,
   partyPlaying: true,
+  connectAtMs: 89_000,
   signalAtMs: 90_000,
   pcConnected: true,
   lastMediaAtMs: 99_900,
@@ -35,8 +37,10 @@ test("fallBackReason", async (t) => {
     ["healthy WebRTC stays", {}, null],
     ["nothing to play: stay", { hasItem: false, pcConnected: false }, null],
     ["no signalling: nothing to judge", { signalAtMs: null, pcConnected: false }, null],
-    ["peer connection still coming up", { pcConnected: false, signalAtMs: 100_000 - PC_WAIT_MS + 1 }, null],
-    ["peer connection never came up (UDP blocked)", { pcConnected: false, signalAtMs: 100_000 - PC_WAIT_MS - 1, lastMediaAtMs: 0 }, "WebRTC could not connect"],
+    ["peer connection still coming up", { pcConnected: false, connectAtMs: 100_000 - PC_WAIT_MS + 1, signalAtMs: 99_000 }, null],
+    ["peer connection never came up (UDP blocked)", { pcConnected: false, connectAtMs: 100_000 - PC_WAIT_MS, signalAtMs: 99_000, lastMediaAtMs: 0 }, "WebRTC could not connect"],
+    ["slow signalling: the peer connection gets its time after it", { pcConnected: false, connectAtMs: 90_000, signalAtMs: 100_000 - PC_AFTER_SIGNAL_MS + 1 }, null],
+    ["slow signalling, then no peer connection", { pcConnected: false, connectAtMs: 90_000, signalAtMs: 100_000 - PC_AFTER_SIGNAL_MS }, "WebRTC could not connect"],
     ["paused: no frames is normal", { partyPlaying: false, lastMediaAtMs: 10_000 }, null],
     ["frozen while playing", { lastMediaAtMs: 100_000 - FREEZE_MS - 1, signalAtMs: 10_000 }, "WebRTC media stalled"],
     ["just resumed: frames not due yet", { lastMediaAtMs: 10_000, playingSinceMs: 99_000 }, null],
@@ -98,9 +102,11 @@ test("steer: paused holds the party's frame", () => {
 
 test("preloadInMs: HLS loads in the background while the peer connection is late", () => {
   const late = { ...base, pcConnected: false, lastMediaAtMs: 0, firstMediaAtMs: null };
-  assert.equal(preloadInMs({ ...late, signalAtMs: 100_000 - PRELOAD_AFTER_MS + 1 }), null, "not late yet");
-  assert.equal(preloadInMs({ ...late, signalAtMs: 100_000 - 1000 }), PC_WAIT_MS - 1000);
-  assert.equal(preloadInMs({ ...late, signalAtMs: 100_000 - PC_WAIT_MS - 500 }), 0, "due already");
+  assert.equal(preloadInMs({ ...late, connectAtMs: 100_000 - PRELOAD_AFTER_MS, signalAtMs: 99_900 }), null, "not late yet");
+  assert.equal(preloadInMs({ ...late, connectAtMs: 100_000 - 1000, signalAtMs: 99_500 }), PC_WAIT_MS - 1000);
+  assert.equal(preloadInMs({ ...late, connectAtMs: 97_000, signalAtMs: 99_900 }), PC_AFTER_SIGNAL_MS - 100, "slow signalling");
+  assert.equal(preloadInMs({ ...late, connectAtMs: 100_000 - PC_WAIT_MS - 500, signalAtMs: 98_000 }), 0, "due already");
+  assert.equal(preloadInMs({ ...late, signalAtMs: null }), null, "no anchors before signalling");
   assert.equal(preloadInMs(base), null, "connected");
   assert.equal(preloadInMs({ ...late, hasItem: false, signalAtMs: 0 }), null, "nothing to play");
 });

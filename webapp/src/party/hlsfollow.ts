@@ -4,15 +4,21 @@
 // `marquee.playback` anchors; this only steers towards it). Pure functions,
 // unit-tested in node.
 
-/** PC_WAIT_MS: a peer connection not up this long after signalling joined cannot connect (UDP blocked). */
-export const PC_WAIT_MS = 2000;
+/**
+ * PC_WAIT_MS: a peer connection not up this long after the join began
+ * cannot connect (UDP blocked), once signalling has been up for
+ * PC_AFTER_SIGNAL_MS (the offer and answer ride on the join, so a
+ * reachable peer connects soon after).
+ */
+export const PC_WAIT_MS = 2500;
+export const PC_AFTER_SIGNAL_MS = 1000;
 /** FREEZE_MS: no picture or sound this long while the party plays means WebRTC is too weak. */
 export const FREEZE_MS = 5000;
 /** RETURN_AFTER_MS: WebRTC media must have flowed this long before HLS stops. */
 export const RETURN_AFTER_MS = 1000;
 /** FRESH_MEDIA_MS: media shown within this is still flowing. */
 export const FRESH_MEDIA_MS = 1000;
-/** PRELOAD_AFTER_MS: a peer connection not up this long after signalling has HLS load in the background. */
+/** PRELOAD_AFTER_MS: a peer connection not up this long after the join began has HLS load in the background. */
 export const PRELOAD_AFTER_MS = 700;
 
 /** LinkHealth is what the session knows of its WebRTC link, at nowMs. */
@@ -21,6 +27,8 @@ export interface LinkHealth {
   /** hasItem: the party has an item (playing or paused) to fall back to. */
   hasItem: boolean;
   partyPlaying: boolean;
+  /** connectAtMs is when the latest join began (null: none under way). */
+  connectAtMs: number | null;
   /** signalAtMs is when the latest signalling connection joined, or null while none is up. */
   signalAtMs: number | null;
   /** pcConnected: the latest join's peer connection is up. */
@@ -43,7 +51,7 @@ export interface LinkHealth {
  */
 export function fallBackReason(h: LinkHealth): string | null {
   if (!h.hasItem || h.signalAtMs === null) return null;
-  if (!h.pcConnected) return h.nowMs - h.signalAtMs > PC_WAIT_MS ? "WebRTC could not connect" : null;
+  if (!h.pcConnected) return h.nowMs >= pcDueAt(h) ? "WebRTC could not connect" : null;
   if (!h.partyPlaying) return null;
   const since = Math.max(h.lastMediaAtMs, h.playingSinceMs, h.signalAtMs);
   return h.nowMs - since > FREEZE_MS ? "WebRTC media stalled" : null;
@@ -56,8 +64,14 @@ export function fallBackReason(h: LinkHealth): string | null {
  */
 export function preloadInMs(h: LinkHealth): number | null {
   if (!h.hasItem || h.signalAtMs === null || h.pcConnected) return null;
-  const waited = h.nowMs - h.signalAtMs;
-  return waited > PRELOAD_AFTER_MS ? Math.max(0, PC_WAIT_MS - waited) : null;
+  if (h.nowMs - (h.connectAtMs ?? h.signalAtMs) <= PRELOAD_AFTER_MS) return null;
+  return Math.max(0, pcDueAt(h) - h.nowMs);
+}
+
+/** pcDueAt is when a peer connection not up yet is given up on (signalAtMs set). */
+function pcDueAt(h: LinkHealth): number {
+  const signal = h.signalAtMs ?? h.nowMs;
+  return Math.max((h.connectAtMs ?? signal) + PC_WAIT_MS, signal + PC_AFTER_SIGNAL_MS);
 }
 
 /**
