@@ -50,11 +50,21 @@ export function HLSBadge({ st }: { st: SessionState }) {
   );
 }
 
-/** hlsURL asks the API for the signed master playlist of an item (a party guest may get the party's current item). */
+/**
+ * hlsURL asks the API for the signed master playlist of an item (a party
+ * guest may get the party's current item) and checks the playlist comes:
+ * the server says in words why it cannot make HLS of an item (sound only,
+ * an unsupported codec), which hls.js would reduce to "manifestLoadError".
+ */
 async function hlsURL(itemId: string, signal: AbortSignal): Promise<string> {
   const res = await fetch(`/api/items/${encodeURIComponent(itemId)}/hls`, { credentials: "same-origin", headers: { Accept: "application/json" }, signal });
   const body = (await res.json().catch(() => ({}))) as { url?: string; message?: string; error?: string };
   if (!res.ok || !body.url) throw new HLSFailure(res.status, body.message ?? body.error ?? res.statusText);
+  const master = await fetch(body.url, { credentials: "same-origin", signal });
+  if (!master.ok) {
+    const e = (await master.json().catch(() => ({}))) as { message?: string };
+    throw new HLSFailure(master.status, e.message ?? master.statusText);
+  }
   return body.url;
 }
 

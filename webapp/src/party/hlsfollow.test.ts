@@ -121,6 +121,7 @@ test("nextLead learns the seek time, within bounds", () => {
 
 test("hlsErrorText says what happened", () => {
   assert.match(hlsErrorText(422, "image subtitles only"), /cannot play over HLS: image subtitles only/);
+  assert.match(hlsErrorText(415, "vod: unsupported: no video stream"), /cannot play over HLS: vod: unsupported: no video stream\. Waiting for WebRTC/);
   assert.match(hlsErrorText(404, ""), /not available/);
   assert.match(hlsErrorText(0, "manifestLoadError"), /manifestLoadError.*Retrying/);
   assert.match(hlsErrorText(500, "boom"), /\(500: boom\)/);

@@ -146,9 +146,9 @@ export function nextLead(leadMs: number, errorAfterSeekMs: number): number {
   return Math.min(MAX_LEAD_MS, Math.max(0, leadMs + errorAfterSeekMs));
 }
 
-/** hlsErrorText turns a failed HLS URL request or hls.js fatal error into words for the stage. */
+/** hlsErrorText turns a failed HLS request (415/422: the server cannot make HLS of this item) or hls.js fatal error into words for the stage. */
 export function hlsErrorText(status: number, apiMessage: string): string {
-  if (status === 422) return `This item cannot play over HLS: ${apiMessage || "its format is not supported"}. Waiting for WebRTC to come back.`;
+  if (status === 415 || status === 422) return `This item cannot play over HLS: ${apiMessage || "its format is not supported"}. Waiting for WebRTC to come back.`;
   if (status === 403 || status === 404) return `HLS is not available for this item (${apiMessage || status}). Waiting for WebRTC to come back.`;
   if (status === 0) return `HLS playback failed: ${apiMessage || "network error"}. Retrying…`;
   return `HLS playback failed (${status}${apiMessage ? `: ${apiMessage}` : ""}). Retrying…`;
