@@ -33,6 +33,8 @@ type session struct {
 	roomGen int              // incremented on every join
 	rejoin  <-chan time.Time // pending rejoin attempt after a drop
 	cur     *item
+	// attr is the report last mirrored into the participant's attributes.
+	attr *PlaybackMessage
 	// sentUntil is when the last frame of the previous item ends, so the
 	// next item's RTP time starts after it.
 	sentUntil time.Time

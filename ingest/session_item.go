@@ -238,10 +238,33 @@ func (s *session) sendPlayback(changed bool) {
 			}
 		}
 	}
+	if changed || attrDrifted(s.attr, &msg) {
+		changed = true
+		s.attr = &msg
+	}
 	b, _ := json.Marshal(msg)
 	if err := s.room.SendPlayback(b, changed); err != nil {
 		s.log.Debug("playback message not sent", "err", err)
 	}
+}
+
+// AttrDriftMs is how far the position extrapolated from the attribute copy
+// of the playback report (its position plus the time since it was sent)
+// may drift from the real one before the copy is renewed. Viewers without
+// the data channel (the HLS fallback, whose UDP is blocked) follow the
+// party from that copy alone; a slowed ingest (a loaded machine) would
+// otherwise leave them seconds ahead.
+const AttrDriftMs = 100
+
+// attrDrifted reports whether the attribute copy last, extrapolated to
+// now's send time, is more than AttrDriftMs off now while both play.
+func attrDrifted(last, now *PlaybackMessage) bool {
+	if last == nil || now.State != "playing" || last.State != "playing" || last.ItemID != now.ItemID {
+		return false
+	}
+	want := last.PositionMs + (now.SentAtMs - last.SentAtMs)
+	d := now.PositionMs - want
+	return d > AttrDriftMs || d < -AttrDriftMs
 }
 
 // roomSink adapts a Room to media.Sink.

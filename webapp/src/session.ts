@@ -15,6 +15,7 @@ import {
 } from "livekit-client";
 import { Observable } from "./store";
 import { DelayAligner, roomTarget } from "./aligner";
+import type { LinkHealth } from "./party/hlsfollow";
 import {
   AUDIO_CLOCK,
   acceptPlayback,
@@ -51,6 +52,8 @@ export { audioOnly };
 export class PartyGone extends Error {}
 /** A viewer's state as reported in `marquee.sync`. */
 export type ViewerState = "connected" | "buffering" | "reconnecting";
+/** Transport is how a viewer receives the party: WebRTC, or HLS of the same item as a fallback. */
+export type Transport = "webrtc" | "hls";
 
 /** Viewer is one person in the room as the viewer list shows them. */
 export interface Viewer {
@@ -60,6 +63,8 @@ export interface Viewer {
   isLocal: boolean;
   state: ViewerState;
   delayMs: number | null;
+  /** transport is "hls" for a viewer on the HLS fallback. */
+  transport?: Transport;
 }
 
 /** ChatMessage is one line of chat. */
@@ -95,6 +100,10 @@ export interface SessionState {
   delayMs: number | null;
   buffering: boolean;
   identity: string;
+  /** transport is what this viewer plays from; "hls" while WebRTC cannot carry the party. */
+  transport: Transport;
+  /** fallbackReason says why this viewer is on HLS. */
+  fallbackReason: string | null;
 }
 
 /** Credentials let the session (re)join the room. */
@@ -137,6 +146,15 @@ export interface Stats {
   /** targetMs is the room's delay target this viewer steers to. */
   targetMs: number;
   layer: string;
+  transport: Transport;
+  /** hlsFrames counts the frames the HLS fallback showed. */
+  hlsFrames: number;
+  /** fallbackAtMs is when this viewer last switched to HLS; hlsFirstFrameAtMs when HLS first showed a frame since. */
+  fallbackAtMs: number | null;
+  hlsFirstFrameAtMs: number | null;
+  /** signalAtMs is when the latest join's signalling connected (null: none up); pcAtMs when its peer connection came up. */
+  signalAtMs: number | null;
+  pcAtMs: number | null;
 }
 
 const SYNC_EVERY_MS = 2000;
@@ -148,6 +166,10 @@ const STALL_RECONNECT_MS = 4000;
 const STALE_VIEWER_MS = 7000;
 const MAX_CHAT = 200;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+/** ATTR_POLL_MS: how often the playback attribute is read while the peer connection is not up. */
+const ATTR_POLL_MS = 100;
+/** HLS_RETRY_MS: on HLS, WebRTC is retried at once; signalling also carries the party's anchors. */
+const HLS_RETRY_MS = 300;
 /** SETTLE_MS is how long after a re-anchoring (seek, new item) delays are not measured. */
 const SETTLE_MS = 1000;
 /** AHEAD_LIMIT_MS: a viewer cannot be ahead of the party; more than this is a bad sample. */
@@ -192,6 +214,8 @@ export class PartySession {
     delayMs: null,
     buffering: false,
     identity: "",
+    transport: "webrtc",
+    fallbackReason: null,
   });
 
   private room: Room | null = null;
@@ -208,7 +232,7 @@ export class PartySession {
   private firstFrameSinceConnectAtMs: number | null = null;
   private joinStartedAtMs = Date.now();
   private reconnects = 0;
-  private remoteSync = new Map<string, { delayMs: number; naturalMs: number; state: ViewerState; atMs: number }>();
+  private remoteSync = new Map<string, { delayMs: number; naturalMs: number; state: ViewerState; transport: Transport; atMs: number }>();
   private timers: number[] = [];
   private seq = 0;
   private retryTimer = 0;
@@ -224,6 +248,18 @@ export class PartySession {
   private offsets: number[] = [];
   private audioJitterMs = 0;
   private audioJitterTotals = { delay: 0, count: 0 };
+  /** signalAtMs is when the latest Room's signalling joined (null: none up); pcConnected when its peer connection is up too. */
+  private signalAtMs: number | null = null;
+  private pcConnected = false;
+  private pcAtMs: number | null = null;
+  private connectAtMs: number | null = null;
+  /** hlsAligner smooths the HLS fallback's measured delay (no jitter buffer to steer). */
+  private hlsAligner = new DelayAligner();
+  private hlsFrames = 0;
+  /** polledAttr is the playback attribute pollAttributes last read. */
+  private polledAttr = "";
+  private fallbackAtMs: number | null = null;
+  private hlsFirstFrameAtMs: number | null = null;
 
   constructor(private params: SessionParams) {}
 
@@ -232,6 +268,7 @@ export class PartySession {
     this.timers.push(window.setInterval(() => this.publishSync(), SYNC_EVERY_MS));
     this.timers.push(window.setInterval(() => this.watchdog(), WATCHDOG_EVERY_MS));
     this.timers.push(window.setInterval(() => this.refreshViewers(), 1000));
+    this.timers.push(window.setInterval(() => this.pollAttributes(), ATTR_POLL_MS));
     void this.connect();
   }
 
@@ -270,6 +307,62 @@ export class PartySession {
   partyPositionNow(): number | null {
     const pb = this.state.get().playback;
     return pb ? partyPositionMs(pb, Date.now(), this.skew) : null;
+  }
+
+  /** targetDelayMs is the delay behind the party every viewer aims for (aligner.ts). */
+  targetDelayMs(): number {
+    return this.aligner.targetMs();
+  }
+
+  /** linkHealth tells the HLS fallback (party/Fallback.tsx) how WebRTC is doing. */
+  linkHealth(): LinkHealth {
+    const st = this.state.get();
+    const pb = st.playback;
+    return {
+      nowMs: Date.now(),
+      hasItem: !!pb?.itemId && (pb.state === "playing" || pb.state === "paused"),
+      partyPlaying: pb?.state === "playing",
+      connectAtMs: this.connectAtMs,
+      signalAtMs: this.signalAtMs,
+      pcConnected: this.pcConnected,
+      lastMediaAtMs: Math.max(this.lastFrameAtMs, this.lastAudioAtMs),
+      firstMediaAtMs: this.firstFrameSinceConnectAtMs,
+      playingSinceMs: this.playingSinceMs,
+      hasTracks: st.hasVideo || st.hasAudio,
+    };
+  }
+
+  /**
+   * setTransport switches this viewer between WebRTC and the HLS fallback
+   * (party/Fallback.tsx plays HLS). The Room stays: its signalling brings
+   * the party's anchors and each new join retries WebRTC.
+   */
+  setTransport(transport: Transport, reason: string | null = null): void {
+    if (this.state.get().transport === transport) return;
+    this.hlsAligner.reset();
+    this.displayed = null;
+    this.offsets = [];
+    // WebRTC sound trickling in while HLS plays must not double it.
+    if (this.audioEl) this.audioEl.muted = transport === "hls";
+    if (transport === "hls") [this.fallbackAtMs, this.hlsFirstFrameAtMs] = [Date.now(), null];
+    this.state.update({ transport, fallbackReason: transport === "hls" ? reason : null, delayMs: null, buffering: false });
+    if (transport === "hls") this.retrySoon();
+    this.refreshViewers();
+    this.publishSync();
+  }
+
+  /** observeHLS takes a position the HLS fallback shows (a frame, or sound only), for the measured delay. */
+  observeHLS(shown: Displayed, frame: boolean): void {
+    if (this.state.get().transport !== "hls") return;
+    if (frame) this.hlsFrames++;
+    if (frame && this.hlsFirstFrameAtMs === null) this.hlsFirstFrameAtMs = shown.atMs;
+    this.displayed = shown;
+    this.offsets.push(shown.positionMs - shown.atMs);
+    if (this.offsets.length > 25) this.offsets.shift();
+    const pb = this.state.get().playback;
+    if (pb?.state !== "playing" || Date.now() < this.settleUntilMs) return;
+    const d = delayMs(pb, shown, this.skew);
+    if (d > AHEAD_LIMIT_MS) this.hlsAligner.observe(d);
   }
 
   /** sendChat sends one chat line to the room. */
@@ -331,6 +424,12 @@ export class PartySession {
       displayedOffsetMs: this.offsets.length ? [...this.offsets].sort((a, b) => a - b)[this.offsets.length >> 1] : null,
       targetMs: this.aligner.targetMs(),
       layer,
+      transport: st.transport,
+      hlsFrames: this.hlsFrames,
+      fallbackAtMs: this.fallbackAtMs,
+      hlsFirstFrameAtMs: this.hlsFirstFrameAtMs,
+      signalAtMs: this.signalAtMs,
+      pcAtMs: this.pcAtMs,
     };
   }
 
@@ -348,6 +447,9 @@ export class PartySession {
     if (this.closed) return;
     const attempt = this.state.get().attempt;
     this.state.update({ conn: attempt > 0 ? "reconnecting" : "connecting", retryAtMs: null });
+    this.signalAtMs = null;
+    this.pcConnected = false;
+    this.connectAtMs = Date.now();
     const room = new Room({ adaptiveStream: true, dynacast: true });
     this.room = room;
     this.wire(room);
@@ -359,6 +461,8 @@ export class PartySession {
         return;
       }
       if (attempt > 0) this.reconnects++;
+      this.pcConnected = true;
+      this.pcAtMs = Date.now();
       this.firstFrameSinceConnectAtMs = null;
       this.aligner.reset();
       this.state.update({
@@ -368,7 +472,7 @@ export class PartySession {
         identity: room.localParticipant.identity,
         audioBlocked: !room.canPlaybackAudio,
       });
-      for (const p of room.remoteParticipants.values()) this.readAttributes(p);
+      for (const p of room.remoteParticipants.values()) this.readAttributes(p, false);
       this.refreshViewers();
     } catch (err) {
       if (err instanceof PartyGone) {
@@ -384,12 +488,24 @@ export class PartySession {
 
   private scheduleRetry(err: unknown): void {
     if (this.closed) return;
+    this.signalAtMs = null;
+    this.pcConnected = false;
     const attempt = this.state.get().attempt;
-    const wait = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
+    // On HLS, WebRTC is retried at once: the next join is also what brings the anchors.
+    const wait = this.state.get().transport === "hls" ? HLS_RETRY_MS : BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
     const message = err instanceof Error ? err.message : String(err ?? "connection lost");
     this.state.update({ conn: "reconnecting", attempt: attempt + 1, retryAtMs: Date.now() + wait, error: message });
     clearTimeout(this.retryTimer);
     this.retryTimer = window.setTimeout(() => void this.connect(), wait);
+  }
+
+  /** retrySoon makes a pending backoff wait no longer than HLS_RETRY_MS. */
+  private retrySoon(): void {
+    const st = this.state.get();
+    if (this.closed || st.retryAtMs === null || st.retryAtMs - Date.now() <= HLS_RETRY_MS) return;
+    this.state.update({ retryAtMs: Date.now() + HLS_RETRY_MS });
+    clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(() => void this.connect(), HLS_RETRY_MS);
   }
 
   /** restart drops the current Room and joins again (watchdog, lost PC). */
@@ -410,8 +526,16 @@ export class PartySession {
       .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) =>
         this.onData(payload, participant, topic),
       )
+      .on(RoomEvent.SignalConnected, () => {
+        if (this.room !== room) return;
+        // The party's anchors come with signalling, before (or without)
+        // a peer connection: the HLS fallback follows them.
+        this.signalAtMs = Date.now();
+        for (const p of room.remoteParticipants.values()) this.readAttributes(p, false);
+        this.refreshViewers();
+      })
       .on(RoomEvent.ParticipantAttributesChanged, (_changed, p) => {
-        if (p instanceof RemoteParticipant) this.readAttributes(p);
+        if (p instanceof RemoteParticipant) this.readAttributes(p, true);
         this.refreshViewers();
       })
       .on(RoomEvent.ParticipantConnected, () => this.refreshViewers())
@@ -434,6 +558,8 @@ export class PartySession {
       .on(RoomEvent.Disconnected, (reason) => {
         if (this.room !== room || this.closed) return;
         this.room = null;
+        this.signalAtMs = null;
+        this.pcConnected = false;
         this.videoTrack = null;
         this.audioTrack = null;
         this.state.update({ hasVideo: false, hasAudio: false });
@@ -508,6 +634,7 @@ export class PartySession {
     this.lastFrameAtMs = shownAt;
     if (this.firstFrameAtMs === null) this.firstFrameAtMs = shownAt;
     if (this.firstFrameSinceConnectAtMs === null) this.firstFrameSinceConnectAtMs = shownAt;
+    if (this.state.get().transport === "hls") return; // HLS shows the party; these frames only tell WebRTC is back
     const pb = this.state.get().playback;
     const rtp = (meta as VideoFrameCallbackMetadata & { rtpTimestamp?: number }).rtpTimestamp;
     if (!pb?.videoRtp || rtp === undefined) return;
@@ -535,10 +662,26 @@ export class PartySession {
     this.lastFrameAtMs = at;
     if (this.firstFrameAtMs === null) this.firstFrameAtMs = at;
     if (this.firstFrameSinceConnectAtMs === null) this.firstFrameSinceConnectAtMs = at;
-    if (!pb?.audioRtp) return;
+    if (!pb?.audioRtp || this.state.get().transport === "hls") return;
     // The packet arrived at `at`; it is heard after its wait in the jitter buffer.
     this.displayed = { positionMs: mediaPositionMs(src.rtpTimestamp, pb.audioRtp, AUDIO_CLOCK), atMs: at + this.audioJitterMs };
     this.observeDelay(pb, this.displayed);
+  }
+
+  /**
+   * pollAttributes reads the ingest's playback attribute while the peer
+   * connection is not up: livekit-client holds attribute events back until
+   * it is, but updates the participant, and the HLS fallback must follow
+   * pauses and seeks. A poll's receive time is late, so no skew sample.
+   */
+  private pollAttributes(): void {
+    if (!this.room || this.signalAtMs === null || this.pcConnected) return;
+    for (const p of this.room.remoteParticipants.values()) {
+      const raw = p.attributes?.["marquee.playback"];
+      if (!raw || raw === this.polledAttr) continue;
+      this.polledAttr = raw;
+      this.readAttributes(p, false);
+    }
   }
 
   /** observeDelay feeds one measured delay to the aligner, unless unreliable. */
@@ -591,29 +734,35 @@ export class PartySession {
         if (participant) {
           const state = (["connected", "buffering", "reconnecting"] as const).find((s) => s === msg.state) ?? "connected";
           const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : NaN);
-          this.remoteSync.set(participant.identity, { delayMs: num(msg.delayMs), naturalMs: num(msg.naturalMs), state, atMs: Date.now() });
+          const transport: Transport = msg.transport === "hls" ? "hls" : "webrtc";
+          this.remoteSync.set(participant.identity, { delayMs: num(msg.delayMs), naturalMs: num(msg.naturalMs), state, transport, atMs: Date.now() });
           this.refreshViewers();
         }
         break;
     }
   }
 
-  private readAttributes(p: RemoteParticipant): void {
+  /**
+   * readAttributes reads the ingest's copy of its last playback report;
+   * live is false for the copy found on joining, whose age (since the last
+   * change) says nothing about the clocks, so it is not a skew sample.
+   */
+  private readAttributes(p: RemoteParticipant, live: boolean): void {
     const raw = p.attributes?.["marquee.playback"];
     if (!raw || !isIngest(p)) return;
     try {
-      this.setPlayback(JSON.parse(raw), true);
+      this.setPlayback(JSON.parse(raw), true, live);
     } catch {
       /* a malformed attribute is ignored; the next data message replaces it */
     }
   }
 
-  private setPlayback(raw: unknown, fromAttribute: boolean): void {
+  private setPlayback(raw: unknown, fromAttribute: boolean, live = true): void {
     const pb = parsePlayback(raw);
     if (!pb) return;
     const prev = this.state.get().playback;
     if (!acceptPlayback(prev, pb, fromAttribute, Date.now())) return;
-    this.skew.observe(pb.sentAtMs, Date.now());
+    if (live) this.skew.observe(pb.sentAtMs, Date.now());
     if (pb.state === "playing" && prev?.state !== "playing") this.playingSinceMs = Date.now();
     if (pb.itemId !== prev?.itemId) this.aligner.reset(); // another item: other tracks, other delays
     if (!sameAnchor(pb.videoRtp, prev?.videoRtp) || !sameAnchor(pb.audioRtp, prev?.audioRtp)) {
@@ -659,7 +808,7 @@ export class PartySession {
 
   private localState(): ViewerState {
     const st = this.state.get();
-    if (st.conn !== "connected") return "reconnecting";
+    if (st.conn !== "connected" && st.transport !== "hls") return "reconnecting";
     return st.buffering ? "buffering" : "connected";
   }
 
@@ -677,6 +826,8 @@ export class PartySession {
       // naturalMs (an addition to the contract's fields) lets every viewer
       // compute the same room target; see aligner.ts.
       naturalMs: natural === null ? null : Math.round(natural),
+      // transport (an addition too) lets the others list this viewer as on HLS.
+      transport: this.state.get().transport,
     }).catch(() => undefined);
   }
 
@@ -695,12 +846,13 @@ export class PartySession {
     // network) is told at once, so the others follow within a second.
     const natural = this.aligner.natural();
     if (natural !== null && (this.publishedNaturalMs === null || Math.abs(natural - this.publishedNaturalMs) > SYNC_CHANGE_MS)) this.publishSync();
-    const delay = this.aligner.delay();
+    const hls = st.transport === "hls";
+    const delay = hls ? this.hlsAligner.delay() : this.aligner.delay();
     const playing = pb?.state === "playing" && (st.hasVideo || st.hasAudio);
     // Media is expected from the later of the last frame or sound and the
     // resume: a video track that idles while sound flows is not a stall.
     const sinceFrame = Date.now() - Math.max(this.lastFrameAtMs, this.lastAudioAtMs, this.playingSinceMs);
-    const buffering = playing && this.lastFrameAtMs > 0 && sinceFrame > BUFFERING_AFTER_MS;
+    const buffering = !hls && playing && this.lastFrameAtMs > 0 && sinceFrame > BUFFERING_AFTER_MS;
     if (delay !== st.delayMs || buffering !== st.buffering) this.state.update({ delayMs: delay, buffering });
     if (!this.room || st.conn !== "connected") return;
     const ended = [this.videoTrack, this.audioTrack].some((t) => t?.mediaStreamTrack.readyState === "ended");
@@ -744,6 +896,7 @@ export class PartySession {
         isLocal: true,
         state: this.localState(),
         delayMs: this.state.get().delayMs,
+        transport: this.state.get().transport,
       });
     }
     for (const p of room.remoteParticipants.values()) {
@@ -758,6 +911,7 @@ export class PartySession {
         isLocal: false,
         state: s && stale ? "reconnecting" : (s?.state ?? "connected"),
         delayMs: s && !stale && Number.isFinite(s.delayMs) ? s.delayMs : null,
+        transport: s && !stale ? s.transport : undefined,
       });
     }
     this.state.update({ viewers });

@@ -7,6 +7,7 @@ import { useNow } from "./hooks";
 import { Emoji } from "../emoji";
 import { trackCredits } from "./credits";
 import { FullscreenButton } from "./Fullscreen";
+import { FallbackVideo, HLSBadge, useFallbackSwitch } from "./Fallback";
 
 /** Stage renders the party's media: the video, or cover art for music, with overlays. */
 export function Stage({ session, st, current, canControl = false }: { session: PartySession; st: SessionState; current: Entry | null; canControl?: boolean }) {
@@ -16,16 +17,19 @@ export function Stage({ session, st, current, canControl = false }: { session: P
     session.setMediaElements(video.current, audio.current);
     return () => session.setMediaElements(null, null);
   }, [session]);
+  const preloadDueAt = useFallbackSwitch(session);
 
   const ended = st.conn === "ended";
   const soundOnly = !ended && (audioOnly(st) || (!st.hasVideo && current?.mediaType === "track"));
   const title = st.playback?.title || current?.title || "";
+  const hls = st.transport === "hls";
   return (
     <div class={`stage${soundOnly ? " audio-only" : ""}`}>
       <video ref={video} class="stage-video" autoplay playsInline muted aria-label={title ? `Video: ${title}` : "Party video"} hidden={soundOnly || ended} />
       <audio ref={audio} autoplay />
+      <FallbackVideo session={session} st={st} soundOnly={soundOnly} preloadDueAt={preloadDueAt} />
       {soundOnly && <AudioOnly session={session} st={st} current={current} />}
-      {!st.hasVideo && !soundOnly && !ended && st.conn === "connected" && <Waiting st={st} title={title} canControl={canControl} />}
+      {!st.hasVideo && !soundOnly && !ended && !hls && st.conn === "connected" && <Waiting st={st} title={title} canControl={canControl} />}
       {ended && (
         <div class="stage-waiting ended" role="status">
           <h2>The party is over</h2>
@@ -39,7 +43,8 @@ export function Stage({ session, st, current, canControl = false }: { session: P
         <span class={`live-badge${st.playback?.state === "playing" ? "" : " idle"}`}>
           <span class="dot" aria-hidden="true" /> {st.playback?.state === "paused" ? "Paused" : "Live"}
         </span>
-        {st.delayMs !== null && st.conn === "connected" && (
+        <HLSBadge st={st} />
+        {st.delayMs !== null && (st.conn === "connected" || hls) && (
           <span class="delay-chip" title="How far the picture you see is behind the party" data-testid="own-delay">
             {Math.round(st.delayMs)} ms behind
           </span>
@@ -48,7 +53,7 @@ export function Stage({ session, st, current, canControl = false }: { session: P
       </div>
       <Reactions st={st} />
       {st.conn === "replaced" && <ReplacedBanner st={st} onReconnect={() => session.reconnectHere()} />}
-      {st.conn !== "connected" && st.conn !== "replaced" && !ended && <ConnBanner st={st} />}
+      {st.conn !== "connected" && st.conn !== "replaced" && !ended && !hls && <ConnBanner st={st} />}
       {st.audioBlocked && st.hasAudio && (
         <button type="button" class="unmute" onClick={() => void session.startAudio()} aria-label="Tap to unmute">
           <Icon name="volume" size={28} /> Tap to unmute

@@ -34,6 +34,12 @@ export function Viewers({ viewers, ownDelayMs, isHost, onHandHost }: {
               </span>
               <span class={`viewer-state ${v.state}`}>
                 <span class="dot" aria-hidden="true" /> {STATE_LABEL[v.state]}
+                {v.transport === "hls" && (
+                  <span class="via-hls" data-testid="viewer-hls" title="Watching over HLS: WebRTC cannot reach this viewer">
+                    {" "}
+                    · HLS
+                  </span>
+                )}
                 {v.delayMs !== null && <span class="delay" data-testid="viewer-delay"> · {Math.round(v.delayMs)} ms behind</span>}
               </span>
             </span>
