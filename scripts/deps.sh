@@ -24,6 +24,7 @@ if [ "$profile" != build ]; then
     iproute2                  # ip netns: the loopback-only end-to-end test
     nftables                  # scripts/audioloss.sh: random loss between network namespaces
     nginx-light               # side-by-side baseline in make bench-vod and bench-downloads
+    bind9 dnsutils            # CDN node DNS names (RFC 2136 updates) and dig in their tests
   )
 fi
 
