@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/marquee-party/marquee/internal/httpx"
 )
 
 // maxAttempts bounds how often one request re-looks up its key after a fill
@@ -90,38 +92,11 @@ func (n *Node) serveHit(w http.ResponseWriter, r *http.Request, e *entry) bool {
 	h.Set("X-Cache", "HIT")
 	n.m.hits.Inc()
 	n.cache.touch(e, n.now())
-	cw := &countingWriter{ResponseWriter: w}
+	cw := &httpx.CountingWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", e.modTime, &bodyReader{f: f, off: e.bodyOff, size: e.bodySize()})
-	n.m.servedBytes.WithLabelValues("hit").Add(float64(cw.n))
+	n.m.servedBytes.WithLabelValues("hit").Add(float64(cw.N))
 	return true
 }
-
-// countingWriter counts the body bytes written through it.
-type countingWriter struct {
-	http.ResponseWriter
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	k, err := c.ResponseWriter.Write(p)
-	c.n += int64(k)
-	return k, err
-}
-
-// ReadFrom hands large copies to the real writer, so that a cached body
-// goes out with sendfile(2) (see bodyReader).
-func (c *countingWriter) ReadFrom(src io.Reader) (int64, error) {
-	rf, ok := c.ResponseWriter.(io.ReaderFrom)
-	if !ok {
-		return io.Copy(struct{ io.Writer }{c}, src)
-	}
-	k, err := rf.ReadFrom(src)
-	c.n += k
-	return k, err
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 // bodyReader is the body part of a cached file as an io.ReadSeeker that
 // keeps the file's own offset at the body position. It also exposes the

@@ -3,7 +3,6 @@ package downloads
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/internal/httpx"
 )
 
 // FilesPrefix is where files are served; CDN nodes cache under
@@ -113,9 +113,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if start, ok := rangeStart(r.Header.Get("Range")); ok && start > 0 {
 		h.s.m.resumes.Inc()
 	}
-	cw := &countingWriter{ResponseWriter: w}
+	cw := &httpx.CountingWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", time.Time{}, f)
-	h.s.m.bytes.Add(float64(cw.n))
+	h.s.m.bytes.Add(float64(cw.N))
 }
 
 // rangeStart is the first byte a "bytes=N-…" Range asks for.
@@ -262,29 +262,3 @@ func writeErr(w http.ResponseWriter, e *Error) {
 	}
 	_ = json.NewEncoder(w).Encode(body)
 }
-
-// countingWriter counts body bytes and keeps sendfile: ReadFrom goes to
-// the real writer.
-type countingWriter struct {
-	http.ResponseWriter
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	k, err := c.ResponseWriter.Write(p)
-	c.n += int64(k)
-	return k, err
-}
-
-func (c *countingWriter) ReadFrom(src io.Reader) (int64, error) {
-	rf, ok := c.ResponseWriter.(io.ReaderFrom)
-	if !ok {
-		return io.Copy(struct{ io.Writer }{c}, src)
-	}
-	k, err := rf.ReadFrom(src)
-	c.n += k
-	return k, err
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/marquee-party/marquee/internal/httpx"
 	"github.com/marquee-party/marquee/vod/segcache"
 )
 
@@ -205,10 +206,10 @@ func (h *Handler) object(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("ETag", `"`+it.src.ID()+"."+set+"."+strconv.Itoa(k)+`"`)
 	// Ranges and If-None-Match, for downloads, browsers and CDN nodes;
-	// the body goes out with sendfile(2) (see countingWriter).
-	cw := &countingWriter{ResponseWriter: w}
+	// the body goes out with sendfile(2) (see httpx.CountingWriter).
+	cw := &httpx.CountingWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, "", time.Time{}, body)
-	h.svc.m.served.WithLabelValues(objectKind(k)).Add(float64(cw.n))
+	h.svc.m.served.WithLabelValues(objectKind(k)).Add(float64(cw.N))
 }
 
 // objectIndex parses "init.mp4" or "<k>.m4s" (k canonical decimal).
@@ -257,4 +258,12 @@ func writeErr(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+}
+
+// objectKind is the metric label of object k.
+func objectKind(k int) string {
+	if k == segcache.InitIndex {
+		return "init"
+	}
+	return "segment"
 }
