@@ -137,12 +137,8 @@ func (s *Server) dlEvents(w http.ResponseWriter, r *http.Request, c *caller) err
 	u := s.dlUser(c)
 	ch, stop := s.p.Downloads.Subscribe(u)
 	defer stop()
-	s.metrics.sse.Inc()
-	defer s.metrics.sse.Dec()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
+	rc, done := s.openSSE(w)
+	defer done()
 	for _, j := range s.p.Downloads.Jobs(u) {
 		if writeJobEvent(w, j) != nil {
 			return nil

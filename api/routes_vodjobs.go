@@ -241,12 +241,8 @@ func (s *Server) vodJobEvents(w http.ResponseWriter, r *http.Request, _ *caller)
 	if err != nil {
 		return jobErr(err)
 	}
-	s.metrics.sse.Inc()
-	defer s.metrics.sse.Dec()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
+	rc, done := s.openSSE(w)
+	defer done()
 	keep := time.NewTicker(SSEKeepAlive)
 	defer keep.Stop()
 	for {

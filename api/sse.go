@@ -33,13 +33,8 @@ func (s *Server) partyEvents(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	sub := s.p.Parties.Subscribe(c.party.ID)
 	defer sub.Close()
-	s.metrics.sse.Inc()
-	defer s.metrics.sse.Dec()
-
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
+	rc, done := s.openSSE(w)
+	defer done()
 	last := int64(0)
 	if after >= 0 {
 		backlog, err := s.p.Parties.Events(r.Context(), c.party.ID, after, 1000)
@@ -123,4 +118,16 @@ func (c *caller) seeEvent(ev party.PartyEvent) party.PartyEvent {
 		return ev.ForViewer()
 	}
 	return ev
+}
+
+// openSSE starts a server-sent event stream
+// (https://html.spec.whatwg.org/multipage/server-sent-events.html): the
+// content type, no proxy buffering, the 200 status and the open-streams
+// gauge, which done takes back.
+func (s *Server) openSSE(w http.ResponseWriter) (rc *http.ResponseController, done func()) {
+	s.metrics.sse.Inc()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	return http.NewResponseController(w), s.metrics.sse.Dec
 }
