@@ -5,18 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/marquee-party/marquee/cdn"
-	"github.com/marquee-party/marquee/library"
-	"github.com/marquee-party/marquee/vod"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // abrPage plays the master playlist in hls.js in automatic quality, with a
@@ -116,43 +110,11 @@ type abrSwitch struct {
 // switches to a lower one (LEVEL_SWITCHED) and plays on from it.
 func TestVODABRDropsUnderThrottling(t *testing.T) {
 	film := abrSource(t)
-	root, err := library.NewRoot(filepath.Dir(filepath.Dir(filepath.Dir(film))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := vod.DefaultConfig()
-	cfg.CacheDir, cfg.SegmentSeconds = t.TempDir(), 2
-	svc, err := vod.New(cfg, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	signer, err := cdn.NewSigner([]byte("e2e-vod-url-secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := vod.NewHandler(svc, signer, func(context.Context, int64) (vod.Opener, string, error) { return root, film, nil }, nil)
-	hlsJS, err := os.ReadFile(NodeModule(t, "hls.js/dist/hls.min.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	master := h.MasterURL(1)
-	mux := http.NewServeMux()
-	mux.Handle(vod.Prefix, h)
-	mux.HandleFunc("/hls.js", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		_, _ = w.Write(hlsJS)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, abrPage, master)
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	prewarm(t, srv.URL, master)
+	base, master := vodServer(t, filepath.Dir(filepath.Dir(filepath.Dir(film))), film, 2, abrPage)
+	prewarm(t, base, master)
 
 	b := StartChrome(t)
-	p := b.NewPage(t, "vod-abr", srv.URL+"/")
+	p := b.NewPage(t, "vod-abr", base+"/")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	p.WaitTrue(ctx, `window.fatal || (window.switches.length > 0 && v.currentTime > 1 && !v.paused)`)

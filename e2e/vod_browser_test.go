@@ -46,42 +46,11 @@ hls.attachMedia(v);
 // then after a seek to 1:10, then near the end of its 90 s.
 func TestVODPlaysInHLSJS(t *testing.T) {
 	lib := partyLibrary(t)
-	root, err := library.NewRoot(lib)
-	if err != nil {
-		t.Fatal(err)
-	}
 	film := filepath.Join(lib, "movies", "Big Clock (2026)", "Big Clock (2026).mp4")
-	cfg := vod.DefaultConfig()
-	cfg.CacheDir = t.TempDir()
-	svc, err := vod.New(cfg, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	signer, err := cdn.NewSigner([]byte("e2e-vod-url-secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := vod.NewHandler(svc, signer, func(context.Context, int64) (vod.Opener, string, error) { return root, film, nil }, nil)
-	hlsJS, err := os.ReadFile(NodeModule(t, "hls.js/dist/hls.min.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(vod.Prefix, h)
-	mux.HandleFunc("/hls.js", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		_, _ = w.Write(hlsJS)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, vodPage, h.MasterURL(1))
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
+	base, _ := vodServer(t, lib, film, 0, vodPage)
 	b := StartChrome(t)
 	for _, rend := range []string{"240p", "src"} {
-		t.Run(rend, func(t *testing.T) { playHLS(t, b, srv.URL+"/#"+rend, rend) })
+		t.Run(rend, func(t *testing.T) { playHLS(t, b, base+"/#"+rend, rend) })
 	}
 }
 
@@ -125,4 +94,50 @@ func playHLS(t *testing.T, b *Browser, url, rend string) {
 	if st.Fatal != "" || st.Width == 0 || st.Frames == 0 || !strings.Contains(st.Level, "/"+rend+"/") {
 		t.Fatalf("playback ended badly: %+v", st)
 	}
+}
+
+// vodServer serves film, under the library folder lib, as item 1 through
+// a real vod service and handler (segments of segSeconds, or the default
+// when 0), with hls.js at /hls.js and page at / (a format whose one verb
+// takes the master playlist URL). It returns the base URL and the master
+// playlist's signed path.
+func vodServer(t *testing.T, lib, film string, segSeconds int, page string) (base, master string) {
+	t.Helper()
+	root, err := library.NewRoot(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := vod.DefaultConfig()
+	cfg.CacheDir = t.TempDir()
+	if segSeconds > 0 {
+		cfg.SegmentSeconds = segSeconds
+	}
+	svc, err := vod.New(cfg, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	signer, err := cdn.NewSigner([]byte("e2e-vod-url-secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := vod.NewHandler(svc, signer, func(context.Context, int64) (vod.Opener, string, error) { return root, film, nil }, nil)
+	hlsJS, err := os.ReadFile(NodeModule(t, "hls.js/dist/hls.min.js"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	master = h.MasterURL(1)
+	mux := http.NewServeMux()
+	mux.Handle(vod.Prefix, h)
+	mux.HandleFunc("/hls.js", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript")
+		_, _ = w.Write(hlsJS)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, page, master)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL, master
 }

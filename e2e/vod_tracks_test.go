@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/marquee-party/marquee/cdn"
 	"github.com/marquee-party/marquee/internal/testmedia"
-	"github.com/marquee-party/marquee/library"
-	"github.com/marquee-party/marquee/vod"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 // vodTracksPage plays the master playlist with hls.js, unmuted, through a
@@ -174,37 +168,6 @@ func vodTracksServer(t *testing.T, src []byte, srt string) string {
 			t.Fatal(err)
 		}
 	}
-	root, err := library.NewRoot(lib)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := vod.DefaultConfig()
-	cfg.CacheDir = t.TempDir()
-	svc, err := vod.New(cfg, prometheus.NewRegistry(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	signer, err := cdn.NewSigner([]byte("e2e-vod-url-secret"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := vod.NewHandler(svc, signer, func(context.Context, int64) (vod.Opener, string, error) { return root, film, nil }, nil)
-	hlsJS, err := os.ReadFile(NodeModule(t, "hls.js/dist/hls.min.js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle(vod.Prefix, h)
-	mux.HandleFunc("/hls.js", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/javascript")
-		_, _ = w.Write(hlsJS)
-	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, vodTracksPage, h.MasterURL(1))
-	})
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv.URL
+	base, _ := vodServer(t, lib, film, 0, vodTracksPage)
+	return base
 }
