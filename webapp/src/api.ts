@@ -108,6 +108,8 @@ export interface Party {
   hostId?: number | null;
   queue: Entry[];
   current: Entry | null;
+  /** startsAtMs is the scheduled start (Unix ms), null when unscheduled. */
+  startsAtMs?: number | null;
   worker?: { status: string; playbackState: string; positionSeconds: number; durationSeconds: number; lastError: string };
 }
 
@@ -149,6 +151,8 @@ export interface InviteInfo {
   status: string;
   role: "listener" | "cohost";
   expiresAtMs: number;
+  /** startsAtMs is the party's scheduled start (Unix ms), if any. */
+  startsAtMs?: number;
   nowPlaying?: string;
   posterUrl?: string;
 }

@@ -10,6 +10,7 @@ import { Viewers, type Listed } from "../party/Viewers";
 import { Queue } from "../party/Queue";
 import { Chat, ReactionBar } from "../party/Chat";
 import { Invite } from "../party/Invite";
+import { Countdown } from "../party/Countdown";
 
 declare global {
   interface Window {
@@ -181,6 +182,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
             )}
           </div>
         )}
+        {party?.startsAtMs != null && st.conn !== "ended" && <Countdown startsAtMs={party.startsAtMs} />}
         <Stage session={session} st={st} current={current} canControl={canControl} />
         <div class="party-bar">
           <div class="party-title">
