@@ -70,8 +70,10 @@ func (f fakeSchedules) Upcoming(_ context.Context, from, to time.Time) ([]Schedu
 
 type fakePopularity struct{ viewed, added []int64 }
 
-func (f fakePopularity) MostViewed(context.Context, time.Time, int) ([]int64, error) { return f.viewed, nil }
-func (f fakePopularity) RecentlyAdded(context.Context, int) ([]int64, error)         { return f.added, nil }
+func (f fakePopularity) MostViewed(context.Context, time.Time, int) ([]int64, error) {
+	return f.viewed, nil
+}
+func (f fakePopularity) RecentlyAdded(context.Context, int) ([]int64, error) { return f.added, nil }
 
 var testNodes = fakeNodes{
 	{ID: "shared", Mode: cdnwire.ModeShared, State: "up"},
