@@ -150,9 +150,21 @@ type Planner struct {
 	sent   map[string]time.Time           // task id → when it was sent (prefetch, warm-up)
 	copies map[string]map[int64]time.Time // balancing: node → item → keep until
 
+	// seen carries Observe's progress to the owner goroutine.
+	seen   chan progressNote
 	cancel context.CancelFunc
 	done   chan struct{}
 }
+
+// progressNote is one Observe call.
+type progressNote struct {
+	user, item      int64
+	positionMs, dur float64
+}
+
+// observeBacklog is how many progress notes wait for the loop; more are
+// dropped (the next save brings the same news).
+const observeBacklog = 256
 
 // NewPlanner checks p and returns an idle planner; Start runs its loop.
 func NewPlanner(p PlannerParams) (*Planner, error) {
@@ -166,7 +178,7 @@ func NewPlanner(p PlannerParams) (*Planner, error) {
 		p.Log = slog.Default()
 	}
 	return &Planner{cfg: p.Config.withDefaults(), p: p, sent: map[string]time.Time{},
-		copies: map[string]map[int64]time.Time{}}, nil
+		copies: map[string]map[int64]time.Time{}, seen: make(chan progressNote, observeBacklog)}, nil
 }
 
 // Start runs the planner's owner goroutine: every Period it warms the
@@ -185,6 +197,11 @@ func (pl *Planner) Start() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+			case n := <-pl.seen:
+				if err := pl.Progress(ctx, n.user, n.item, n.positionMs, n.dur); err != nil && ctx.Err() == nil {
+					pl.p.Log.Warn("cdn planner: prefetch", "item", n.item, "err", err)
+				}
+				continue
 			}
 		}
 	}()
@@ -198,6 +215,16 @@ func (pl *Planner) Close() {
 	}
 	pl.cancel()
 	<-pl.done
+}
+
+// Observe hands a viewer's progress in an item (a progress save, or 0 of
+// 0 when they ask for its playlist) to the loop for predictive prefetch,
+// without waiting; notes beyond the backlog are dropped.
+func (pl *Planner) Observe(userID, itemID int64, positionMs, durationMs float64) {
+	select {
+	case pl.seen <- progressNote{user: userID, item: itemID, positionMs: positionMs, dur: durationMs}:
+	default:
+	}
 }
 
 func (pl *Planner) tick(ctx context.Context) {

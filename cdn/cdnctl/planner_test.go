@@ -234,3 +234,25 @@ func TestWarmUp(t *testing.T) {
 		t.Fatalf("party 2 warm-up: %s", got)
 	}
 }
+
+// TestPlannerObserve hands a progress save to the running loop, which
+// prefetches the next episode on the viewer's node.
+func TestPlannerObserve(t *testing.T) {
+	pl, q := newTestPlanner(t, nil)
+	pl.Start()
+	defer pl.Close()
+	pl.Observe(2, 1, 0, 1000)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if ts := q.Take("shared"); len(ts) > 0 {
+			if got := fmt.Sprint(summary(ts)); got != "[prefetch 2 15]" {
+				t.Fatalf("tasks %s", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no prefetch task after Observe")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
