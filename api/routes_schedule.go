@@ -57,3 +57,10 @@ func (s *Server) checkSchedule(c *caller, in scheduleIn) (set bool, start *time.
 	}
 	return set, start, err
 }
+
+// Prefetcher hears a viewer's progress in an item without blocking the
+// request: positionMs of durationMs on a progress save, 0 of 0 when they
+// ask for its playlist (cdnctl.Planner.Observe).
+type Prefetcher interface {
+	Observe(userID, itemID int64, positionMs, durationMs float64)
+}

@@ -2,6 +2,8 @@ package api
 
 import (
 	"fmt"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,5 +66,35 @@ func TestPartySchedule(t *testing.T) {
 	host.must(200, "GET", base, nil, &pv)
 	if pv.StartsAtMs != nil {
 		t.Fatal("clear did not persist")
+	}
+}
+
+// notes records what the API tells the Prefetcher.
+type notes struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (n *notes) Observe(user, item int64, pos, dur float64) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.got = append(n.got, fmt.Sprintf("%d %d %.0f/%.0f", user, item, pos, dur))
+}
+
+// TestPrefetcherHooks: a playlist request and a progress save reach the
+// Prefetcher (CDN predictive prefetch); refused requests do not.
+func TestPrefetcherHooks(t *testing.T) {
+	w := newWorld(t, worldOpts{})
+	n := &notes{}
+	w.srv.p.HLS, w.srv.p.Prefetcher = fakeHLS{}, n
+	_, item := w.addItem("Episode 1")
+	mia, u := w.user("mia", auth.RoleAdmin)
+	id := strconv.FormatInt(item, 10)
+	mia.must(200, "GET", "/api/items/"+id+"/hls", nil, nil)
+	mia.must(200, "PUT", progressPath(item), map[string]any{"positionMs": 480000, "durationMs": 600000}, nil)
+	mia.must(400, "PUT", progressPath(item), map[string]any{"positionMs": -1, "durationMs": 600000}, nil)
+	want := fmt.Sprint([]string{fmt.Sprintf("%d %d 0/0", u.ID, item), fmt.Sprintf("%d %d 480000/600000", u.ID, item)})
+	if got := fmt.Sprint(n.got); got != want {
+		t.Fatalf("prefetcher heard %s, want %s", got, want)
 	}
 }
