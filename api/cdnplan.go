@@ -11,6 +11,16 @@ import (
 	"github.com/marquee-party/marquee/party"
 )
 
+// What the CDN planner needs, from the library and the parties; the
+// registry and index parts (cdnctl.PlanNodes, ViewerNodes, Manifests,
+// Sources) come from package cdnctl itself.
+var (
+	_ cdnctl.Catalog    = PlanCatalog{}
+	_ cdnctl.Schedules  = PlanSchedules{}
+	_ cdnctl.Popularity = (*library.Service)(nil)
+	_ Prefetcher        = (*cdnctl.Planner)(nil)
+)
+
 // PlanCatalog tells the CDN planner what plays after an item
 // (cdnctl.Catalog): the next episode of its show, season by season,
 // specials last. The library has no collections, so a film has no next.
