@@ -252,11 +252,14 @@ func (pl *Planner) nodes(ctx context.Context) (map[string]PlanNode, error) {
 
 // head is the part of a manifest that covers its first minutes: objects
 // that are not numbered segments (init segments, posters) and segments
-// numbered below the head's count.
+// numbered below the head's count. Download files are left to downloads.
 func (pl *Planner) head(m cdnwire.Manifest) []cdnwire.ManifestObject {
 	n := (pl.cfg.HeadMinutes*60 + pl.cfg.SegmentSeconds - 1) / pl.cfg.SegmentSeconds
 	var out []cdnwire.ManifestObject
 	for _, o := range m.Objects {
+		if o.Kind == cdnwire.KindDownload {
+			continue
+		}
 		if i, ok := segmentIndex(o); !ok || i < n {
 			out = append(out, o)
 		}

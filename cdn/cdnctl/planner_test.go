@@ -36,7 +36,8 @@ func (f fakeManifests) Manifest(_ context.Context, item int64) (cdnwire.Manifest
 	}
 	m := cdnwire.Manifest{ItemID: item}
 	dir := fmt.Sprintf("/api/hls/%d/v1/720p/s/", item)
-	m.Objects = append(m.Objects, cdnwire.ManifestObject{Kind: cdnwire.KindSegment, Key: dir + "init.mp4", Bytes: 0, SHA256: "i"})
+	m.Objects = append(m.Objects, cdnwire.ManifestObject{Kind: cdnwire.KindSegment, Key: dir + "init.mp4", Bytes: 0, SHA256: "i"},
+		cdnwire.ManifestObject{Kind: cdnwire.KindDownload, Key: fmt.Sprintf("/api/downloads/%d/0.mp4", item), Bytes: 0, SHA256: "d"})
 	for i := range segs {
 		m.Objects = append(m.Objects, cdnwire.ManifestObject{Kind: cdnwire.KindSegment, Key: fmt.Sprintf("%s%d.m4s", dir, i), Bytes: 1 << 20, SHA256: "h"})
 	}
@@ -191,6 +192,14 @@ func TestPrefetchTaskSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := q.Take("shared")
+	if len(ts) != 1 {
+		t.Fatalf("%d tasks, want 1", len(ts))
+	}
+	for _, o := range ts[0].Objects {
+		if strings.HasPrefix(o.Key, "/api/downloads/") {
+			t.Fatalf("a prefetch fetches the download file %s", o.Key)
+		}
+	}
 	if len(ts) != 1 || ts[0].Objects[0].Sources[0] != "https://origin.example/api/hls/2/v1/720p/s/init.mp4?for=shared" ||
 		ts[0].Objects[0].SHA256 != "i" || ts[0].KeepUntil != nil {
 		t.Fatalf("task = %+v", ts)
