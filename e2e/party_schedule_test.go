@@ -37,4 +37,16 @@ func TestScheduledPartyCountdown(t *testing.T) {
 	act(host, "open the party", 20*time.Second, chromedp.Navigate(fmt.Sprintf("%s/party/%d", st.APIURL, id)))
 	waitFor(host, "the host's countdown", `/^Starts in/.test(document.querySelector("[data-testid=countdown]")?.innerText ?? "")`, 30*time.Second)
 	host.Screenshot("party-schedule-host")
+
+	// The host moves the start two days on, then clears it.
+	act(host, "open the schedule editor", 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=schedule-open]`)))
+	mustEval(host, `(i => { const d = new Date(Date.now() + 2 * 86400e3 + 3600e3); const p = n => String(n).padStart(2, "0");
+		i.value = d.getFullYear() + "-" + p(d.getMonth() + 1) + "-" + p(d.getDate()) + "T" + p(d.getHours()) + ":" + p(d.getMinutes());
+		i.dispatchEvent(new Event("input", {bubbles: true})); return true })(document.querySelector("input[name=startsAt]"))`, new(bool))
+	host.Screenshot("party-schedule-editor")
+	act(host, "save the new start", 10*time.Second, chromedp.Click(chromedp.Search(`//form[contains(@class,"schedule-editor")]//button[.="Save"]`)))
+	waitFor(host, "the countdown in days", `/^Starts in 2 d 0 h/.test(document.querySelector("[data-testid=countdown]")?.innerText ?? "")`, 20*time.Second)
+	act(host, "reopen the editor", 10*time.Second, chromedp.Click(chromedp.CSS(`[data-testid=schedule-open]`)))
+	act(host, "clear the start", 10*time.Second, chromedp.Click(chromedp.Search(`//form[contains(@class,"schedule-editor")]//button[.="Clear"]`)))
+	waitFor(host, "no countdown", `!document.querySelector("[data-testid=countdown]") && document.querySelector("[data-testid=schedule-open]")?.innerText === "Schedule"`, 20*time.Second)
 }

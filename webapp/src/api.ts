@@ -250,6 +250,8 @@ export const api = {
   parties: async () => list<Party>(await request("GET", "/api/parties"), "parties"),
   createParty: (itemId: number) => request<Party>("POST", "/api/parties", { itemId }),
   party: (id: number) => request<Party>("GET", `/api/parties/${id}`),
+  /** schedule sets the party's start (Unix ms), or clears it with null; host only. */
+  schedule: (id: number, startsAtMs: number | null) => request<Party>("PATCH", `/api/parties/${id}`, { startsAtMs }),
   members: async (id: number) => list<Member>(await request("GET", `/api/parties/${id}/members`), "members"),
   /** roomAccess mints room credentials for this tab: each tab is its own participant. */
   roomAccess: (id: number) => request<RoomAccess>("POST", `/api/parties/${id}/token`, { tab: TAB }),

@@ -1,4 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
+import { api, type Party } from "../api";
 
 /** CountdownState is what the countdown shows at one moment. */
 export interface CountdownState {
@@ -42,5 +43,74 @@ export function Countdown({ startsAtMs, now = Date.now }: { startsAtMs: number; 
       <strong>{st.label}</strong>
       <span class="muted small"> · {at.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit", month: "short", day: "numeric" })}</span>
     </div>
+  );
+}
+
+/** localInput formats Unix ms for an <input type="datetime-local"> in the browser's time zone. */
+export function localInput(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** ScheduleEditor lets the host set, change or clear the party's start time. */
+export function ScheduleEditor({ party, onSaved }: { party: Party; onSaved: (p: Party) => void }) {
+  const [open, setOpen] = useState(false);
+  const [value, setValue] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const save = async (startsAtMs: number | null) => {
+    setBusy(true);
+    setError("");
+    try {
+      onSaved(await api.schedule(party.id, startsAtMs));
+      setOpen(false);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (!open) {
+    return (
+      <button
+        type="button"
+        class="btn"
+        data-testid="schedule-open"
+        onClick={() => {
+          setValue(localInput(party.startsAtMs ?? Date.now() + 3600_000));
+          setOpen(true);
+        }}
+      >
+        {party.startsAtMs != null ? "Reschedule" : "Schedule"}
+      </button>
+    );
+  }
+  return (
+    <form
+      class="schedule-editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const ms = new Date(value).getTime();
+        if (!Number.isFinite(ms)) setError("Pick a date and time.");
+        else void save(ms);
+      }}
+    >
+      <label>
+        Starts at
+        <input type="datetime-local" name="startsAt" value={value} required onInput={(e) => setValue(e.currentTarget.value)} />
+      </label>
+      <button type="submit" class="btn primary" disabled={busy}>
+        Save
+      </button>
+      {party.startsAtMs != null && (
+        <button type="button" class="btn" disabled={busy} onClick={() => void save(null)}>
+          Clear
+        </button>
+      )}
+      <button type="button" class="btn" onClick={() => setOpen(false)}>
+        Cancel
+      </button>
+      {error && <p class="error-note" role="alert">{error}</p>}
+    </form>
   );
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { countdown } from "./Countdown";
+import { countdown, localInput } from "./Countdown";
 
 test("countdown", async (t) => {
   const start = Date.UTC(2026, 11, 7, 20, 0, 0);
@@ -15,4 +15,10 @@ test("countdown", async (t) => {
   for (const [name, now, started, label] of cases) {
     await t.test(name, () => assert.deepEqual(countdown(start, now), { started, label }));
   }
+});
+
+test("localInput", () => {
+  const ms = new Date(2026, 11, 7, 9, 5).getTime(); // local time
+  assert.equal(localInput(ms), "2026-12-07T09:05");
+  assert.equal(new Date(localInput(ms)).getTime(), ms);
 });
