@@ -77,6 +77,9 @@ type Params struct {
 	Downloads *downloads.Service
 	// VODJobs, when set, runs pre-encoding jobs for admins (vod.Jobs).
 	VODJobs VODJobs
+	// Prefetcher, when set, hears viewers start and progress through items
+	// (CDN predictive prefetch, cdnctl.Planner).
+	Prefetcher Prefetcher
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is

@@ -29,6 +29,8 @@ func TestOpenAPISchemasMatchJSON(t *testing.T) {
 		schema string
 		value  any
 	}{
+		{"Party", party.Party{}},
+		{"InviteInfo", InviteInfo{}},
 		{"Entry", party.Entry{}},
 		{"WorkerState", party.WorkerState{}},
 		{"Item", library.Item{}},

@@ -27,6 +27,9 @@ func (s *Server) hlsURL(w http.ResponseWriter, r *http.Request, c *caller) error
 			return err
 		}
 	}
+	if s.p.Prefetcher != nil {
+		s.p.Prefetcher.Observe(c.user.ID, id, 0, 0)
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]string{"url": s.p.HLS.MasterURL(id)})
 	return nil

@@ -24,6 +24,8 @@ type InviteInfo struct {
 	Status      party.Status `json:"status"`
 	Role        party.Role   `json:"role"`
 	ExpiresAtMs int64        `json:"expiresAtMs"`
+	// StartsAtMs is the party's scheduled start (Unix ms), if any.
+	StartsAtMs *int64 `json:"startsAtMs,omitempty"`
 	// NowPlaying is the current (or next) queue entry's title.
 	NowPlaying string `json:"nowPlaying,omitempty"`
 	// PosterURL serves that entry's poster to the invite's holder; empty
@@ -43,7 +45,8 @@ func (s *Server) checkInvite(w http.ResponseWriter, r *http.Request, _ *caller) 
 	if err != nil {
 		return err
 	}
-	info := InviteInfo{PartyID: p.ID, Title: p.Title, Status: p.Status, Role: inv.Role, ExpiresAtMs: inv.ExpiresAt.UnixMilli()}
+	info := InviteInfo{PartyID: p.ID, Title: p.Title, Status: p.Status, Role: inv.Role, ExpiresAtMs: inv.ExpiresAt.UnixMilli(),
+		StartsAtMs: p.StartsAtMs}
 	if e, ok := s.featuredEntry(r.Context(), p); ok {
 		info.NowPlaying = e.Title
 		if e.PosterURL != "" {

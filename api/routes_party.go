@@ -121,8 +121,13 @@ func (s *Server) createParty(w http.ResponseWriter, r *http.Request, c *caller) 
 	var in struct {
 		party.NewParty
 		ItemID int64 `json:"itemId"`
+		scheduleIn
 	}
 	if err := decode(r, &in); err != nil {
+		return err
+	}
+	scheduled, start, err := in.parse(s.p.Now())
+	if err != nil {
 		return err
 	}
 	if in.ItemID > 0 {
@@ -139,6 +144,11 @@ func (s *Server) createParty(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
+	if scheduled && start != nil {
+		if _, err := s.p.Parties.SetSchedule(r.Context(), p.ID, start); err != nil {
+			return err
+		}
+	}
 	if in.ItemID > 0 {
 		if err := s.enqueueItem(r.Context(), p.ID, in.ItemID); err != nil {
 			return err
@@ -152,12 +162,24 @@ func (s *Server) getParty(w http.ResponseWriter, r *http.Request, c *caller) err
 }
 
 func (s *Server) updateParty(w http.ResponseWriter, r *http.Request, c *caller) error {
-	var in party.PartyUpdate
+	var in struct {
+		party.PartyUpdate
+		scheduleIn
+	}
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if _, err := s.p.Parties.Update(r.Context(), c.party.ID, in); err != nil {
+	scheduled, start, err := s.checkSchedule(c, in.scheduleIn)
+	if err != nil {
 		return err
+	}
+	if _, err := s.p.Parties.Update(r.Context(), c.party.ID, in.PartyUpdate); err != nil {
+		return err
+	}
+	if scheduled {
+		if _, err := s.p.Parties.SetSchedule(r.Context(), c.party.ID, start); err != nil {
+			return err
+		}
 	}
 	return s.writeView(w, r, c, c.party.ID, http.StatusOK)
 }

@@ -68,6 +68,9 @@ func (s *Server) putProgress(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
+	if s.p.Prefetcher != nil {
+		s.p.Prefetcher.Observe(c.user.ID, id, float64(pos), float64(dur))
+	}
 	writeJSON(w, http.StatusOK, p)
 	return nil
 }

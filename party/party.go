@@ -44,8 +44,10 @@ type Party struct {
 	WorkerSessionID string `json:"workerSessionId"`
 	CurrentEntryID  *int64 `json:"currentEntryId"`
 	InviteEpoch     uint32 `json:"inviteEpoch"`
-	CreatedAtMs     int64  `json:"createdAtMs"`
-	UpdatedAtMs     int64  `json:"updatedAtMs"`
+	// StartsAtMs is the scheduled start (Unix ms), nil when unscheduled.
+	StartsAtMs  *int64 `json:"startsAtMs"`
+	CreatedAtMs int64  `json:"createdAtMs"`
+	UpdatedAtMs int64  `json:"updatedAtMs"`
 }
 
 // EntryStatus is a queue entry's state.

@@ -33,14 +33,14 @@ func (s *Service) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 const partyCols = `id, guild_id, voice_channel_id, text_channel_id, owner_id, title, status, room,
-	worker_session_id, current_entry_id, invite_epoch, created_at, updated_at`
+	worker_session_id, current_entry_id, invite_epoch, starts_at, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanParty(r scanner) (Party, error) {
 	var p Party
 	err := r.Scan(&p.ID, &p.GuildID, &p.VoiceChannelID, &p.TextChannelID, &p.OwnerID, &p.Title, &p.Status, &p.Room,
-		&p.WorkerSessionID, &p.CurrentEntryID, &p.InviteEpoch, &p.CreatedAtMs, &p.UpdatedAtMs)
+		&p.WorkerSessionID, &p.CurrentEntryID, &p.InviteEpoch, &p.StartsAtMs, &p.CreatedAtMs, &p.UpdatedAtMs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("party: %w", ErrNotFound)
 	}

@@ -108,6 +108,8 @@ export interface Party {
   hostId?: number | null;
   queue: Entry[];
   current: Entry | null;
+  /** startsAtMs is the scheduled start (Unix ms), null when unscheduled. */
+  startsAtMs?: number | null;
   worker?: { status: string; playbackState: string; positionSeconds: number; durationSeconds: number; lastError: string };
 }
 
@@ -149,6 +151,8 @@ export interface InviteInfo {
   status: string;
   role: "listener" | "cohost";
   expiresAtMs: number;
+  /** startsAtMs is the party's scheduled start (Unix ms), if any. */
+  startsAtMs?: number;
   nowPlaying?: string;
   posterUrl?: string;
 }
@@ -246,6 +250,8 @@ export const api = {
   parties: async () => list<Party>(await request("GET", "/api/parties"), "parties"),
   createParty: (itemId: number) => request<Party>("POST", "/api/parties", { itemId }),
   party: (id: number) => request<Party>("GET", `/api/parties/${id}`),
+  /** schedule sets the party's start (Unix ms), or clears it with null; host only. */
+  schedule: (id: number, startsAtMs: number | null) => request<Party>("PATCH", `/api/parties/${id}`, { startsAtMs }),
   members: async (id: number) => list<Member>(await request("GET", `/api/parties/${id}/members`), "members"),
   /** roomAccess mints room credentials for this tab: each tab is its own participant. */
   roomAccess: (id: number) => request<RoomAccess>("POST", `/api/parties/${id}/token`, { tab: TAB }),

@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, type InviteInfo, type RoomAccess, type User } from "../api";
 import { ErrorNote, Spinner } from "../ui";
 import { PartyView } from "./Party";
+import { Countdown } from "../party/Countdown";
 
 const NAME_KEY = "marquee.displayName";
 
@@ -97,6 +98,7 @@ export function JoinPage({ token, user, onJoined }: { token: string; user: User 
           <p class="eyebrow">You're invited to a watch party</p>
           <h1 data-testid="invite-title">{invite.title || "Watch party"}</h1>
           {invite.nowPlaying && invite.nowPlaying !== invite.title && <p class="subtitle">{invite.nowPlaying}</p>}
+          {invite.startsAtMs != null && <Countdown startsAtMs={invite.startsAtMs} />}
         </div>
         <p class="muted">Pick the name others will see. No account needed.</p>
         <label>

@@ -10,6 +10,7 @@ import { Viewers, type Listed } from "../party/Viewers";
 import { Queue } from "../party/Queue";
 import { Chat, ReactionBar } from "../party/Chat";
 import { Invite } from "../party/Invite";
+import { Countdown, ScheduleEditor } from "../party/Countdown";
 
 declare global {
   interface Window {
@@ -181,6 +182,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
             )}
           </div>
         )}
+        {party?.startsAtMs != null && st.conn !== "ended" && <Countdown startsAtMs={party.startsAtMs} />}
         <Stage session={session} st={st} current={current} canControl={canControl} />
         <div class="party-bar">
           <div class="party-title">
@@ -191,6 +193,7 @@ export function PartyView({ access, refresh }: { access: RoomAccess; refresh: ()
                 : `${st.viewers.length} watching · ${canControl ? (isHost ? "You are the host" : "You are a co-host") : "Listening"}`}
             </p>
           </div>
+          {isHost && party && st.conn !== "ended" && <ScheduleEditor party={party} onSaved={setParty} />}
           {canControl && st.conn !== "ended" && <Invite partyId={partyId} canInviteCohost={isHost} />}
         </div>
         {st.conn !== "ended" && (
