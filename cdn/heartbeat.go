@@ -29,7 +29,6 @@ type heartbeatConfig struct {
 	every                       time.Duration
 }
 
-
 // Heartbeater reports the node's inventory, capacity and health to the API
 // every heartbeat period (cdnwire.Heartbeat) and hands the tasks of the
 // replies to onTasks. One goroutine owns all its state; Close stops it.
