@@ -13,7 +13,7 @@ import (
 )
 
 // ixDB opens a migrated database. Until the registry's migration 0008
-// (cdn_nodes) is on this branch, the test creates the columns it writes.
+// (cdn_nodes) is on this branch, the test creates that table as 0008 does.
 func ixDB(t testing.TB) *sql.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"), slog.New(slog.DiscardHandler))
@@ -21,10 +21,14 @@ func ixDB(t testing.TB) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS cdn_nodes (id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
-		mode TEXT NOT NULL DEFAULT 'shared', owner_user_id INTEGER, public_url TEXT NOT NULL DEFAULT '',
-		state TEXT NOT NULL DEFAULT 'up', last_seen INTEGER NOT NULL DEFAULT 0,
-		capacity_json TEXT NOT NULL DEFAULT '{}', health_json TEXT NOT NULL DEFAULT '{}')`)
+	// The shape of 0008_cdn_nodes.sql (branch wt-cdnreg); skipped once it is here.
+	_, err = db.Exec(`CREATE TABLE IF NOT EXISTS cdn_nodes (
+		id TEXT PRIMARY KEY, name TEXT NOT NULL, mode TEXT NOT NULL CHECK (mode IN ('shared', 'local')),
+		owner_user_id INTEGER REFERENCES users(id) ON DELETE CASCADE, public_url TEXT NOT NULL,
+		dns_name TEXT NOT NULL DEFAULT '', credential_hash TEXT NOT NULL UNIQUE,
+		state TEXT NOT NULL DEFAULT 'up' CHECK (state IN ('up', 'down', 'revoked')),
+		created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL,
+		capacity_json TEXT NOT NULL DEFAULT '{}', health_json TEXT NOT NULL DEFAULT '{}', revoked_at INTEGER)`)
 	if err != nil {
 		t.Fatal(err)
 	}
