@@ -46,6 +46,9 @@ const (
 	// Origin routes serve CDN nodes (the CDN origin token) and also any
 	// signed-in user; handlers check what a user may see.
 	Origin
+	// CDNNode routes serve registered CDN nodes only; the handler checks
+	// the node's credential (a bearer token that is not a user's).
+	CDNNode
 )
 
 // Params configures a Server.
@@ -77,6 +80,8 @@ type Params struct {
 	Downloads *downloads.Service
 	// VODJobs, when set, runs pre-encoding jobs for admins (vod.Jobs).
 	VODJobs VODJobs
+	// CDNHeartbeats, when set, answers CDN nodes' heartbeats (issue #16).
+	CDNHeartbeats CDNHeartbeats
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -146,6 +151,9 @@ func New(p Params) (*Server, error) {
 	if p.Downloads != nil {
 		s.addDownloadRoutes()
 	}
+	if p.CDNHeartbeats != nil {
+		s.addCDNHeartbeatRoutes()
+	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
@@ -200,6 +208,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) error {
 		if !s.workerAuthorized(r) {
 			return errUnauthorized
 		}
+		return rt.handler(w, r, nil)
+	}
+	if rt.Access == CDNNode {
 		return rt.handler(w, r, nil)
 	}
 	if rt.Access == Origin && (s.cdnAuthorized(r) || s.signedAuthorized(r)) {

@@ -107,17 +107,23 @@ func NewHeartbeats(p HeartbeatParams) (*Heartbeats, error) {
 	return &Heartbeats{p: p, m: m, seen: map[string]bool{}}, nil
 }
 
-// Handle authenticates credential, applies hb to the index and the node's
-// state, and replies with the node's pending tasks. A node this process
-// has not heard from yet is asked for its whole inventory, unless hb is
-// one.
-func (h *Heartbeats) Handle(ctx context.Context, credential string, hb *cdnwire.Heartbeat) (cdnwire.HeartbeatReply, error) {
+// Authenticate returns the node whose credential this is, or an error
+// wrapping ErrNodeRefused.
+func (h *Heartbeats) Authenticate(ctx context.Context, credential string) (string, error) {
 	node, err := h.p.Auth.Authenticate(ctx, credential)
 	if err != nil {
 		h.m.beats.WithLabelValues("refused").Inc()
 		h.p.Logger.Warn("cdn heartbeat refused", "err", err)
-		return cdnwire.HeartbeatReply{}, fmt.Errorf("%w (%v)", ErrNodeRefused, err)
+		return "", fmt.Errorf("%w (%v)", ErrNodeRefused, err)
 	}
+	return node, nil
+}
+
+// Handle applies hb from node (see Authenticate) to the index and the
+// node's state, and replies with the node's pending tasks. A node this
+// process has not heard from yet is asked for its whole inventory, unless
+// hb is one.
+func (h *Heartbeats) Handle(ctx context.Context, node string, hb *cdnwire.Heartbeat) (cdnwire.HeartbeatReply, error) {
 	start := time.Now()
 	if err := h.p.Index.Apply(ctx, node, hb.Full, hb.Added, hb.Evicted); err != nil {
 		h.m.beats.WithLabelValues("error").Inc()

@@ -54,6 +54,15 @@ func newHBFixture(t testing.TB) *hbFixture {
 	return f
 }
 
+// beat authenticates cred and handles hb, as the API's route does.
+func (f *hbFixture) beat(ctx context.Context, cred string, hb *cdnwire.Heartbeat) (cdnwire.HeartbeatReply, error) {
+	node, err := f.hb.Authenticate(ctx, cred)
+	if err != nil {
+		return cdnwire.HeartbeatReply{}, err
+	}
+	return f.hb.Handle(ctx, node, hb)
+}
+
 func (f *hbFixture) state(t *testing.T, id string) (state string, lastSeen int64, health cdnwire.Health) {
 	t.Helper()
 	var hj string
@@ -71,13 +80,13 @@ func TestHeartbeatsApplyReplyAndMarkDown(t *testing.T) {
 	f := newHBFixture(t)
 	const dir = "/api/hls/3/v/720p/s/"
 
-	if _, err := f.hb.Handle(ctx, "wrong", &cdnwire.Heartbeat{}); !errors.Is(err, ErrNodeRefused) {
+	if _, err := f.beat(ctx, "wrong", &cdnwire.Heartbeat{}); !errors.Is(err, ErrNodeRefused) {
 		t.Fatalf("unknown credential: %v, want ErrNodeRefused", err)
 	}
 	// A delta from a node this process has not heard from: applied, and
 	// the whole inventory is asked for.
 	f.tasks.Enqueue("n1", cdnwire.Task{ID: "t1", Kind: cdnwire.TaskReplicate})
-	r, err := f.hb.Handle(ctx, "c1", &cdnwire.Heartbeat{Seq: 5, Added: []cdnwire.ObjectRef{segs(dir, 3, 0, 9, 1000)},
+	r, err := f.beat(ctx, "c1", &cdnwire.Heartbeat{Seq: 5, Added: []cdnwire.ObjectRef{segs(dir, 3, 0, 9, 1000)},
 		Health: cdnwire.Health{HitRatio: 0.75, Version: "v1"}, Capacity: cdnwire.Capacity{UsedBytes: 1000}})
 	if err != nil {
 		t.Fatal(err)
@@ -92,10 +101,10 @@ func TestHeartbeatsApplyReplyAndMarkDown(t *testing.T) {
 	if st != "up" || seen != hbT0.Unix() || health.HitRatio != 0.75 || health.Version != "v1" {
 		t.Fatalf("n1: %s %d %+v", st, seen, health)
 	}
-	if r, _ = f.hb.Handle(ctx, "c1", &cdnwire.Heartbeat{Seq: 6, Full: true}); r.WantFull || len(r.Tasks) != 0 {
+	if r, _ = f.beat(ctx, "c1", &cdnwire.Heartbeat{Seq: 6, Full: true}); r.WantFull || len(r.Tasks) != 0 {
 		t.Fatalf("after a Full: %+v", r)
 	}
-	if r, _ = f.hb.Handle(ctx, "c1", &cdnwire.Heartbeat{Seq: 7}); r.WantFull {
+	if r, _ = f.beat(ctx, "c1", &cdnwire.Heartbeat{Seq: 7}); r.WantFull {
 		t.Fatal("a known node was asked for a full inventory again")
 	}
 	if h, _ := f.hb.p.Index.Holders(ctx, dir+"9.m4s"); len(h) != 0 {
@@ -107,7 +116,7 @@ func TestHeartbeatsApplyReplyAndMarkDown(t *testing.T) {
 
 	// n2 heard at t0; 3 periods later (and a bit) both silent nodes are down.
 	f.now = hbT0.Add(2 * time.Second)
-	if _, err := f.hb.Handle(ctx, "c2", &cdnwire.Heartbeat{Full: true}); err != nil {
+	if _, err := f.beat(ctx, "c2", &cdnwire.Heartbeat{Full: true}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -132,7 +141,7 @@ func TestHeartbeatsApplyReplyAndMarkDown(t *testing.T) {
 		t.Fatalf("nodes_marked_down_total = %v", got)
 	}
 	// A heartbeat brings it back; a revoked node stays revoked.
-	if _, err := f.hb.Handle(ctx, "c1", &cdnwire.Heartbeat{}); err != nil {
+	if _, err := f.beat(ctx, "c1", &cdnwire.Heartbeat{}); err != nil {
 		t.Fatal(err)
 	}
 	if st, _, _ := f.state(t, "n1"); st != "up" {
@@ -156,13 +165,13 @@ func TestHeartbeatsApplyReplyAndMarkDown(t *testing.T) {
 func BenchmarkNewObjectInIndex(b *testing.B) {
 	ctx := context.Background()
 	f := newHBFixture(b)
-	if _, err := f.hb.Handle(ctx, "c1", &cdnwire.Heartbeat{Full: true}); err != nil {
+	if _, err := f.beat(ctx, "c1", &cdnwire.Heartbeat{Full: true}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		dir := fmt.Sprintf("/api/hls/%d/v/720p/s/", i+1)
-		if _, err := f.hb.Handle(ctx, "c1", &cdnwire.Heartbeat{Seq: uint64(i), Added: []cdnwire.ObjectRef{segs(dir, int64(i+1), 0, 0, 1000)}}); err != nil {
+		if _, err := f.beat(ctx, "c1", &cdnwire.Heartbeat{Seq: uint64(i), Added: []cdnwire.ObjectRef{segs(dir, int64(i+1), 0, 0, 1000)}}); err != nil {
 			b.Fatal(err)
 		}
 		if h, err := f.hb.p.Index.Holders(ctx, dir+"0.m4s"); err != nil || len(h) != 1 {
