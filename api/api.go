@@ -82,6 +82,10 @@ type Params struct {
 	VODJobs VODJobs
 	// CDNHeartbeats, when set, answers CDN nodes' heartbeats (issue #16).
 	CDNHeartbeats CDNHeartbeats
+	// CDNChooser, when set, picks viewers' CDN nodes: the picker at
+	// /api/me/cdn-node, and HLS master playlists through nodes when HLS
+	// is also an HLSNodeSigner.
+	CDNChooser CDNChooser
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -153,6 +157,9 @@ func New(p Params) (*Server, error) {
 	}
 	if p.CDNHeartbeats != nil {
 		s.addCDNHeartbeatRoutes()
+	}
+	if p.CDNChooser != nil {
+		s.addCDNChoiceRoutes()
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))

@@ -28,7 +28,7 @@ func (s *Server) hlsURL(w http.ResponseWriter, r *http.Request, c *caller) error
 		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"url": s.p.HLS.MasterURL(id)})
+	writeJSON(w, http.StatusOK, map[string]string{"url": s.hlsMasterURL(r.Context(), c, id)})
 	return nil
 }
 

@@ -100,6 +100,14 @@ func (c *Chooser) Options(ctx context.Context, v Viewer, itemID, itemBytes int64
 	return out, nil
 }
 
+// Chosen returns viewer's explicit choice, "" for none.
+func (c *Chooser) Chosen(ctx context.Context, v Viewer) (string, error) {
+	if c.Choices == nil || v.UserID == 0 {
+		return "", nil
+	}
+	return c.Choices.Choice(ctx, v.UserID)
+}
+
 // Pick records viewer's explicit choice after checking they may use the
 // node; "" clears it.
 func (c *Chooser) Pick(ctx context.Context, v Viewer, nodeID string) error {
