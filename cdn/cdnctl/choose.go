@@ -200,3 +200,25 @@ func (s *SQLiteChoices) SetChoice(ctx context.Context, userID int64, nodeID stri
 	}
 	return nil
 }
+
+// NodeURLs finds a node's public URL in a NodeLister (vod.NodeURLs): only
+// nodes that are up have one, so a player's request for a down or revoked
+// node's playlist fails and it moves on to the next candidate.
+type NodeURLs struct{ Nodes NodeLister }
+
+// NodeURL returns the public base URL of node id while it is up.
+func (u NodeURLs) NodeURL(ctx context.Context, id string) (string, error) {
+	nodes, err := u.Nodes.List(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, n := range nodes {
+		if n.ID == id && n.State == "up" {
+			if n.DNSName != "" && n.PublicURL == "" {
+				return "https://" + n.DNSName, nil
+			}
+			return n.PublicURL, nil
+		}
+	}
+	return "", fmt.Errorf("cdnctl: node %q is not up", id)
+}

@@ -126,3 +126,17 @@ func TestChooserPicksAndOptions(t *testing.T) {
 		t.Fatalf("choice after clearing: %q", ch)
 	}
 }
+
+func TestNodeURLsOnlyForNodesThatAreUp(t *testing.T) {
+	a, d := node("a", "shared", "", "up", 0), node("d", "shared", "", "down", 0)
+	a.PublicURL, d.PublicURL = "https://a.example", "https://d.example"
+	u := NodeURLs{Nodes: fakeLister{a, d}}
+	if got, err := u.NodeURL(context.Background(), "a"); err != nil || got != "https://a.example" {
+		t.Fatalf("a: %q %v", got, err)
+	}
+	for _, id := range []string{"d", "x"} {
+		if _, err := u.NodeURL(context.Background(), id); err == nil {
+			t.Fatalf("%s has a URL", id)
+		}
+	}
+}
