@@ -214,9 +214,6 @@ func (u NodeURLs) NodeURL(ctx context.Context, id string) (string, error) {
 	}
 	for _, n := range nodes {
 		if n.ID == id && n.State == "up" {
-			if n.DNSName != "" && n.PublicURL == "" {
-				return "https://" + n.DNSName, nil
-			}
 			return n.PublicURL, nil
 		}
 	}
