@@ -46,6 +46,9 @@ const (
 	// Origin routes serve CDN nodes (the CDN origin token) and also any
 	// signed-in user; handlers check what a user may see.
 	Origin
+	// CDNNode routes serve registered CDN nodes only; the handler checks
+	// the node's credential (a bearer token that is not a user's).
+	CDNNode
 )
 
 // Params configures a Server.
@@ -80,6 +83,12 @@ type Params struct {
 	// Prefetcher, when set, hears viewers start and progress through items
 	// (CDN predictive prefetch, cdnctl.Planner).
 	Prefetcher Prefetcher
+	// CDNHeartbeats, when set, answers CDN nodes' heartbeats (issue #16).
+	CDNHeartbeats CDNHeartbeats
+	// CDNChooser, when set, picks viewers' CDN nodes: the picker at
+	// /api/me/cdn-node, and HLS master playlists through nodes when HLS
+	// is also an HLSNodeSigner.
+	CDNChooser CDNChooser
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -149,6 +158,12 @@ func New(p Params) (*Server, error) {
 	if p.Downloads != nil {
 		s.addDownloadRoutes()
 	}
+	if p.CDNHeartbeats != nil {
+		s.addCDNHeartbeatRoutes()
+	}
+	if p.CDNChooser != nil {
+		s.addCDNChoiceRoutes()
+	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
@@ -203,6 +218,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) error {
 		if !s.workerAuthorized(r) {
 			return errUnauthorized
 		}
+		return rt.handler(w, r, nil)
+	}
+	if rt.Access == CDNNode {
 		return rt.handler(w, r, nil)
 	}
 	if rt.Access == Origin && (s.cdnAuthorized(r) || s.signedAuthorized(r)) {

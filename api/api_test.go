@@ -29,7 +29,7 @@ func TestOpenAPICoversRoutes(t *testing.T) {
 		t.Fatalf("openapi = %q, content type %q", doc.OpenAPI, r.header.Get("Content-Type"))
 	}
 	names := map[Access]string{Public: "public", Worker: "worker", User: "user", Member: "member", Admin: "admin",
-		PartyView: "view", PartyControl: "control", PartyHost: "host", Origin: "origin"}
+		PartyView: "view", PartyControl: "control", PartyHost: "host", Origin: "origin", CDNNode: "node"}
 	registered := map[string]bool{}
 	for _, rt := range w.srv.Routes() {
 		key := strings.ToLower(rt.Method) + " " + rt.Pattern

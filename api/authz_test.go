@@ -29,6 +29,7 @@ var allowed = map[Access][]string{
 	PartyControl: {"cohost", "host", "admin"},
 	PartyHost:    {"host", "admin"},
 	Origin:       {"guest-outsider", "listener", "cohost", "host", "member-outsider", "admin"},
+	CDNNode:      nil, // a node's credential, which no user or worker has: 401
 }
 
 // TestAuthorizationTable calls every registered route as every kind of
@@ -82,9 +83,9 @@ func TestAuthorizationTable(t *testing.T) {
 				switch {
 				case ok && (status == 401 || status == 403):
 					t.Errorf("%s as %s: refused with %d, want allowed", name, role, status)
-				case !ok && (role == "anonymous" || role == "worker" || rt.Access == Worker) && status != 401:
+				case !ok && (role == "anonymous" || role == "worker" || rt.Access == Worker || rt.Access == CDNNode) && status != 401:
 					t.Errorf("%s as %s: %d, want 401", name, role, status)
-				case !ok && role != "anonymous" && role != "worker" && rt.Access != Worker && status != 403:
+				case !ok && role != "anonymous" && role != "worker" && rt.Access != Worker && rt.Access != CDNNode && status != 403:
 					t.Errorf("%s as %s: %d, want 403", name, role, status)
 				}
 			}

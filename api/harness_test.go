@@ -159,7 +159,7 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	mux.Handle(downloads.FilesPrefix, files)
 	w.srv, err = New(Params{Downloads: w.dl, Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
 		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams,
-		TrustedProxies: o.trustedProxies})
+		TrustedProxies: o.trustedProxies, CDNHeartbeats: fakeCDNHeartbeats{}, CDNChooser: testChooser(db)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func (s *Server) hlsURL(w http.ResponseWriter, r *http.Request, c *caller) error
 		s.p.Prefetcher.Observe(c.user.ID, id, 0, 0)
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"url": s.p.HLS.MasterURL(id)})
+	writeJSON(w, http.StatusOK, map[string]string{"url": s.hlsMasterURL(r.Context(), c, id)})
 	return nil
 }
 

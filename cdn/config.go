@@ -34,13 +34,15 @@ type Config struct {
 	OriginIdleTimeout time.Duration `yaml:"origin_idle_timeout" usage:"give up on an origin that sends no body bytes for this long (the viewer gets a 502 or a cut transfer, waiting viewers go to the origin, nothing is cached)"`
 	// MaxRanges caps the byte ranges of one request.
 	MaxRanges int `yaml:"max_ranges" usage:"most byte ranges one request may ask for; more are answered with the whole object (as nginx's max_ranges)"`
+	// Heartbeat is the period of the node's reports to the API.
+	Heartbeat time.Duration `yaml:"heartbeat" usage:"how often a registered node reports its inventory, capacity and health to the API; the API marks it down after 3 missed reports"`
 }
 
 // DefaultConfig caches the default prefixes in ./data/cdn-cache, up to 10 GiB,
 // with a 15 s origin idle timeout and at most 16 ranges a request.
 func DefaultConfig() Config {
 	return Config{CacheDir: "./data/cdn-cache", MaxBytes: 10 << 30, Prefixes: append([]string(nil), DefaultPrefixes...),
-		OriginIdleTimeout: DefaultOriginIdleTimeout, MaxRanges: DefaultMaxRanges}
+		OriginIdleTimeout: DefaultOriginIdleTimeout, MaxRanges: DefaultMaxRanges, Heartbeat: DefaultHeartbeat}
 }
 
 // ApplyDev points the node at a --dev API on loopback with the dev credentials.
@@ -73,6 +75,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("origin_idle_timeout: %s, must be between 1s and 1h (default %s)", c.OriginIdleTimeout, DefaultOriginIdleTimeout)
 	case c.MaxRanges < 1 || c.MaxRanges > 1000:
 		return fmt.Errorf("max_ranges: %d, must be between 1 and 1000 (default %d)", c.MaxRanges, DefaultMaxRanges)
+	case c.Heartbeat < time.Second || c.Heartbeat > 10*time.Minute:
+		return fmt.Errorf("heartbeat: %s, must be between 1s and 10m (default %s)", c.Heartbeat, DefaultHeartbeat)
 	}
 	for _, p := range c.Prefixes {
 		if !strings.HasPrefix(p, "/") || !strings.HasSuffix(p, "/") || path.Clean(p)+"/" != p {
@@ -97,5 +101,6 @@ func (c Config) Params() (Params, error) {
 		return Params{}, err
 	}
 	return Params{Origin: origin, OriginToken: c.OriginToken, CacheDir: c.CacheDir, MaxBytes: c.MaxBytes,
-		Prefixes: c.Prefixes, Signer: signer, OriginIdleTimeout: c.OriginIdleTimeout, MaxRanges: c.MaxRanges}, nil
+		Prefixes: c.Prefixes, Signer: signer, OriginIdleTimeout: c.OriginIdleTimeout, MaxRanges: c.MaxRanges,
+		Heartbeat: c.Heartbeat}, nil
 }

@@ -3,6 +3,7 @@ package cdn
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -25,6 +26,7 @@ func TestConfigValidate(t *testing.T) {
 		{"prefix without slash", func(c *Config) { c.Prefixes = []string{"/api/hls"} }, "prefixes:"},
 		{"no idle timeout", func(c *Config) { c.OriginIdleTimeout = 0 }, "origin_idle_timeout:"},
 		{"no ranges", func(c *Config) { c.MaxRanges = 0 }, "max_ranges:"},
+		{"heartbeat too fast", func(c *Config) { c.Heartbeat = 100 * time.Millisecond }, "heartbeat:"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := dev

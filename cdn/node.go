@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,6 +78,16 @@ type Params struct {
 	Registerer prometheus.Registerer
 	// Now is the clock used for expiry checks; time.Now when nil.
 	Now func() time.Time
+
+	// NodeID and Credential are this node's registration with the API
+	// (cdnwire.Registration); with a Credential, StartHeartbeat reports
+	// to the API. The credential is never logged.
+	NodeID     string
+	Credential string
+	// Heartbeat is the period of heartbeats; DefaultHeartbeat when zero.
+	Heartbeat time.Duration
+	// Version is reported in heartbeats.
+	Version string
 }
 
 // Node is an edge cache: an http.Handler answering signed GET and HEAD
@@ -98,6 +109,8 @@ type Node struct {
 	maxRanges   int
 	writeLog    burstLog
 	originLog   burstLog
+	hb          heartbeatConfig
+	peerBytes   atomic.Int64 // fetched from peer nodes; see CountPeerBytes
 }
 
 // New checks p, rebuilds the cache index from p.CacheDir and returns the
@@ -152,6 +165,10 @@ func New(p Params) (*Node, error) {
 	n.maxRanges = p.MaxRanges
 	if n.maxRanges <= 0 {
 		n.maxRanges = DefaultMaxRanges
+	}
+	n.hb = heartbeatConfig{nodeID: p.NodeID, credential: p.Credential, every: p.Heartbeat, version: p.Version}
+	if n.hb.every <= 0 {
+		n.hb.every = DefaultHeartbeat
 	}
 	n.writeLog = burstLog{every: time.Minute, now: n.now}
 	n.originLog = burstLog{every: 10 * time.Second, now: n.now}

@@ -117,6 +117,10 @@ type cache struct {
 	lru     *list.List // front is the most recently used
 	total   int64
 	flights map[string]*flight
+	// journal records adds (bytes) and evictions (-1) by key since the
+	// heartbeat last drained it; nil until a heartbeat loop starts.
+	journal  map[string]int64
+	overflow bool // journal outgrew maxJournal: the next heartbeat is Full
 }
 
 // objectName is the file name of key: hex(sha256(key)).
@@ -343,12 +347,14 @@ func (c *cache) insertLocked(e *entry) {
 	e.elem = c.lru.PushFront(e)
 	c.index[e.key] = e
 	c.total += e.size
+	c.noteLocked(e.key, e.bodySize())
 }
 
 func (c *cache) unlinkLocked(e *entry) {
 	c.lru.Remove(e.elem)
 	delete(c.index, e.key)
 	c.total -= e.size
+	c.noteLocked(e.key, -1)
 }
 
 // evictLocked unlinks least recently used entries, never keep, until the

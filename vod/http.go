@@ -45,6 +45,9 @@ type Handler struct {
 	mux     *http.ServeMux
 	origin  func(*http.Request) bool
 	cdn     string // base URL of the CDN node objects are fetched from; "" is this server
+	// Per-node playlists (http_nodes.go); nil: off.
+	nodeSigner NodeSigner
+	nodeURLs   NodeURLs
 }
 
 // UseCDN makes media playlists send viewers to the CDN node at base
@@ -69,6 +72,7 @@ func NewHandler(svc *Service, signer Signer, resolve Resolver, now func() time.T
 	h.mux.HandleFunc("GET "+Prefix+"{item}/{ver}/{rend}/index.m3u8", h.media)
 	h.mux.HandleFunc("GET "+Prefix+"{item}/{ver}/{rend}/{set}/{obj}", h.object)
 	h.routeTracks() // http_tracks.go: subtitles, tracks.json
+	h.routeNodes()  // http_nodes.go: playlists through CDN nodes
 	return h
 }
 
@@ -159,14 +163,18 @@ func (h *Handler) media(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	e := exp(r)
+	h.writePlaylist(w, h.mediaBody(id, it, rd, exp(r), h.cdn, h.signer))
+}
+
+// mediaBody is a media playlist whose objects are at host (a CDN node's
+// base URL, or "" for this server), signed by s until e.
+func (h *Handler) mediaBody(id int64, it *item, rd Rendition, e time.Time, host string, s Signer) string {
 	// Objects live under the settings' hash too: a CDN node and browsers
 	// keep them forever, so new encoder settings must make new URLs.
 	base := fmt.Sprintf("%s%d/%s/%s/%s/", Prefix, id, it.src.ID(), rd.Name, settingsHash(rd, h.svc.segTicks))
-	body := mediaPlaylist(it.tl.view(rd), h.cdn+h.signer.Sign(base+"init.mp4", e), func(k int) string {
-		return h.cdn + h.signer.Sign(base+strconv.Itoa(k)+".m4s", e)
+	return mediaPlaylist(it.tl.view(rd), host+s.Sign(base+"init.mp4", e), func(k int) string {
+		return host + s.Sign(base+strconv.Itoa(k)+".m4s", e)
 	})
-	h.writePlaylist(w, body)
 }
 
 func (h *Handler) object(w http.ResponseWriter, r *http.Request) {

@@ -48,6 +48,14 @@ func run() int {
 		log.Error("start cdn", "err", err)
 		return 1
 	}
+	if p.Credential != "" { // set by registration
+		hb, err := node.StartHeartbeat(nil)
+		if err != nil {
+			log.Error("start heartbeats", "err", err)
+			return 1
+		}
+		defer hb.Close()
+	}
 	ready := obs.NewReadiness()
 	ready.Add("origin", func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

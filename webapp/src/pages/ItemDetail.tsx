@@ -4,6 +4,7 @@ import { navigate } from "../router";
 import { ErrorNote, Icon, Poster, Spinner, kindLabel, runtime } from "../ui";
 import { OptimizeLink } from "./Optimize";
 import { DownloadButton } from "../downloads/DownloadButton";
+import { CdnNodePicker } from "./CdnNodePicker";
 
 const PLAYABLE = new Set(["movie", "episode", "track"]);
 
@@ -224,6 +225,7 @@ export function ItemPage({ id }: { id: number }) {
               <DownloadButton target={{ kind: PLAYABLE.has(item.kind) ? "item" : item.kind === "season" ? "season" : "album", id: item.id }} label={PLAYABLE.has(item.kind) ? "Download" : `Download ${item.kind}`} audioOnly={item.kind === "track" || item.kind === "album"} />
             )}
           </div>
+          {PLAYABLE.has(item.kind) && !item.probeError && <CdnNodePicker itemId={item.id} />}
           {error && <ErrorNote>{error}</ErrorNote>}
           {item.probeError && <ErrorNote>This file could not be read: {item.probeError}</ErrorNote>}
           <div class="detail-cols">
