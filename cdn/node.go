@@ -98,6 +98,7 @@ type Node struct {
 	maxRanges   int
 	writeLog    burstLog
 	originLog   burstLog
+	repl        *replState // replication tasks (replicate.go)
 }
 
 // New checks p, rebuilds the cache index from p.CacheDir and returns the
@@ -138,6 +139,9 @@ func New(p Params) (*Node, error) {
 	}
 	var err error
 	if n.m, err = newMetrics(p.Registerer); err != nil {
+		return nil, err
+	}
+	if n.repl, err = newReplState(p.Registerer); err != nil {
 		return nil, err
 	}
 	if n.cache, err = openCache(p.CacheDir, p.MaxBytes, n.log, n.m); err != nil {
@@ -195,6 +199,10 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if msg := checkPath(r.URL); msg != "" {
 		n.reject(w, http.StatusBadRequest, CodeBadPath, msg)
+		return
+	}
+	if isPeerPath(r.URL.Path) {
+		n.servePeer(w, r)
 		return
 	}
 	pre, ok := n.allowed(r.URL.Path)
