@@ -77,6 +77,8 @@ type Params struct {
 	Downloads *downloads.Service
 	// VODJobs, when set, runs pre-encoding jobs for admins (vod.Jobs).
 	VODJobs VODJobs
+	// CDNRepl, when set, serves CDN manifests and replication requests.
+	CDNRepl *CDNReplParams
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -145,6 +147,9 @@ func New(p Params) (*Server, error) {
 	}
 	if p.Downloads != nil {
 		s.addDownloadRoutes()
+	}
+	if p.CDNRepl != nil {
+		s.addCDNReplRoutes()
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
