@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -239,4 +240,64 @@ func TestReplicateResumesInterruptedPeerTransfer(t *testing.T) {
 	if peer != int64(len(p.body)) || origin != 0 || p.originSent.Load() != before {
 		t.Fatalf("fetched %d bytes from the peer and %d from the origin for a %d-byte object: the cut transfer did not resume", peer, origin, len(p.body))
 	}
+}
+
+// A task stopped mid-object (the node stopping) leaves its partial file;
+// the node restarted on the same dir resumes from it.
+func TestReplicateResumesAfterRestart(t *testing.T) {
+	p := newPair(t, 5<<20)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var reqs atomic.Int32
+	target := p.peer.srv.URL
+	stopper := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if reqs.Add(1) > 1 {
+			cancel() // the node stops after its first chunk
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+			return
+		}
+		resp, err := http.DefaultClient.Do(mustReq(t, target+r.URL.RequestURI(), r.Header))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer stopper.Close()
+	defer http.DefaultClient.CloseIdleConnections()
+	res := p.node.node.RunTask(ctx, p.task(p.peerURL(stopper.URL)))
+	if res.Error == "" {
+		t.Fatal("the stopped task reported success")
+	}
+	st, err := os.Stat(filepath.Join(p.node.dir, objectName(p.key)+partSuffix))
+	if err != nil || st.Size() < 1<<20 {
+		t.Fatalf("the partial file should hold the first chunk: %v", err)
+	}
+	p.node.node.client.CloseIdleConnections()
+	restarted := p.node.open(nil)
+	restarted.repl.chunk = 1 << 20
+	defer restarted.client.CloseIdleConnections()
+	if res := restarted.RunTask(context.Background(), p.task(p.peerURL(p.peer.srv.URL))); res.Error != "" {
+		t.Fatalf("resumed task: %s", res.Error)
+	}
+	if peer, _ := restarted.ReplicatedBytes(); peer != int64(len(p.body))-1<<20 {
+		t.Fatalf("the restarted node fetched %d bytes, want the %d it lacked", peer, len(p.body)-1<<20)
+	}
+	if !restarted.cache.has(p.key) {
+		t.Fatal("the resumed object was not published")
+	}
+}
+
+func mustReq(t *testing.T, u string, h http.Header) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = h.Clone()
+	return req
 }
