@@ -191,6 +191,9 @@ func (n *Node) replicateObject(ctx context.Context, t cdnwire.Task, o cdnwire.Ta
 			continue
 		}
 		name := n.sourceName(src)
+		if name != sourceOrigin && len(o.SourceNodes) == len(o.Sources) && o.SourceNodes[i] != "" {
+			name = o.SourceNodes[i] // the peer's node id, for Refusal.Peer
+		}
 		if name != sourceOrigin && n.isRefused(o.Key, name) {
 			continue
 		}
@@ -242,7 +245,8 @@ func kindOf(key string) string {
 	return cdnwire.KindSegment
 }
 
-// sourceName is "origin" for the node's origin, else the peer's host.
+// sourceName is "origin" for the node's origin, else the peer's host (the
+// task's SourceNodes give its node id instead when the API sent them).
 func (n *Node) sourceName(u *url.URL) string {
 	if u.Scheme == n.origin.Scheme && u.Host == n.origin.Host {
 		return sourceOrigin

@@ -146,8 +146,10 @@ func TestReplicateRefusesCorruptPeerObject(t *testing.T) {
 	}
 	f.Close()
 	before := p.originSent.Load()
-	peerHost := p.peer.srv.Listener.Addr().String()
-	res := p.node.node.RunTask(context.Background(), p.task(p.peerURL(p.peer.srv.URL), p.peer.origin.srv.URL+p.key))
+	peerHost := "node-a"
+	task := p.task(p.peerURL(p.peer.srv.URL), p.peer.origin.srv.URL+p.key)
+	task.Objects[0].SourceNodes = []string{peerHost, "origin"}
+	res := p.node.node.RunTask(context.Background(), task)
 	if res.Error != "" {
 		t.Fatalf("task failed: %s", res.Error)
 	}

@@ -65,7 +65,7 @@ func (r *Replicator) Replicate(ctx context.Context, node string, itemID int64, r
 	t := cdnwire.Task{ID: "repl-" + hex.EncodeToString(id), Kind: cdnwire.TaskReplicate, ItemID: itemID}
 	exp := r.Now().Add(PeerTTL)
 	for _, o := range man.Objects {
-		var srcs []string
+		var srcs, ids []string
 		if r.Holders != nil {
 			hs, err := r.Holders.Holders(ctx, o.Key)
 			if err != nil {
@@ -80,10 +80,13 @@ func (r *Replicator) Replicate(ctx context.Context, node string, itemID int64, r
 					return cdnwire.Task{}, err
 				}
 				srcs = append(srcs, strings.TrimSuffix(h.PublicURL, "/")+q)
+				ids = append(ids, h.NodeID)
 			}
 		}
 		srcs = append(srcs, strings.TrimSuffix(r.Origin, "/")+o.Key)
-		t.Objects = append(t.Objects, cdnwire.TaskObject{Key: o.Key, Bytes: o.Bytes, SHA256: o.SHA256, Sources: srcs})
+		ids = append(ids, "origin")
+		t.Objects = append(t.Objects, cdnwire.TaskObject{Key: o.Key, Bytes: o.Bytes, SHA256: o.SHA256,
+			Sources: srcs, SourceNodes: ids})
 	}
 	r.Tasks.Enqueue(node, t)
 	return t, nil

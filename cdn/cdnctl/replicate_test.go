@@ -66,6 +66,9 @@ func TestReplicateOrdersPeersBeforeOriginAndHashes(t *testing.T) {
 	if strings.Join(o.Sources, " ") != strings.Join(want, " ") {
 		t.Fatalf("sources %q, want %q (the asking node itself left out, the origin last)", o.Sources, want)
 	}
+	if got := strings.Join(o.SourceNodes, " "); got != "b origin" {
+		t.Fatalf("source nodes %q", got)
+	}
 	if got := task.Objects[0].Sources; len(got) != 1 || got[0] != "http://api:80/api/hls/5/v/720p/s/init.mp4" {
 		t.Fatalf("an object no peer holds comes from the origin only: %q", got)
 	}
