@@ -303,3 +303,26 @@ func mustReq(t *testing.T, u string, h http.Header) *http.Request {
 	req.Header = h.Clone()
 	return req
 }
+
+// A node holding part of an item (here one of two segments, filled by a
+// viewer) fetches only the rest, and from the peer.
+func TestReplicateFillsOnlyMissingObjects(t *testing.T) {
+	p := newPair(t, 2<<20)
+	held := "/api/hls/7/v1/720p/s/2.m4s"
+	heldBody := payload(1<<20, 9)
+	p.peer.origin.put(held, heldBody, nil)
+	if r := p.node.get(held); r.status != http.StatusOK {
+		t.Fatalf("viewer fill: %d", r.status)
+	}
+	before := p.originSent.Load()
+	task := p.task(p.peerURL(p.peer.srv.URL), p.peer.origin.srv.URL+p.key)
+	task.Objects = append([]cdnwire.TaskObject{{Key: held, Bytes: int64(len(heldBody)), SHA256: sum(heldBody),
+		Sources: []string{p.peer.origin.srv.URL + held}}}, task.Objects...)
+	if res := p.node.node.RunTask(context.Background(), task); res.Error != "" {
+		t.Fatal(res.Error)
+	}
+	if peer, origin := p.node.node.ReplicatedBytes(); peer != int64(len(p.body)) || origin != 0 || p.originSent.Load() != before {
+		t.Fatalf("fetched %d from the peer and %d from the origin; want only the missing %d bytes, from the peer", peer, origin, len(p.body))
+	}
+	p.checkHeld(t)
+}
