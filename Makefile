@@ -26,6 +26,8 @@ bench-scan: build
 
 bench-cdn: build
 	@. scripts/lib.sh && use_go && go run ./cmd/cdn bench
+	@# Replicating a 1 GiB object peer node to node vs curl over the same link (issue #16).
+	@. scripts/lib.sh && use_go && go test -run '^$$' -bench Replicate -benchtime 1x ./cdn/
 
 # bench-vod: for a generated 10 s 1080p source, per rendition the encode's
 # real-time factor and time to the first segment; the cold start over HTTP

@@ -89,6 +89,8 @@ type Params struct {
 	// /api/me/cdn-node, and HLS master playlists through nodes when HLS
 	// is also an HLSNodeSigner.
 	CDNChooser CDNChooser
+	// CDNRepl, when set, serves CDN manifests and replication requests.
+	CDNRepl *CDNReplParams
 	// MaxInviteTTL caps an invite's lifetime (default 7 days).
 	MaxInviteTTL time.Duration
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
@@ -163,6 +165,9 @@ func New(p Params) (*Server, error) {
 	}
 	if p.CDNChooser != nil {
 		s.addCDNChoiceRoutes()
+	}
+	if p.CDNRepl != nil {
+		s.addCDNReplRoutes()
 	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))

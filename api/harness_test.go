@@ -70,6 +70,8 @@ type worldOpts struct {
 	signOnly bool
 	// trustedProxies are passed as Params.TrustedProxies.
 	trustedProxies []netip.Prefix
+	// cdnRepl is passed as Params.CDNRepl.
+	cdnRepl *CDNReplParams
 }
 
 func newWorld(t testing.TB, o worldOpts) *world {
@@ -158,7 +160,7 @@ func newWorld(t testing.TB, o worldOpts) *world {
 	}
 	mux.Handle(downloads.FilesPrefix, files)
 	w.srv, err = New(Params{Downloads: w.dl, Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
-		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams,
+		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams, CDNRepl: o.cdnRepl,
 		TrustedProxies: o.trustedProxies, CDNHeartbeats: fakeCDNHeartbeats{}, CDNChooser: testChooser(db)})
 	if err != nil {
 		t.Fatal(err)

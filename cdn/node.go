@@ -111,6 +111,7 @@ type Node struct {
 	originLog   burstLog
 	hb          heartbeatConfig
 	peerBytes   atomic.Int64 // fetched from peer nodes; see CountPeerBytes
+	repl        *replState   // replication tasks (replicate.go)
 }
 
 // New checks p, rebuilds the cache index from p.CacheDir and returns the
@@ -151,6 +152,9 @@ func New(p Params) (*Node, error) {
 	}
 	var err error
 	if n.m, err = newMetrics(p.Registerer); err != nil {
+		return nil, err
+	}
+	if n.repl, err = newReplState(p.Registerer); err != nil {
 		return nil, err
 	}
 	if n.cache, err = openCache(p.CacheDir, p.MaxBytes, n.log, n.m); err != nil {
@@ -212,6 +216,10 @@ func (n *Node) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if msg := checkPath(r.URL); msg != "" {
 		n.reject(w, http.StatusBadRequest, CodeBadPath, msg)
+		return
+	}
+	if isPeerPath(r.URL.Path) {
+		n.servePeer(w, r)
 		return
 	}
 	pre, ok := n.allowed(r.URL.Path)

@@ -156,6 +156,9 @@ func openCache(dir string, max int64, log *slog.Logger, m *metrics) (*cache, err
 			_ = os.Remove(filepath.Join(dir, name)) // an interrupted fill
 			continue
 		}
+		if strings.HasSuffix(name, partSuffix) {
+			continue // a replication in progress (replicate.go), resumed by its next task
+		}
 		if len(name) != objectNameLen || !de.Type().IsRegular() {
 			skipped++
 			continue

@@ -2,7 +2,9 @@ package vod
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/marquee-party/marquee/vod/segcache"
@@ -68,4 +70,20 @@ func (e *Export) Init(ctx context.Context, rendition string) (*os.File, error) {
 // waits.
 func (e *Export) Segment(ctx context.Context, rendition string, k int) (*os.File, error) {
 	return e.s.object(ctx, e.it, rendition, k)
+}
+
+// ObjectPath is the origin path (and CDN cache key) of segment k of a
+// rendition, or of its init segment for segcache.InitIndex, as the media
+// playlists name it: it includes the source's version and the encoder
+// settings, so the bytes under one path never change.
+func (e *Export) ObjectPath(itemID int64, rendition string, k int) (string, error) {
+	rd, ok := findRendition(e.it.tl, rendition)
+	if !ok {
+		return "", fmt.Errorf("vod: no rendition %q: %w", rendition, ErrNotFound)
+	}
+	name := strconv.Itoa(k) + ".m4s"
+	if k == segcache.InitIndex {
+		name = "init.mp4"
+	}
+	return fmt.Sprintf("%s%d/%s/%s/%s/%s", Prefix, itemID, e.it.src.ID(), rd.Name, settingsHash(rd, e.s.segTicks), name), nil
 }

@@ -44,7 +44,7 @@ func (pl *Planner) Balance(ctx context.Context, now time.Time) error {
 		if m, ok := sizes[item]; ok {
 			return m, nil
 		}
-		m, err := pl.p.Manifests.Manifest(ctx, item)
+		m, err := pl.p.Manifests.Manifest(ctx, item, nil)
 		if err != nil {
 			return m, fmt.Errorf("cdnctl: manifest of %d: %w", item, err)
 		}

@@ -41,10 +41,10 @@ type ViewerNodes interface {
 	NodeFor(ctx context.Context, userID, itemID int64) (nodeID string, ok bool, err error)
 }
 
-// Manifests gives an item's objects (the origin's manifest for the
-// renditions nodes serve).
-type Manifests interface {
-	Manifest(ctx context.Context, itemID int64) (cdnwire.Manifest, error)
+// ItemManifests gives an item's objects (the origin's manifest of the
+// given renditions; all when nil). *Manifests is one.
+type ItemManifests interface {
+	Manifest(ctx context.Context, itemID int64, renditions []string) (cdnwire.Manifest, error)
 }
 
 // Sources gives an object's ordered sources for a node, already signed
@@ -130,7 +130,7 @@ type PlannerParams struct {
 	Config     PlannerConfig
 	Tasks      *Tasks
 	Nodes      PlanNodes
-	Manifests  Manifests
+	Manifests  ItemManifests
 	Sources    Sources
 	Viewers    ViewerNodes
 	Catalog    Catalog

@@ -29,7 +29,7 @@ func (f fakeViewers) NodeFor(_ context.Context, user, _ int64) (string, bool, er
 // segment, in one rendition.
 type fakeManifests map[int64]int
 
-func (f fakeManifests) Manifest(_ context.Context, item int64) (cdnwire.Manifest, error) {
+func (f fakeManifests) Manifest(_ context.Context, item int64, _ []string) (cdnwire.Manifest, error) {
 	segs, ok := f[item]
 	if !ok {
 		return cdnwire.Manifest{}, fmt.Errorf("no item %d", item)

@@ -37,7 +37,7 @@ func (pl *Planner) Progress(ctx context.Context, userID, itemID int64, positionM
 	if err != nil || !ok {
 		return err
 	}
-	m, err := pl.p.Manifests.Manifest(ctx, next)
+	m, err := pl.p.Manifests.Manifest(ctx, next, nil)
 	if err != nil {
 		return fmt.Errorf("cdnctl: manifest of %d: %w", next, err)
 	}
@@ -99,7 +99,7 @@ func (pl *Planner) WarmUp(ctx context.Context, now time.Time) error {
 		if len(targets) == 0 {
 			continue
 		}
-		m, err := pl.p.Manifests.Manifest(ctx, p.FirstItem)
+		m, err := pl.p.Manifests.Manifest(ctx, p.FirstItem, nil)
 		if err != nil {
 			return fmt.Errorf("cdnctl: manifest of %d: %w", p.FirstItem, err)
 		}

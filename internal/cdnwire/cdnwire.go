@@ -209,6 +209,9 @@ type TaskObject struct {
 	// PeerPrefix URLs, then the origin's URL (fetched with the node's
 	// credential).
 	Sources []string `json:"sources"`
+	// SourceNodes, when set, names the node id of each of Sources, in the
+	// same order ("origin" for the origin), so a Refusal names the node.
+	SourceNodes []string `json:"source_nodes,omitempty"`
 }
 
 // HeartbeatReply answers a heartbeat.

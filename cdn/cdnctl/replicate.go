@@ -1,0 +1,93 @@
+package cdnctl
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/marquee-party/marquee/internal/cdnwire"
+)
+
+// PeerTTL is how long the peer URLs of a replication task stay valid.
+const PeerTTL = 6 * time.Hour
+
+// Holder is a node that holds an object, as the global index knows it.
+type Holder struct {
+	NodeID    string
+	PublicURL string
+}
+
+// Holders answers which healthy nodes hold an object (the global index,
+// best first). The index implements it.
+type Holders interface {
+	Holders(ctx context.Context, key string) ([]Holder, error)
+}
+
+// PeerSigner signs path for the asking node with the serving node's URL
+// key, returning the escaped path followed by ?exp=…&sig=… (as
+// cdn.Signer.Sign does).
+type PeerSigner interface {
+	SignPeer(servingNode, path string, exp time.Time) (string, error)
+}
+
+// ErrNoObjects is returned for a replication with nothing to fetch.
+var ErrNoObjects = errors.New("cdnctl: the item has no objects in those renditions")
+
+// Replicator turns a replication request into a cdnwire.Task with
+// ordered sources and queues it for the node.
+type Replicator struct {
+	Manifests *Manifests
+	Holders   Holders
+	Signer    PeerSigner
+	Tasks     *Tasks
+	// Origin is the API's base URL as nodes reach it.
+	Origin string
+	Now    func() time.Time
+}
+
+// Replicate queues a task for node to fetch itemID's objects of the
+// renditions: from each peer holding an object (never node itself), then
+// from the origin. It returns the task queued.
+func (r *Replicator) Replicate(ctx context.Context, node string, itemID int64, renditions []string) (cdnwire.Task, error) {
+	man, err := r.Manifests.Manifest(ctx, itemID, renditions)
+	if err != nil {
+		return cdnwire.Task{}, err
+	}
+	if len(man.Objects) == 0 {
+		return cdnwire.Task{}, ErrNoObjects
+	}
+	id := make([]byte, 8)
+	_, _ = rand.Read(id)
+	t := cdnwire.Task{ID: "repl-" + hex.EncodeToString(id), Kind: cdnwire.TaskReplicate, ItemID: itemID}
+	exp := r.Now().Add(PeerTTL)
+	for _, o := range man.Objects {
+		var srcs, ids []string
+		if r.Holders != nil {
+			hs, err := r.Holders.Holders(ctx, o.Key)
+			if err != nil {
+				return cdnwire.Task{}, fmt.Errorf("cdnctl: who holds %s: %w", o.Key, err)
+			}
+			for _, h := range hs {
+				if h.NodeID == node || h.PublicURL == "" {
+					continue
+				}
+				q, err := r.Signer.SignPeer(h.NodeID, cdnwire.PeerPrefix+o.Key, exp)
+				if err != nil {
+					return cdnwire.Task{}, err
+				}
+				srcs = append(srcs, strings.TrimSuffix(h.PublicURL, "/")+q)
+				ids = append(ids, h.NodeID)
+			}
+		}
+		srcs = append(srcs, strings.TrimSuffix(r.Origin, "/")+o.Key)
+		ids = append(ids, "origin")
+		t.Objects = append(t.Objects, cdnwire.TaskObject{Key: o.Key, Bytes: o.Bytes, SHA256: o.SHA256,
+			Sources: srcs, SourceNodes: ids})
+	}
+	r.Tasks.Enqueue(node, t)
+	return t, nil
+}
