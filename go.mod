@@ -25,6 +25,7 @@ require (
 
 require (
 	github.com/abema/go-mp4 v1.4.1 // indirect
+	github.com/miekg/dns v1.1.73
 	github.com/redis/go-redis/v9 v9.23.0 // indirect
 )
 
