@@ -14,7 +14,12 @@ import (
 const (
 	DevOriginToken = "devcdntoken"
 	DevURLSecret   = "devurlsecret"
+	// DevNodePSK is the pre-shared key --dev nodes register with.
+	DevNodePSK = "devnodepresharedkey"
 )
+
+// MinPSKLen is the shortest pre-shared key nodes and the API accept.
+const MinPSKLen = 16
 
 // Config is the cdn part of cmd/cdn's configuration (keys cdn.*).
 type Config struct {

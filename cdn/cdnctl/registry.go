@@ -237,7 +237,7 @@ func (r *Registry) Authenticate(ctx context.Context, credential string) (string,
 // List returns every node, revoked ones included, newest first.
 func (r *Registry) List(ctx context.Context) ([]cdnwire.NodeInfo, error) {
 	rows, err := r.p.DB.QueryContext(ctx, `SELECT n.id, n.name, n.mode, COALESCE(u.username, ''), n.public_url, n.dns_name, n.state,
-		n.last_seen, n.capacity_json, n.health_json FROM cdn_nodes n LEFT JOIN users u ON u.id = n.owner_user_id ORDER BY n.created_at DESC, n.id`)
+		n.last_seen, n.capacity_json, n.health_json FROM cdn_nodes n LEFT JOIN users u ON u.id = n.owner_user_id ORDER BY n.created_at DESC, n.rowid DESC`)
 	if err != nil {
 		return nil, fmt.Errorf("cdnctl: list nodes: %w", err)
 	}
