@@ -2,11 +2,21 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/marquee-party/marquee/api/auth"
+	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/cdn/cdnctl"
 	"github.com/marquee-party/marquee/internal/cdnwire"
 )
 
@@ -85,5 +95,84 @@ func TestCDNNodeRegistration(t *testing.T) {
 	}
 	if r := admin.do("POST", "/api/admin/cdn/nodes/nope/revoke", nil); r.status != 404 {
 		t.Fatalf("revoke unknown: %d", r.status)
+	}
+}
+
+// TestCDNNodeRegistersOnStart runs the node's side (cdn.Register) against
+// the API: the registration is stored 0600 in the data dir and reused on
+// restart; a node with its credential and URL key serves a viewer URL the
+// API signs for it (SignerFor), fetching the miss with its credential; a
+// wrong key is refused; once revoked, the restarting node stops with
+// cdn.ErrRevoked.
+func TestCDNNodeRegistersOnStart(t *testing.T) {
+	w := newWorld(t, worldOpts{nodePSK: testNodePSK})
+	_, item := w.addItem("Edge")
+	ctx := context.Background()
+	origin, _ := url.Parse(w.http.URL)
+	dir := t.TempDir()
+	rp := cdn.RegisterParams{Origin: origin, PSK: []byte(testNodePSK), Name: "edge1", Mode: cdnwire.ModeShared,
+		PublicURL: "http://10.77.0.2:8081", DataDir: dir}
+	bad := rp
+	bad.PSK, bad.DataDir = []byte("a key that is not the operator's"), t.TempDir()
+	if _, err := cdn.Register(ctx, bad); !errors.Is(err, cdn.ErrRefused) || !strings.Contains(err.Error(), "cdn_bad_proof") {
+		t.Fatalf("wrong key: %v", err)
+	}
+	reg, err := cdn.Register(ctx, rp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(filepath.Join(dir, cdn.RegistrationFile))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("stored registration: %v %v", st, err)
+	}
+	again, err := cdn.Register(ctx, rp)
+	if err != nil || again != reg {
+		t.Fatalf("restart did not reuse the registration: %+v %v", again, err)
+	}
+
+	// The node, as cmd/cdn starts it after registering.
+	signer, err := cdn.NewSigner([]byte(reg.URLKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := cdn.New(cdn.Params{Origin: origin, OriginToken: reg.Credential, Signer: signer,
+		CacheDir: filepath.Join(dir, "cache"), MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := httptest.NewServer(node)
+	defer edge.Close()
+	f, err := w.lib.PosterFile(ctx, item)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fst, _ := f.Stat()
+	_ = f.Close()
+	path := fmt.Sprintf("/api/posters/%d/%s", item, posterVersion(fst))
+	apiSigner, err := w.srv.p.CDNNodes.(*cdnctl.Registry).SignerFor(reg.NodeID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := w.browser()
+	res, err := viewer.hc.Get(edge.URL + apiSigner.Sign(path, time.Now().Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || string(body) != "\xff\xd8\xff\xe0JPEGDATA-Edge" {
+		t.Fatalf("viewer via the registered node: %d %q", res.StatusCode, body)
+	}
+	// A URL signed for another node does not open this one.
+	otherSigner, _ := w.srv.p.CDNNodes.(*cdnctl.Registry).SignerFor("nother")
+	if res, err := viewer.hc.Get(edge.URL + otherSigner.Sign(path, time.Now().Add(time.Hour))); err != nil || res.StatusCode == 200 {
+		t.Fatalf("URL signed for another node: %v %v", res.StatusCode, err)
+	}
+
+	if err := w.srv.p.CDNNodes.Revoke(ctx, reg.NodeID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cdn.Register(ctx, rp); !errors.Is(err, cdn.ErrRevoked) {
+		t.Fatalf("revoked node restarting: %v", err)
 	}
 }

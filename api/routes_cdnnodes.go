@@ -29,6 +29,7 @@ var errNodeRevoked = apiErr(http.StatusUnauthorized, "cdn_node_revoked",
 func (s *Server) addCDNNodeRoutes() {
 	s.add("POST", cdnwire.ChallengePath, Public, s.cdnChallenge)
 	s.add("POST", cdnwire.RegisterPath, Public, s.cdnRegister)
+	s.add("GET", cdnwire.NodePath, Public, s.cdnWhoAmI)
 	s.add("GET", "/api/admin/cdn/nodes", Admin, s.cdnNodes)
 	s.add("PATCH", "/api/admin/cdn/nodes/{nodeId}", Admin, s.cdnRename)
 	s.add("POST", "/api/admin/cdn/nodes/{nodeId}/revoke", Admin, s.cdnRevoke)
@@ -57,6 +58,22 @@ func (s *Server) cdnRegister(w http.ResponseWriter, r *http.Request, _ *caller) 
 		return cdnError(err)
 	}
 	writeJSON(w, http.StatusOK, reg)
+	return nil
+}
+
+// cdnWhoAmI tells a node whether its stored credential still holds.
+func (s *Server) cdnWhoAmI(w http.ResponseWriter, r *http.Request, _ *caller) error {
+	tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	id, err := s.p.CDNNodes.Authenticate(r.Context(), tok)
+	switch {
+	case errors.Is(err, cdnctl.ErrRevoked):
+		return errNodeRevoked
+	case errors.Is(err, cdnctl.ErrUnknownCredential):
+		return apiErr(http.StatusUnauthorized, "cdn_unknown_node", "this API does not know the node's credential; the node registers again")
+	case err != nil:
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"node_id": id})
 	return nil
 }
 
