@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -67,5 +68,57 @@ func TestTwoHostsTalkTCP(t *testing.T) {
 	// of the test's own namespace.
 	if msg, err := b.Command(ctx, "ip", "-o", "addr").CombinedOutput(); err != nil || strings.Contains(string(msg), a.IP+"/") {
 		t.Fatalf("b sees a's address locally: %s %v", msg, err)
+	}
+}
+
+// TestInProcessAcrossNamespaces: a listener opened in host a and a
+// connection dialled from host b, both by this process; a's address is
+// unreachable from the test's own namespace.
+func TestInProcessAcrossNamespaces(t *testing.T) {
+	ctx := context.Background()
+	l, err := New(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, _ := l.Add(ctx, "a")
+	b, err := l.Add(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := a.Listen("tcp", a.IP+":7071")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		got <- strings.TrimSpace(line) + " from " + strings.Split(c.RemoteAddr().String(), ":")[0]
+	}()
+	c, err := b.DialContext(ctx, "tcp", a.IP+":7071")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(c, "hi\n")
+	_ = c.Close()
+	if s := <-got; s != "hi from "+b.IP {
+		t.Fatalf("listener got %q", s)
+	}
+	// The listener's address is not one of the test's own namespace.
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ad := range addrs {
+		if strings.HasPrefix(ad.String(), a.IP+"/") {
+			t.Fatalf("a's address %s is local to the test's namespace", a.IP)
+		}
 	}
 }
