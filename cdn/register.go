@@ -70,7 +70,6 @@ func Register(ctx context.Context, p RegisterParams) (cdnwire.Registration, erro
 		case err != nil:
 			return cdnwire.Registration{}, err
 		case code == "":
-			p.Logger.Info("cdn node registration reused", "node", s.Registration.NodeID)
 			return s.Registration, nil
 		case code == "cdn_node_revoked":
 			return cdnwire.Registration{}, ErrRevoked
@@ -95,7 +94,6 @@ func Register(ctx context.Context, p RegisterParams) (cdnwire.Registration, erro
 	if err := writeStored(file, stored{Registration: reg, Name: p.Name, Mode: p.Mode, Owner: p.Owner, PublicURL: p.PublicURL}); err != nil {
 		return cdnwire.Registration{}, err
 	}
-	p.Logger.Info("cdn node registered", "node", reg.NodeID, "dns_name", reg.DNSName)
 	return reg, nil
 }
 

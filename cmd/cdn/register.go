@@ -47,7 +47,7 @@ func registerNode(cfg *cdnConfig, p *cdn.Params, log *slog.Logger) error {
 				signer = signer.WithFallback(p.Signer)
 			}
 			p.Signer, p.OriginToken = signer, reg.Credential
-			log.Info("cdn node registered", "node", reg.NodeID, "name", c.Name, "dns_name", reg.DNSName, "public_url", c.PublicURL)
+			log.Info("cdn node registered (new, or reused from cdn.data_dir)", "node", reg.NodeID, "name", c.Name, "dns_name", reg.DNSName, "public_url", c.PublicURL)
 			return nil
 		}
 		if errors.Is(err, cdn.ErrRefused) || errors.Is(err, cdn.ErrRevoked) {
