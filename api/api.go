@@ -74,6 +74,9 @@ type Params struct {
 	// redirected to signed URLs under CDN.URL, and the nodes fetch misses
 	// from /api/posters/ with CDN.OriginToken.
 	CDN *CDNParams
+	// CDNNodes, when set, registers CDN nodes (cdnctl.Registry): the
+	// registration and admin routes, and node credentials on Origin routes.
+	CDNNodes CDNRegistry
 	// HLS, when set, signs on-demand HLS playlist URLs (vod.Handler).
 	HLS HLSSigner
 	// Downloads, when set, serves the offline downloads API (issue #15).
@@ -169,6 +172,9 @@ func New(p Params) (*Server, error) {
 	if p.CDNRepl != nil {
 		s.addCDNReplRoutes()
 	}
+	if p.CDNNodes != nil {
+		s.addCDNNodeRoutes()
+	}
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
@@ -230,6 +236,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt Route) error {
 	}
 	if rt.Access == Origin && (s.cdnAuthorized(r) || s.signedAuthorized(r)) {
 		return rt.handler(w, r, &caller{cdn: true})
+	}
+	if rt.Access == Origin {
+		if ok, err := s.cdnNodeAuthorized(r); err != nil {
+			return err
+		} else if ok {
+			return rt.handler(w, r, &caller{cdn: true})
+		}
 	}
 	c, err := s.authenticate(r)
 	if err != nil && rt.Access != Public {

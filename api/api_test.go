@@ -19,7 +19,7 @@ import (
 )
 
 func TestOpenAPICoversRoutes(t *testing.T) {
-	w := newWorld(t, worldOpts{})
+	w := newWorld(t, worldOpts{nodePSK: testNodePSK})
 	var doc struct {
 		OpenAPI string                                `json:"openapi"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`

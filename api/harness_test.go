@@ -20,6 +20,7 @@ import (
 
 	"github.com/marquee-party/marquee/api/auth"
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/cdn/cdnctl"
 	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/internal/store"
 	"github.com/marquee-party/marquee/library"
@@ -72,6 +73,8 @@ type worldOpts struct {
 	trustedProxies []netip.Prefix
 	// cdnRepl is passed as Params.CDNRepl.
 	cdnRepl *CDNReplParams
+	// nodePSK turns CDN node registration on (cdnctl.Registry).
+	nodePSK string
 }
 
 func newWorld(t testing.TB, o worldOpts) *world {
@@ -159,7 +162,11 @@ func newWorld(t testing.TB, o worldOpts) *world {
 		files.AllowOrigin(func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer test-origin-token" })
 	}
 	mux.Handle(downloads.FilesPrefix, files)
-	w.srv, err = New(Params{Downloads: w.dl, Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
+	var nodes CDNRegistry
+	if o.nodePSK != "" {
+		nodes = cdnctl.NewRegistry(cdnctl.RegistryParams{DB: db, PSK: []byte(o.nodePSK), URLSecret: []byte(cdn.DevURLSecret), Now: o.now})
+	}
+	w.srv, err = New(Params{CDNNodes: nodes, Downloads: w.dl, Auth: w.auth, Parties: w.parties, Library: w.lib, Scanner: sc, LibraryRoots: []string{dir},
 		PublicURL: "http://marquee.test", InviteSecret: inviteKey, WorkerSecret: workerSecret, Now: o.now, CDN: cdnParams, CDNRepl: o.cdnRepl,
 		TrustedProxies: o.trustedProxies, CDNHeartbeats: fakeCDNHeartbeats{}, CDNChooser: testChooser(db)})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/marquee-party/marquee/downloads"
+	"github.com/marquee-party/marquee/internal/cdnwire"
 	"github.com/marquee-party/marquee/internal/vodjobs"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/party"
@@ -43,6 +44,9 @@ func TestOpenAPISchemasMatchJSON(t *testing.T) {
 		{"DownloadRules", downloads.Rules{}},
 		{"VODJob", vodjobs.Job{}},
 		{"VODJobItem", vodjobs.Item{}},
+		{"CDNNode", cdnwire.NodeInfo{}},
+		{"CDNRegistration", cdnwire.Registration{}},
+		{"CDNChallenge", cdnwire.Challenge{}},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
 			props := doc.Components.Schemas[tc.schema].Properties

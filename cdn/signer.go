@@ -28,6 +28,15 @@ const signVersion = "marquee-cdn-v1"
 // A Signer is safe for concurrent use.
 type Signer struct {
 	key []byte
+	// also are keys Verify accepts besides key (see WithFallback).
+	also [][]byte
+}
+
+// WithFallback returns a Signer that signs with s's key and verifies with
+// it or with old's: a registered node checks URLs signed with its own URL
+// key and, while the API still signs with the shared cdn.url_secret, those.
+func (s *Signer) WithFallback(old *Signer) *Signer {
+	return &Signer{key: s.key, also: append(append([][]byte(nil), s.also...), old.key)}
 }
 
 // NewSigner returns a Signer for secret, which must be at least MinSecretLen
@@ -71,13 +80,21 @@ func (s *Signer) Verify(r *http.Request, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("%w: sig is not base64url", ErrBadSignature)
 	}
-	if !hmac.Equal(got, s.mac(r.URL.Path, exp)) {
+	if !s.matches(got, r.URL.Path, exp) {
 		return ErrBadSignature
 	}
 	if now.Unix() > exp {
 		return fmt.Errorf("%w at %s", ErrExpired, time.Unix(exp, 0).UTC().Format(time.RFC3339))
 	}
 	return nil
+}
+
+func (s *Signer) matches(got []byte, path string, exp int64) bool {
+	ok := hmac.Equal(got, s.mac(path, exp))
+	for _, k := range s.also {
+		ok = hmac.Equal(got, (&Signer{key: k}).mac(path, exp)) || ok
+	}
+	return ok
 }
 
 func (s *Signer) sig(path string, exp int64) string {

@@ -124,7 +124,12 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 	if edge != nil {
 		edgeSigner = edge.Signer
 	}
-	vodSvc, hls, err := newVOD(cfg, lib, edgeSigner, log, reg)
+	nodes, err := newRegistry(cfg, db, log)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	vodSvc, hls, err := newVOD(cfg, lib, edgeSigner, nodes, log, reg)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -145,7 +150,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, HLS: hls, Downloads: dl, VODJobs: a.vodJobs,
+	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, CDNNodes: cdnNodes(nodes), HLS: hls, Downloads: dl, VODJobs: a.vodJobs,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
 		Log: log.With("component", "api"), Registerer: reg})
@@ -159,7 +164,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 	obs.Mount(mux, reg, ready)
 	srv.Mount(mux)
 	mux.Handle(vod.Prefix, hls)
-	mux.Handle(downloads.FilesPrefix, dlFiles(dl, cfg, edgeSigner))
+	mux.Handle(downloads.FilesPrefix, dlFiles(dl, cfg, edgeSigner, nodes))
 	mux.Handle("/", webapp.New(webapp.Params{Logger: log}))
 	bot, err := newDiscord(cfg, discordDeps{parties: parties, lib: lib, accounts: accounts, posterURL: srv.ExternalPosterURL}, tr, log, reg)
 	if err != nil {

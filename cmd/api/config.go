@@ -10,6 +10,7 @@ import (
 
 	"github.com/marquee-party/marquee/api"
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/cdn/cdnctl"
 	"github.com/marquee-party/marquee/discord"
 	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/internal/obs"
@@ -79,6 +80,38 @@ type cdnConfig struct {
 	URL         string `yaml:"url" usage:"public base URL of the CDN node browsers fetch posters from (off when empty; dev node: http://127.0.0.1:8081)"`
 	URLSecret   string `yaml:"url_secret" usage:"HMAC key of signed CDN URLs, the nodes' cdn.url_secret"`
 	OriginToken string `yaml:"origin_token" usage:"bearer token CDN nodes send on cache misses, the nodes' cdn.origin_token"`
+	// The CDN network (issue #16): nodes register themselves.
+	NodePSK       string `yaml:"node_psk" usage:"pre-shared key CDN nodes register with (their cdn.psk; at least 16 bytes, needs cdn.url_secret); registration is off when empty"`
+	DNSServer     string `yaml:"dns_server" usage:"host:port of the DNS primary node names are published to by RFC 2136 update (off when empty: nodes are reached by their URL)"`
+	DNSZone       string `yaml:"dns_zone" usage:"zone node names are made in: a node named edge1 becomes edge1.<dns_zone>"`
+	DNSTSIGName   string `yaml:"dns_tsig_name" usage:"name of the TSIG key (HMAC-SHA256) the DNS server grants updates to"`
+	DNSTSIGSecret string `yaml:"dns_tsig_secret" usage:"the TSIG key's secret in base64, as tsig-keygen prints it"`
+}
+
+// validateNetwork checks the node registration and DNS keys.
+func (c cdnConfig) validateNetwork() error {
+	if c.NodePSK == "" {
+		if c.DNSServer != "" {
+			return fmt.Errorf("cdn.dns_server: names are published for registered nodes only; set cdn.node_psk too")
+		}
+		return nil
+	}
+	if len(c.NodePSK) < cdn.MinPSKLen {
+		return fmt.Errorf("cdn.node_psk: %d bytes, need at least %d; use 32 random bytes, the same on every node (cdn.psk)", len(c.NodePSK), cdn.MinPSKLen)
+	}
+	if len(c.URLSecret) < cdn.MinSecretLen {
+		return fmt.Errorf("cdn.url_secret: at least %d bytes are required with cdn.node_psk (nodes' URL keys derive from it)", cdn.MinSecretLen)
+	}
+	if c.DNSServer != "" {
+		if _, err := cdnctl.NewDNSUpdater(c.dnsConfig()); err != nil {
+			return fmt.Errorf("cdn.%w", err)
+		}
+	}
+	return nil
+}
+
+func (c cdnConfig) dnsConfig() cdnctl.DNSConfig {
+	return cdnctl.DNSConfig{Server: c.DNSServer, Zone: c.DNSZone, KeyName: c.DNSTSIGName, Secret: c.DNSTSIGSecret}
 }
 
 type vodConfig struct {
@@ -122,6 +155,7 @@ func applyDev(c any) {
 	cfg.Worker.Secret = "devsecret"
 	cfg.Invite.Secret = devInviteSecret
 	cfg.CDN.URLSecret, cfg.CDN.OriginToken = cdn.DevURLSecret, cdn.DevOriginToken
+	cfg.CDN.NodePSK = cdn.DevNodePSK
 	if len(cfg.Library.Roots) == 0 {
 		cfg.Library.Roots = []string{"./data/library"}
 	}
@@ -187,6 +221,9 @@ func (c *apiConfig) Validate() error {
 		if len(c.CDN.OriginToken) < 8 {
 			return fmt.Errorf("cdn.origin_token: at least 8 characters are required with cdn.url")
 		}
+	}
+	if err := c.CDN.validateNetwork(); err != nil {
+		return err
 	}
 	if err := c.Discord.Validate(); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"crypto/subtle"
 	"database/sql"
 	"fmt"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/marquee-party/marquee/cdn"
+	"github.com/marquee-party/marquee/cdn/cdnctl"
 	"github.com/marquee-party/marquee/downloads"
 	"github.com/marquee-party/marquee/library"
 	"github.com/marquee-party/marquee/vod"
@@ -22,7 +22,7 @@ import (
 // are signed with the CDN signer when there is one (a CDN node can then
 // check them); otherwise with a key derived from invite.secret. With
 // cdn.url set, media playlists send viewers to the node for segments.
-func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, log *slog.Logger, reg prometheus.Registerer) (*vod.Service, *vod.Handler, error) {
+func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, nodes *cdnctl.Registry, log *slog.Logger, reg prometheus.Registerer) (*vod.Service, *vod.Handler, error) {
 	signer, err := urlSigner(cfg, edge)
 	if err != nil {
 		return nil, nil, err
@@ -53,11 +53,8 @@ func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, log *slog.Log
 	if edge != nil && cfg.CDN.URL != "" {
 		h.UseCDN(cfg.CDN.URL) // segments from the node; playlists stay here
 	}
-	if token := cfg.CDN.OriginToken; edge != nil && token != "" {
-		h.AllowOrigin(func(r *http.Request) bool {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
-		})
+	if allow := originAllowed(cfg, edge, nodes); allow != nil {
+		h.AllowOrigin(allow)
 	}
 	return svc, h, nil
 }
@@ -76,13 +73,10 @@ func newDownloads(cfg apiConfig, db *sql.DB, lib *library.Service, media *vod.Se
 }
 
 // dlFiles is the files handler; CDN nodes fetch misses with their token.
-func dlFiles(dl *downloads.Service, cfg apiConfig, edge *cdn.Signer) http.Handler {
+func dlFiles(dl *downloads.Service, cfg apiConfig, edge *cdn.Signer, nodes *cdnctl.Registry) http.Handler {
 	h := dl.Handler()
-	if token := cfg.CDN.OriginToken; edge != nil && token != "" {
-		h.AllowOrigin(func(r *http.Request) bool {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			return ok && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
-		})
+	if allow := originAllowed(cfg, edge, nodes); allow != nil {
+		h.AllowOrigin(allow)
 	}
 	return h
 }

@@ -21,8 +21,11 @@ const summary = `Marquee's CDN node: an edge cache in front of the API (the orig
 posters, HLS segments and downloads. Viewers reach it with URLs the API signs
 (?exp=&sig=, HMAC-SHA256 with cdn.url_secret); misses are fetched once from
 the origin with the bearer cdn.origin_token and kept on disk up to
-cdn.max_bytes. --dev listens on 127.0.0.1:8081 in front of a --dev API on
-127.0.0.1:8080 with the token devcdntoken and the secret devurlsecret.
+cdn.max_bytes. With cdn.psk set the node registers with the API on start
+(an HMAC challenge proves the key) and then uses its own credential and URL
+key, kept in cdn.data_dir. --dev listens on 127.0.0.1:8081 in front of a --dev API on
+127.0.0.1:8080 with the token devcdntoken, the secret devurlsecret and the key
+devnodepresharedkey.
 Sub-command: cdn bench --help.`
 
 func main() { os.Exit(run()) }
@@ -43,6 +46,12 @@ func run() int {
 		return 2
 	}
 	p.Logger, p.Registerer = log, reg
+	if cfg.CDN.PSK != "" {
+		if err := registerNode(&cfg, &p, log); err != nil {
+			log.Error("cdn registration", "err", err)
+			return 1
+		}
+	}
 	node, err := cdn.New(p)
 	if err != nil {
 		log.Error("start cdn", "err", err)

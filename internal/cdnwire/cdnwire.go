@@ -34,6 +34,10 @@ const (
 	RegisterPath  = "/api/cdn/register"
 	HeartbeatPath = "/api/cdn/heartbeat"
 	ManifestPath  = "/api/cdn/manifest"
+	// NodePath answers a node's GET with its Bearer credential: 200 and
+	// {"node_id"} while registered, 401 otherwise (code cdn_node_revoked
+	// once revoked). A restarting node checks its stored Registration here.
+	NodePath = "/api/cdn/node"
 )
 
 // PeerPrefix is the route on every node that serves its published objects

@@ -305,7 +305,7 @@ func formatDefault(v reflect.Value) string {
 
 func isSecretKey(key string) bool {
 	k := strings.ToLower(key)
-	for _, word := range []string{"secret", "password", "token", "keys", "api_key"} {
+	for _, word := range []string{"secret", "password", "token", "keys", "api_key", "psk"} {
 		if strings.Contains(k, word) {
 			return true
 		}

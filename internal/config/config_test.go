@@ -138,3 +138,12 @@ func TestPositionalArgsAndDevFlag(t *testing.T) {
 		t.Fatalf("got dev=%v args=%v", res.Dev, res.Args)
 	}
 }
+
+// TestPSKIsSecret: pre-shared keys (cdn.psk, cdn.node_psk) never show in --help.
+func TestPSKIsSecret(t *testing.T) {
+	for _, k := range []string{"cdn.psk", "cdn.node_psk", "cdn.url_secret"} {
+		if !isSecretKey(k) {
+			t.Errorf("%s is not treated as a secret", k)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import { JoinPage } from "./pages/Join";
 import { PartyPage } from "./pages/Party";
 import { PasswordPrompt } from "./pages/Password";
 import { OptimizePage } from "./pages/Optimize";
+import { CdnNodesPage } from "./pages/CdnNodes";
 import { Spinner } from "./ui";
 import { DownloadsPage } from "./downloads/DownloadsPage";
 import { registerServiceWorker, resumeDownloads } from "./downloads/pwa";
@@ -29,7 +30,7 @@ function App() {
     });
   }, []);
 
-  const needsUser = route.name === "library" || route.name === "item" || route.name === "watch" || route.name === "optimize";
+  const needsUser = route.name === "library" || route.name === "item" || route.name === "watch" || route.name === "optimize" || route.name === "cdnnodes";
   useEffect(() => {
     if (user === null && needsUser) {
       navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
@@ -67,6 +68,9 @@ function App() {
       break;
     case "optimize":
       page = user ? <OptimizePage query={route.query} /> : null;
+      break;
+    case "cdnnodes":
+      page = user ? <CdnNodesPage /> : null;
       break;
     case "party":
       page = <PartyPage partyId={route.params.id} user={user} />;

@@ -17,6 +17,7 @@ test("match", async (t) => {
     ["/downloads", "downloads", {}],
     ["/nope", "notfound", {}],
     ["/admin/optimize", "optimize", {}],
+    ["/admin/cdn", "cdnnodes", {}],
   ];
   for (const [path, name, params] of cases) {
     await t.test(path, () => {

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 
 /** Route is the matched page and its parameters. */
 export interface Route {
-  name: "signin" | "library" | "item" | "watch" | "party" | "join" | "optimize" | "downloads" | "notfound";
+  name: "signin" | "library" | "item" | "watch" | "party" | "join" | "optimize" | "cdnnodes" | "downloads" | "notfound";
   params: Record<string, string>;
   query: URLSearchParams;
 }
@@ -17,6 +17,7 @@ const patterns: [Route["name"], RegExp][] = [
   ["party", /^\/party\/(?<id>[^/]+)\/?$/],
   ["join", /^\/join\/(?<token>[^/]+)\/?$/],
   ["optimize", /^\/admin\/optimize\/?$/],
+  ["cdnnodes", /^\/admin\/cdn\/?$/],
   ["downloads", /^\/downloads\/?$/],
 ];
 

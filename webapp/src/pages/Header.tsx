@@ -42,6 +42,7 @@ export function Header({ user, onUser, onPassword }: { user: User | null; onUser
           <a href="/">Library</a>
           <a href="/downloads">Downloads</a>
           {user.role === "admin" && <a href="/admin/optimize">Optimize</a>}
+          {user.role === "admin" && <a href="/admin/cdn">CDN nodes</a>}
         </nav>
       )}
       {user && (
