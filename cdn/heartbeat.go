@@ -36,6 +36,7 @@ type Heartbeater struct {
 	n       *Node
 	url     string
 	onTasks func([]cdnwire.Task)
+	results func() []cdnwire.TaskResult // finished tasks (TaskRunner), may be nil
 	tick    <-chan time.Time
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -47,6 +48,9 @@ type Heartbeater struct {
 	pending map[string]int64 // key → bytes (added) or -1 (evicted), not yet acknowledged
 	prev    counters
 	prevAt  time.Time
+	// Reports not yet acknowledged by the API: sent again until they are.
+	refused  []cdnwire.Refusal
+	finished []cdnwire.TaskResult
 }
 
 // counters are the node's cumulative counts a heartbeat turns into rates.
@@ -59,8 +63,19 @@ type counters struct {
 // tasks of each reply on the loop's goroutine and must not block. It fails
 // when the node has no Params.Credential.
 func (n *Node) StartHeartbeat(onTasks func([]cdnwire.Task)) (*Heartbeater, error) {
+	return n.startHeartbeat(onTasks, nil)
+}
+
+// StartHeartbeatWith starts the heartbeat loop with a task runner: reply
+// tasks go to r, and r's results, with replication's refusals, go out
+// with the next heartbeat.
+func (n *Node) StartHeartbeatWith(r *TaskRunner) (*Heartbeater, error) {
+	return n.startHeartbeat(r.Add, r.TakeResults)
+}
+
+func (n *Node) startHeartbeat(onTasks func([]cdnwire.Task), results func() []cdnwire.TaskResult) (*Heartbeater, error) {
 	t := time.NewTicker(n.hb.every)
-	h, err := n.newHeartbeater(onTasks, t.C)
+	h, err := n.newHeartbeater(onTasks, results, t.C)
 	if err != nil {
 		t.Stop()
 		return nil, err
@@ -73,12 +88,12 @@ func (n *Node) StartHeartbeat(onTasks func([]cdnwire.Task)) (*Heartbeater, error
 }
 
 // newHeartbeater starts the loop driven by tick.
-func (n *Node) newHeartbeater(onTasks func([]cdnwire.Task), tick <-chan time.Time) (*Heartbeater, error) {
+func (n *Node) newHeartbeater(onTasks func([]cdnwire.Task), results func() []cdnwire.TaskResult, tick <-chan time.Time) (*Heartbeater, error) {
 	if n.hb.credential == "" {
 		return nil, errors.New("cdn: heartbeats need the node's credential; register the node first")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h := &Heartbeater{n: n, url: n.originURL(cdnwire.HeartbeatPath), onTasks: onTasks, tick: tick,
+	h := &Heartbeater{n: n, url: n.originURL(cdnwire.HeartbeatPath), onTasks: onTasks, results: results, tick: tick,
 		cancel: cancel, done: make(chan struct{}), start: n.now(), full: true, pending: map[string]int64{}}
 	h.prev, h.prevAt = n.counters(), h.start
 	go h.run(ctx)
@@ -126,6 +141,7 @@ func (h *Heartbeater) beat(ctx context.Context) error {
 		return err
 	}
 	h.pending, h.full = map[string]int64{}, reply.WantFull
+	h.refused, h.finished = nil, nil
 	if len(reply.Tasks) > 0 && h.onTasks != nil {
 		h.onTasks(reply.Tasks)
 	}
@@ -142,7 +158,7 @@ func (h *Heartbeater) heartbeat() cdnwire.Heartbeat {
 	d := counters{hits: cur.hits - h.prev.hits, misses: cur.misses - h.prev.misses,
 		served: cur.served - h.prev.served, errors: cur.errors - h.prev.errors}
 	hb.Health = cdnwire.Health{Load1: load1(), Errors: int64(d.errors), OriginBytes: int64(cur.missBytes),
-		PeerBytes: h.n.peerBytes.Load(), Version: h.n.hb.version,
+		PeerBytes: h.n.peerBytes.Load() + h.n.repl.peerBytes.Load(), Version: h.n.hb.version,
 		UptimeSeconds: int64(now.Sub(h.start) / time.Second)}
 	if secs := now.Sub(h.prevAt).Seconds(); secs > 0 {
 		hb.Health.EgressBps = d.served / secs
@@ -151,6 +167,12 @@ func (h *Heartbeater) heartbeat() cdnwire.Heartbeat {
 		hb.Health.HitRatio = d.hits / (d.hits + d.misses)
 	}
 	h.prev, h.prevAt = cur, now
+	h.refused = append(h.refused, h.n.TakeRefusals()...)
+	if h.results != nil {
+		h.finished = append(h.finished, h.results()...)
+	}
+	hb.Refused, hb.TasksDone = h.refused, h.finished
+	hb.Fetching = append(hb.Fetching, h.n.Fetching()...)
 	for _, k := range h.n.cache.fetching() {
 		hb.Fetching = append(hb.Fetching, cdnwire.Fetching{Object: cdnwire.ObjectRef{Kind: objectKind(k), Key: k, ItemID: itemID(k)}})
 	}

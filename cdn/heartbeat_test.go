@@ -105,7 +105,7 @@ func TestHeartbeatReportsDeltasAndKeepsThemAcrossFailures(t *testing.T) {
 	h.get(dir + "0.m4s")
 	var tasks []cdnwire.Task
 	tick := make(chan time.Time)
-	hbr, err := h.node.newHeartbeater(func(ts []cdnwire.Task) { tasks = append(tasks, ts...) }, tick)
+	hbr, err := h.node.newHeartbeater(func(ts []cdnwire.Task) { tasks = append(tasks, ts...) }, nil, tick)
 	if err != nil {
 		t.Fatal(err)
 	}

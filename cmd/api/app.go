@@ -150,10 +150,17 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	srv, err := api.New(api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, CDNNodes: cdnNodes(nodes), HLS: hls, Downloads: dl, VODJobs: a.vodJobs,
+	cdnNet, err := newCDNNetwork(db, nodes, lib, vodSvc, hls, log, reg)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	ap := api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, CDNNodes: cdnNodes(nodes), HLS: hls, Downloads: dl, VODJobs: a.vodJobs,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
-		Log: log.With("component", "api"), Registerer: reg})
+		Log: log.With("component", "api"), Registerer: reg}
+	cdnNet.params(&ap)
+	srv, err := api.New(ap)
 	if err != nil {
 		a.close()
 		return nil, err
@@ -172,7 +179,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		return nil, err
 	}
 	a.handler = mux
-	a.parts = append([]lifecycle.Part{lifecycle.ServeHTTP(log, "api", cfg.Listen, mux), parties.Run, pruneLoop(accounts, log)}, bot...)
+	a.parts = append(append([]lifecycle.Part{lifecycle.ServeHTTP(log, "api", cfg.Listen, mux), parties.Run, pruneLoop(accounts, log)}, bot...), cdnNet.parts()...)
 	return a, nil
 }
 

@@ -31,24 +31,7 @@ func newVOD(cfg apiConfig, lib *library.Service, edge *cdn.Signer, nodes *cdnctl
 	if err != nil {
 		return nil, nil, fmt.Errorf("vod: %w", err)
 	}
-	resolve := func(ctx context.Context, id int64) (vod.Opener, string, error) {
-		it, err := lib.Item(ctx, id)
-		if err != nil {
-			return nil, "", err
-		}
-		l, err := lib.Library(ctx, it.LibraryID)
-		if err != nil {
-			return nil, "", err
-		}
-		if l.Source != library.SourceLocal || it.Path == "" {
-			return nil, "", fmt.Errorf("%w: item %d is not a local file", vod.ErrUnsupported, id)
-		}
-		root, err := library.NewRoot(l.Location)
-		if err != nil {
-			return nil, "", err
-		}
-		return root, it.Path, nil
-	}
+	resolve := vodResolver(lib)
 	h := vod.NewHandler(svc, signer, resolve, nil)
 	if edge != nil && cfg.CDN.URL != "" {
 		h.UseCDN(cfg.CDN.URL) // segments from the node; playlists stay here
@@ -89,4 +72,27 @@ func urlSigner(cfg apiConfig, edge *cdn.Signer) (*cdn.Signer, error) {
 	m := hmac.New(sha256.New, []byte(cfg.Invite.Secret))
 	m.Write([]byte("marquee-vod-url-key-v1"))
 	return cdn.NewSigner(m.Sum(nil))
+}
+
+// vodResolver finds an item's file and the library root it must stay
+// under; only local files play on demand.
+func vodResolver(lib *library.Service) vod.Resolver {
+	return func(ctx context.Context, id int64) (vod.Opener, string, error) {
+		it, err := lib.Item(ctx, id)
+		if err != nil {
+			return nil, "", err
+		}
+		l, err := lib.Library(ctx, it.LibraryID)
+		if err != nil {
+			return nil, "", err
+		}
+		if l.Source != library.SourceLocal || it.Path == "" {
+			return nil, "", fmt.Errorf("%w: item %d is not a local file", vod.ErrUnsupported, id)
+		}
+		root, err := library.NewRoot(l.Location)
+		if err != nil {
+			return nil, "", err
+		}
+		return root, it.Path, nil
+	}
 }

@@ -58,7 +58,9 @@ func run() int {
 		return 1
 	}
 	if p.Credential != "" { // set by registration
-		hb, err := node.StartHeartbeat(nil)
+		tasks := node.StartTasks()
+		defer tasks.Close() // after the heartbeats stop handing it tasks
+		hb, err := node.StartHeartbeatWith(tasks)
 		if err != nil {
 			log.Error("start heartbeats", "err", err)
 			return 1

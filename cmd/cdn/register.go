@@ -47,6 +47,7 @@ func registerNode(cfg *cdnConfig, p *cdn.Params, log *slog.Logger) error {
 				signer = signer.WithFallback(p.Signer)
 			}
 			p.Signer, p.OriginToken = signer, reg.Credential
+			p.NodeID, p.Credential = reg.NodeID, reg.Credential
 			log.Info("cdn node registered (new, or reused from cdn.data_dir)", "node", reg.NodeID, "name", c.Name, "dns_name", reg.DNSName, "public_url", c.PublicURL)
 			return nil
 		}
