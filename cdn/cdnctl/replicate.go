@@ -46,7 +46,8 @@ type Replicator struct {
 	Tasks     *Tasks
 	// Origin is the API's base URL as nodes reach it.
 	Origin string
-	Now    func() time.Time
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
 }
 
 // Replicate queues a task for node to fetch itemID's objects of the
@@ -63,7 +64,11 @@ func (r *Replicator) Replicate(ctx context.Context, node string, itemID int64, r
 	id := make([]byte, 8)
 	_, _ = rand.Read(id)
 	t := cdnwire.Task{ID: "repl-" + hex.EncodeToString(id), Kind: cdnwire.TaskReplicate, ItemID: itemID}
-	exp := r.Now().Add(PeerTTL)
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	exp := now().Add(PeerTTL)
 	for _, o := range man.Objects {
 		var srcs, ids []string
 		if r.Holders != nil {

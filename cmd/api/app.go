@@ -150,7 +150,7 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	cdnNet, err := newCDNNetwork(db, nodes, lib, vodSvc, hls, log, reg)
+	cdnNet, err := newCDNNetwork(db, nodes, cfg.PublicURL, lib, vodSvc, hls, log, reg)
 	if err != nil {
 		a.close()
 		return nil, err

@@ -26,7 +26,7 @@ type cdnNetwork struct {
 // newCDNNetwork wires the registry, the SQLite index, heartbeats, the
 // chooser and the replicator, and has HLS master playlists go through the
 // viewers' nodes before the origin.
-func newCDNNetwork(db *sql.DB, nodes *cdnctl.Registry, lib *library.Service, media *vod.Service, hls *vod.Handler,
+func newCDNNetwork(db *sql.DB, nodes *cdnctl.Registry, origin string, lib *library.Service, media *vod.Service, hls *vod.Handler,
 	log *slog.Logger, reg prometheus.Registerer) (*cdnNetwork, error) {
 	if nodes == nil {
 		return nil, nil
@@ -39,7 +39,7 @@ func newCDNNetwork(db *sql.DB, nodes *cdnctl.Registry, lib *library.Service, med
 	}
 	hls.UseNodes(nodes, cdnctl.NodeURLs{Nodes: nodes})
 	repl := &cdnctl.Replicator{Manifests: cdnctl.NewManifests(api.VODObjects{Media: media, Resolve: vodResolver(lib)}),
-		Holders: cdnctl.IndexHolders{Index: idx, Nodes: nodes}, Signer: nodes, Tasks: tasks}
+		Holders: cdnctl.IndexHolders{Index: idx, Nodes: nodes}, Signer: nodes, Tasks: tasks, Origin: origin}
 	return &cdnNetwork{
 		heartbeats: hbs,
 		chooser:    &cdnctl.Chooser{Nodes: nodes, Index: idx, Choices: cdnctl.NewSQLiteChoices(db)},
