@@ -3,9 +3,12 @@ package cdnctl
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/marquee-party/marquee/internal/cdnwire"
 )
 
 // NodeOwner returns a node's mode and its owner's user id (0 for a shared
@@ -66,4 +69,52 @@ func (h IndexHolders) Holders(ctx context.Context, key string) ([]Holder, error)
 		}
 	}
 	return out, nil
+}
+
+// PlanNodes lists every node for the planner: mode, owner, state and
+// cache size.
+func (r *Registry) PlanNodes(ctx context.Context) ([]PlanNode, error) {
+	rows, err := r.p.DB.QueryContext(ctx, `SELECT id, mode, COALESCE(owner_user_id, 0), state, capacity_json FROM cdn_nodes`)
+	if err != nil {
+		return nil, fmt.Errorf("cdnctl: plan nodes: %w", err)
+	}
+	defer rows.Close()
+	var out []PlanNode
+	for rows.Next() {
+		var n PlanNode
+		var capJSON string
+		if err := rows.Scan(&n.ID, &n.Mode, &n.Owner, &n.State, &capJSON); err != nil {
+			return nil, err
+		}
+		var c cdnwire.Capacity
+		_ = json.Unmarshal([]byte(capJSON), &c) // no heartbeat yet: size 0
+		n.MaxBytes = c.MaxBytes
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// ChooserViewers answers which node serves a viewer (the planner's
+// ViewerNodes) with the Chooser's first pick. Users holds usernames, for
+// local nodes.
+type ChooserViewers struct {
+	Chooser *Chooser
+	Users   func(ctx context.Context, userID int64) (string, error)
+}
+
+// NodeFor returns the node the chooser would send userID to for itemID.
+func (c ChooserViewers) NodeFor(ctx context.Context, userID, itemID int64) (string, bool, error) {
+	v := Viewer{UserID: userID}
+	if c.Users != nil {
+		name, err := c.Users(ctx, userID)
+		if err != nil {
+			return "", false, err
+		}
+		v.Username = name
+	}
+	ns, err := c.Chooser.Choose(ctx, v, itemID, 1)
+	if err != nil || len(ns) == 0 {
+		return "", false, err
+	}
+	return ns[0].ID, true, nil
 }

@@ -70,29 +70,47 @@ func (r *Replicator) Replicate(ctx context.Context, node string, itemID int64, r
 	}
 	exp := now().Add(PeerTTL)
 	for _, o := range man.Objects {
-		var srcs, ids []string
-		if r.Holders != nil {
-			hs, err := r.Holders.Holders(ctx, o.Key)
-			if err != nil {
-				return cdnwire.Task{}, fmt.Errorf("cdnctl: who holds %s: %w", o.Key, err)
-			}
-			for _, h := range hs {
-				if h.NodeID == node || h.PublicURL == "" {
-					continue
-				}
-				q, err := r.Signer.SignPeer(h.NodeID, cdnwire.PeerPrefix+o.Key, exp)
-				if err != nil {
-					return cdnwire.Task{}, err
-				}
-				srcs = append(srcs, strings.TrimSuffix(h.PublicURL, "/")+q)
-				ids = append(ids, h.NodeID)
-			}
+		srcs, ids, err := r.sources(ctx, node, o.Key, exp)
+		if err != nil {
+			return cdnwire.Task{}, err
 		}
-		srcs = append(srcs, strings.TrimSuffix(r.Origin, "/")+o.Key)
-		ids = append(ids, "origin")
 		t.Objects = append(t.Objects, cdnwire.TaskObject{Key: o.Key, Bytes: o.Bytes, SHA256: o.SHA256,
 			Sources: srcs, SourceNodes: ids})
 	}
 	r.Tasks.Enqueue(node, t)
 	return t, nil
+}
+
+// sources are key's ordered sources for node, signed for it until exp:
+// the peers holding it (never node itself), then the origin; ids names
+// each source's node ("origin" last).
+func (r *Replicator) sources(ctx context.Context, node, key string, exp time.Time) (srcs, ids []string, err error) {
+	if r.Holders != nil {
+		hs, err := r.Holders.Holders(ctx, key)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cdnctl: who holds %s: %w", key, err)
+		}
+		for _, h := range hs {
+			if h.NodeID == node || h.PublicURL == "" {
+				continue
+			}
+			q, err := r.Signer.SignPeer(h.NodeID, cdnwire.PeerPrefix+key, exp)
+			if err != nil {
+				return nil, nil, err
+			}
+			srcs = append(srcs, strings.TrimSuffix(h.PublicURL, "/")+q)
+			ids = append(ids, h.NodeID)
+		}
+	}
+	return append(srcs, strings.TrimSuffix(r.Origin, "/")+key), append(ids, "origin"), nil
+}
+
+// Sources are obj's ordered sources for nodeID (the planner's Sources).
+func (r *Replicator) Sources(ctx context.Context, nodeID string, obj cdnwire.ManifestObject) ([]string, error) {
+	now := time.Now
+	if r.Now != nil {
+		now = r.Now
+	}
+	srcs, _, err := r.sources(ctx, nodeID, obj.Key, now().Add(PeerTTL))
+	return srcs, err
 }

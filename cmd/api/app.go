@@ -36,12 +36,14 @@ type app struct {
 	vod       *vod.Service
 	vodJobs   *vod.Jobs
 	downloads *downloads.Service
+	cdnNet    *cdnNetwork
 	scanner   *library.Scanner
 	handler   http.Handler // the API, /api/hls/ and the web app (tests serve it on their own listener)
 	parts     []lifecycle.Part
 }
 
 func (a *app) close() {
+	a.cdnNet.close() // its planner reads the catalog and the vod cache
 	if a.downloads != nil {
 		a.downloads.Close()
 	}
@@ -150,11 +152,12 @@ func buildWith(ctx context.Context, cfg apiConfig, log *slog.Logger, reg *promet
 		a.close()
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	cdnNet, err := newCDNNetwork(db, nodes, cfg.PublicURL, lib, vodSvc, hls, log, reg)
+	cdnNet, err := newCDNNetwork(db, nodes, cfg.PublicURL, cdnDeps{lib: lib, parties: parties, accounts: accounts}, vodSvc, hls, log, reg)
 	if err != nil {
 		a.close()
 		return nil, err
 	}
+	a.cdnNet = cdnNet
 	ap := api.Params{Auth: accounts, TrustedProxies: proxies, Parties: parties, Library: lib, Scanner: a.scanner, CDN: edge, CDNNodes: cdnNodes(nodes), HLS: hls, Downloads: dl, VODJobs: a.vodJobs,
 		LibraryRoots: cfg.Library.Roots, PublicURL: cfg.PublicURL, InviteSecret: []byte(cfg.Invite.Secret),
 		WorkerSecret: cfg.Worker.Secret, SessionTTL: cfg.Session.TTL, MaxInviteTTL: cfg.Invite.MaxTTL,
