@@ -1,7 +1,6 @@
 package cdn
 
 import (
-	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -70,7 +69,7 @@ func objectRefs(changes map[string]int64) (added, evicted []cdnwire.ObjectRef) {
 	runs := map[runKey][]seg{}
 	for key, b := range changes {
 		gone := b < 0
-		if dir, n, ok := segmentNumber(key); ok {
+		if dir, n, ok := cdnwire.SegmentNumber(key); ok {
 			runs[runKey{dir, gone}] = append(runs[runKey{dir, gone}], seg{n, max(b, 0)})
 			continue
 		}
@@ -111,21 +110,6 @@ func objectRefs(changes map[string]int64) (added, evicted []cdnwire.ObjectRef) {
 	byKey(added)
 	byKey(evicted)
 	return added, evicted
-}
-
-// segmentNumber splits an HLS segment key /api/hls/…/<dir>/<n>.<ext> into
-// its directory (ending in "/") and number.
-func segmentNumber(key string) (dir string, n int, ok bool) {
-	if !strings.HasPrefix(key, "/api/hls/") {
-		return "", 0, false
-	}
-	dir, base := path.Split(key)
-	stem := strings.TrimSuffix(base, path.Ext(base))
-	n, err := strconv.Atoi(stem)
-	if err != nil || n < 0 || strconv.Itoa(n) != stem {
-		return "", 0, false
-	}
-	return dir, n, true
 }
 
 // objectKind names what a cached key is by its route.

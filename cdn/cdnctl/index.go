@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"path"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/marquee-party/marquee/internal/cdnwire"
 )
@@ -183,7 +180,7 @@ func (x *SQLiteIndex) Holdings(ctx context.Context, itemID int64) (map[string]in
 // Holders implements Index.
 func (x *SQLiteIndex) Holders(ctx context.Context, key string) ([]string, error) {
 	q, args := `SELECT DISTINCT node_id FROM cdn_objects WHERE key = ? AND first = -1`, []any{key}
-	if dir, n, ok := segmentNumber(key); ok {
+	if dir, n, ok := cdnwire.SegmentNumber(key); ok {
 		q = `SELECT DISTINCT node_id FROM cdn_objects WHERE (key = ? AND first = -1) OR (key = ? AND first <= ? AND last >= ?)`
 		args = []any{key, dir, n, n}
 	}
@@ -209,19 +206,4 @@ func (x *SQLiteIndex) Forget(ctx context.Context, node string) error {
 		return fmt.Errorf("cdnctl: forget node %s: %w", node, err)
 	}
 	return nil
-}
-
-// segmentNumber splits an HLS segment key /api/hls/…/<n>.<ext> into its
-// directory (ending in "/") and number, as nodes report runs.
-func segmentNumber(key string) (dir string, n int, ok bool) {
-	if !strings.HasPrefix(key, "/api/hls/") {
-		return "", 0, false
-	}
-	dir, base := path.Split(key)
-	stem := strings.TrimSuffix(base, path.Ext(base))
-	n, err := strconv.Atoi(stem)
-	if err != nil || n < 0 || strconv.Itoa(n) != stem {
-		return "", 0, false
-	}
-	return dir, n, true
 }

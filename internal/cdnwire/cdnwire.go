@@ -25,6 +25,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"path"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -257,4 +260,20 @@ type NodeInfo struct {
 	// HasItem is set when the list was asked for one item: the share of
 	// its objects the node holds (0..1).
 	HasItem *float64 `json:"has_item,omitempty"`
+}
+
+// SegmentNumber splits an HLS segment key /api/hls/…/<n>.<ext> into its
+// directory (ending in "/") and number n, as ObjectRef runs name them;
+// ok is false for any other key (init segments, downloads, posters).
+func SegmentNumber(key string) (dir string, n int, ok bool) {
+	if !strings.HasPrefix(key, "/api/hls/") {
+		return "", 0, false
+	}
+	dir, base := path.Split(key)
+	stem := strings.TrimSuffix(base, path.Ext(base))
+	n, err := strconv.Atoi(stem)
+	if err != nil || n < 0 || strconv.Itoa(n) != stem {
+		return "", 0, false
+	}
+	return dir, n, true
 }

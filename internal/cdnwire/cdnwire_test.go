@@ -24,3 +24,22 @@ func TestProofBindsEveryField(t *testing.T) {
 		}
 	}
 }
+
+func TestSegmentNumber(t *testing.T) {
+	for _, tc := range []struct {
+		key, dir string
+		n        int
+		ok       bool
+	}{
+		{"/api/hls/1/v/720p/s/12.m4s", "/api/hls/1/v/720p/s/", 12, true},
+		{"/api/hls/1/v/720p/s/init.mp4", "", 0, false},
+		{"/api/hls/1/v/720p/s/012.m4s", "", 0, false}, // not canonical
+		{"/api/hls/1/v/720p/s/-1.m4s", "", 0, false},
+		{"/api/downloads/files/3.mp4", "", 0, false},
+	} {
+		dir, n, ok := SegmentNumber(tc.key)
+		if dir != tc.dir || n != tc.n || ok != tc.ok {
+			t.Errorf("SegmentNumber(%q) = %q, %d, %v; want %q, %d, %v", tc.key, dir, n, ok, tc.dir, tc.n, tc.ok)
+		}
+	}
+}
